@@ -1,0 +1,1 @@
+/* host variadic shims: see src/host/mod.rs */

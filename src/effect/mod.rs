@@ -1,0 +1,165 @@
+//! The "Collapse" effect: what the node declares and how it answers the host.
+
+mod describe;
+mod geometry;
+mod params;
+mod render;
+
+use crate::ffi;
+use crate::inference;
+use crate::ofx::{self, ClipPreferences, Context, Descriptor, ImageEffect, Instance, MessageLevel, OfxResult, PluginInfo, RectD, RectI, RenderArgs};
+use describe::{BACKGROUND, MASK, OUTPUT_CLIP, SOURCE};
+use geometry::{region, Geometry};
+use params::{OutputMode, Settings};
+use std::os::raw::{c_char, c_int, c_void};
+
+/// The plugin identifier hosts store in saved comps.
+pub const PLUGIN_ID: &str = "org.collapseofx.Collapse";
+const PLUGIN_ID_C: &[u8] = b"org.collapseofx.Collapse\0";
+/// The model shipped in the bundle's Resources folder.
+pub const DEFAULT_MODEL_FILE: &str = "collapse_default.onnx";
+
+pub struct Collapse {
+    info: PluginInfo,
+}
+
+static COLLAPSE: Collapse = Collapse { info: PluginInfo { identifier: PLUGIN_ID_C, version: (1, 0) } };
+
+impl ImageEffect for Collapse {
+    fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    fn load(&self) -> OfxResult<()> {
+        crate::logging::init();
+        Ok(())
+    }
+
+    fn unload(&self) {
+        inference::purge();
+    }
+
+    fn describe(&self, desc: &Descriptor) -> OfxResult<()> {
+        describe::describe(desc)
+    }
+
+    fn describe_in_context(&self, desc: &Descriptor, context: Context) -> OfxResult<()> {
+        describe::describe_in_context(desc, context)
+    }
+
+    fn region_of_definition(&self, inst: &Instance, time: f64, _scale: (f64, f64)) -> OfxResult<Option<RectD>> {
+        // The output covers what the Source covers, whatever the other inputs.
+        Ok(Some(inst.clips().get(SOURCE)?.region_of_definition(time)?))
+    }
+
+    fn regions_of_interest(&self, inst: &Instance, time: f64, scale: (f64, f64), wanted: RectD) -> OfxResult<Vec<(&'static str, RectD)>> {
+        let settings = Settings::read(&inst.params()?, time)?;
+        let rect = region(settings.bottom_left, settings.size);
+        if rect.is_empty() || settings.progress(time) <= 0.0 {
+            return Ok(vec![(SOURCE, wanted), (MASK, RectD::default()), (BACKGROUND, RectD::default())]);
+        }
+        let Ok(model) = render::model_for(&settings) else {
+            // Render reports the failure; ask only for what a plain copy needs.
+            return Ok(vec![(SOURCE, wanted)]);
+        };
+        let geo = Geometry::new(rect, &model.contract.reach, &model.contract.context, scale, 1.0);
+        let source = geo.source;
+        Ok(vec![(SOURCE, source.union(&wanted)), (MASK, source), (BACKGROUND, source)])
+    }
+
+    fn clip_preferences(&self, inst: &Instance, prefs: &ClipPreferences) -> OfxResult<()> {
+        let source = inst.clips().get(SOURCE)?;
+        // Output in the Source's layout; the optional inputs are read in any layout.
+        if let (Ok(depth), Ok(components)) = (source.pixel_depth(), source.components()) {
+            prefs.set_depth(OUTPUT_CLIP, depth)?;
+            prefs.set_components(OUTPUT_CLIP, components)?;
+        }
+        prefs.set_premultiplied()
+    }
+
+    fn is_identity(&self, inst: &Instance, time: f64, scale: (f64, f64), window: RectI) -> OfxResult<Option<(&'static str, f64)>> {
+        let settings = Settings::read(&inst.params()?, time)?;
+        if settings.output != OutputMode::Composite {
+            return Ok(None);
+        }
+        let rect = region(settings.bottom_left, settings.size);
+        if rect.is_empty() || settings.progress(time) <= 0.0 {
+            return Ok(Some((SOURCE, time)));
+        }
+        let Ok(model) = render::model_for(&settings) else { return Ok(None) };
+        let par = inst.clips().get(SOURCE)?.pixel_aspect_ratio();
+        let geo = Geometry::new(rect, &model.contract.reach, &model.contract.context, scale, par);
+        if window.intersect(&geo.to_pixels(geo.affected)).is_empty() {
+            return Ok(Some((SOURCE, time)));
+        }
+        Ok(None)
+    }
+
+    fn render(&self, inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
+        render::render(inst, args)
+    }
+
+    fn instance_changed(&self, inst: &Instance, param: &str, time: f64) -> OfxResult<()> {
+        if ![params::MODEL, params::DEVICE, params::HALF_PRECISION, params::USE_TENSORRT].contains(&param) {
+            return Ok(());
+        }
+        // Load the model now so that a bad file is reported when it is chosen, not at render.
+        let settings = Settings::read(&inst.params()?, time)?;
+        match render::model_for(&settings) {
+            Ok(model) => match &model.warning {
+                Some(w) => ofx::set_persistent_message(inst.message_handle(), MessageLevel::Warning, w),
+                None => {
+                    ofx::clear_persistent_message(inst.message_handle());
+                    log::info!("Collapse runs '{}' on {}", model.contract.name, model.device.label());
+                }
+            },
+            Err(e) => ofx::set_persistent_message(inst.message_handle(), MessageLevel::Error, &format!("Collapse: {}", e.message)),
+        }
+        Ok(())
+    }
+
+    fn purge_caches(&self) {
+        inference::purge();
+    }
+}
+
+// ---- The exported OpenFX entry points -------------------------------------
+
+struct PluginStruct(ffi::OfxPlugin);
+// SAFETY: the struct holds pointers to static strings and functions only.
+unsafe impl Sync for PluginStruct {}
+
+static PLUGIN: PluginStruct = PluginStruct(ffi::OfxPlugin {
+    pluginApi: ffi::kOfxImageEffectPluginApi.as_ptr() as *const c_char,
+    apiVersion: 1,
+    pluginIdentifier: PLUGIN_ID_C.as_ptr() as *const c_char,
+    pluginVersionMajor: COLLAPSE.info.version.0,
+    pluginVersionMinor: COLLAPSE.info.version.1,
+    setHost: Some(set_host),
+    mainEntry: Some(main_entry),
+});
+
+unsafe extern "C" fn set_host(host: *mut ffi::OfxHost) {
+    ofx::set_host(host);
+}
+
+unsafe extern "C" fn main_entry(action: *const c_char, handle: *const c_void, in_args: ffi::OfxPropertySetHandle, out_args: ffi::OfxPropertySetHandle) -> ffi::OfxStatus {
+    // SAFETY: the host calls mainEntry with the arguments OpenFX defines.
+    unsafe { ofx::dispatch(&COLLAPSE, action, handle, in_args, out_args) }
+}
+
+/// Number of plugins in this binary (OpenFX export).
+#[no_mangle]
+pub extern "C" fn OfxGetNumberOfPlugins() -> c_int {
+    1
+}
+
+/// The plugin at `nth` (OpenFX export).
+#[no_mangle]
+pub extern "C" fn OfxGetPlugin(nth: c_int) -> *mut ffi::OfxPlugin {
+    if nth == 0 {
+        &PLUGIN.0 as *const ffi::OfxPlugin as *mut ffi::OfxPlugin
+    } else {
+        std::ptr::null_mut()
+    }
+}

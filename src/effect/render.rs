@@ -1,0 +1,215 @@
+//! Render orchestration: fetch the images, build the model's tensors over the
+//! source window, run the model over the affected part of the render window,
+//! and write composite / element / matte.
+
+use super::describe::{BACKGROUND, MASK, SOURCE, OUTPUT_CLIP};
+use super::geometry::{region, Geometry, MAX_SOURCE_PIXELS};
+use super::params::{OutputMode, Settings};
+use crate::inference::{self, scene, FrameInputs, LoadedModel, ModelRequest, OutputGrid, SCENE_LEN};
+use crate::ofx::{set_persistent_message, Image, Instance, MessageLevel, OfxError, OfxResult, RectI, RenderArgs};
+use ndarray::Array4;
+use std::sync::Arc;
+
+/// The model for the current settings, or an error the artist can act on.
+pub fn model_for(settings: &Settings) -> OfxResult<Arc<LoadedModel>> {
+    let path = if settings.model.trim().is_empty() {
+        inference::bundle_resources()
+            .map(|r| r.join(super::DEFAULT_MODEL_FILE))
+            .ok_or_else(|| OfxError::failed("cannot locate the plugin bundle to find its default model"))?
+    } else {
+        settings.model.trim().into()
+    };
+    let request = ModelRequest { path, device: settings.device, half: settings.half_precision, tensorrt: settings.use_tensorrt };
+    inference::load_model(&request).map_err(|e| OfxError::failed(e.message))
+}
+
+pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
+    let settings = Settings::read(&inst.params()?, args.time)?;
+    let clips = inst.clips();
+    let source_clip = clips.get(SOURCE)?;
+    let mut out = clips.get(OUTPUT_CLIP)?.image(args.time, None)?;
+    let window = args.window.intersect(&out.bounds());
+    let rect = region(settings.bottom_left, settings.size);
+    let progress = settings.progress(args.time);
+
+    if rect.is_empty() || progress <= 0.0 || window.is_empty() {
+        return write_unchanged(&mut out, &source_clip.image(args.time, None).ok(), window, settings.output);
+    }
+    let model = model_for(&settings)?;
+    if let Some(w) = &model.warning {
+        set_persistent_message(inst.message_handle(), MessageLevel::Warning, w);
+    }
+    let contract = &model.contract;
+    let geo = Geometry::new(rect, &contract.reach, &contract.context, args.scale, source_clip.pixel_aspect_ratio());
+    let work = window.intersect(&geo.to_pixels(geo.affected));
+    let source_px = geo.to_pixels(geo.source);
+    let fetch = geo.to_canonical(source_px).union(&geo.to_canonical(window));
+    let plate_img = source_clip.image(args.time, Some(fetch))?;
+    if work.is_empty() {
+        return write_unchanged(&mut out, &Some(plate_img), window, settings.output);
+    }
+    if source_px.width() as i64 * source_px.height() as i64 > MAX_SOURCE_PIXELS {
+        return Err(OfxError::failed(format!(
+            "the region is too large: its source window would be {}x{} pixels",
+            source_px.width(),
+            source_px.height()
+        )));
+    }
+
+    let background = clips.get(BACKGROUND).ok().filter(|c| c.is_connected());
+    let background_img = background.map(|c| c.image(args.time, Some(geo.to_canonical(source_px)))).transpose()?;
+    let mask = clips.get(MASK).ok().filter(|c| c.is_connected());
+    let mask_img = mask.map(|c| c.image(args.time, Some(geo.to_canonical(source_px)))).transpose()?;
+
+    let mut scene_v = [0.0f32; SCENE_LEN];
+    scene_v[scene::PROGRESS] = progress as f32;
+    scene_v[scene::FRAMES] = (args.time - settings.start_frame) as f32;
+    scene_v[scene::DURATION] = settings.duration as f32;
+    scene_v[scene::SEED] = settings.seed as f32;
+    scene_v[scene::SCALE_X] = geo.sx as f32;
+    scene_v[scene::SCALE_Y] = geo.sy as f32;
+    scene_v[scene::SOURCE_LEFT] = (source_px.x1 as f64 / geo.sx) as f32;
+    scene_v[scene::SOURCE_TOP] = (source_px.y2 as f64 / geo.sy) as f32;
+    scene_v[scene::REGION_LEFT] = rect.x1 as f32;
+    scene_v[scene::REGION_BOTTOM] = rect.y1 as f32;
+    scene_v[scene::REGION_WIDTH] = (rect.x2 - rect.x1) as f32;
+    scene_v[scene::REGION_HEIGHT] = (rect.y2 - rect.y1) as f32;
+    scene_v[scene::HAS_BACKGROUND] = background_img.is_some() as i32 as f32;
+    scene_v[scene::HAS_MASK] = mask_img.is_some() as i32 as f32;
+
+    let inputs = FrameInputs {
+        plate: planar_rgba(&plate_img, source_px),
+        background: background_img.as_ref().map_or_else(|| Array4::zeros((1, 4, source_px.height() as usize, source_px.width() as usize)), |img| planar_rgba(img, source_px)),
+        mask: coverage(&geo, mask_img.as_ref(), source_px),
+        scene: scene_v,
+        controls: contract.control_values(&settings.controls),
+    };
+    let grid = OutputGrid {
+        left: (work.x1 as f64 + 0.5) / geo.sx,
+        top: (work.y2 as f64 - 0.5) / geo.sy,
+        step_x: 1.0 / geo.sx,
+        step_y: 1.0 / geo.sy,
+        width: work.width() as usize,
+        height: work.height() as usize,
+    };
+    let element = model.run(&inputs, &grid, &|| inst.aborted()).map_err(|e| match e.kind {
+        inference::ErrorKind::Aborted => OfxError::aborted(),
+        _ => OfxError::failed(e.message),
+    })?;
+    drop(inputs);
+    write_result(&mut out, &plate_img, window, work, &element, settings.output);
+    Ok(())
+}
+
+/// Output where the collapse changes nothing: the plate (composite) or transparent black.
+fn write_unchanged(out: &mut Image, source: &Option<Image>, window: RectI, mode: OutputMode) -> OfxResult<()> {
+    let zeros = vec![0.0f32; window.width() as usize * 4];
+    let mut scratch = Vec::new();
+    for y in window.y1..window.y2 {
+        match (mode, source) {
+            (OutputMode::Composite, Some(src)) => out.copy_row_from(src, y, window.x1, window.x2, &mut scratch),
+            _ => out.write_rgba(y, window.x1, window.x2, &zeros),
+        }
+    }
+    Ok(())
+}
+
+/// Writes the window: the plate (or zeros) outside `work`, the chosen output inside.
+fn write_result(out: &mut Image, plate: &Image, window: RectI, work: RectI, element: &[f32], mode: OutputMode) {
+    let (w, h) = (work.width() as usize, work.height() as usize);
+    let mut scratch = Vec::new();
+    let mut row = vec![0.0f32; w * 4];
+    let zeros = vec![0.0f32; window.width() as usize * 4];
+    for y in window.y1..window.y2 {
+        match mode {
+            OutputMode::Composite => out.copy_row_from(plate, y, window.x1, window.x2, &mut scratch),
+            _ => out.write_rgba(y, window.x1, window.x2, &zeros),
+        }
+        if y < work.y1 || y >= work.y2 {
+            continue;
+        }
+        let j = (work.y2 - 1 - y) as usize; // element rows are top first
+        if mode == OutputMode::Composite {
+            plate.read_rgba(y, work.x1, work.x2, &mut row);
+        }
+        for i in 0..w {
+            let e = [element[j * w + i], element[(h + j) * w + i], element[(2 * h + j) * w + i], element[(3 * h + j) * w + i]];
+            let px = &mut row[i * 4..i * 4 + 4];
+            match mode {
+                OutputMode::Composite => {
+                    if e == [0.0; 4] {
+                        continue; // untouched: the plate, bit for bit
+                    }
+                    let a = e[3].clamp(0.0, 1.0);
+                    for c in 0..4 {
+                        let under = if px[c].is_finite() { px[c] } else { 0.0 };
+                        px[c] = if a >= 1.0 { e[c] } else { e[c] + (1.0 - a) * under };
+                    }
+                }
+                OutputMode::Element => px.copy_from_slice(&e),
+                OutputMode::Matte => px.fill(e[3].clamp(0.0, 1.0)),
+            }
+        }
+        if mode == OutputMode::Composite {
+            // Only the work span is rewritten; pixels left untouched above keep their bits.
+            write_changed(out, y, work.x1, &row, element, j, w, h);
+        } else {
+            out.write_rgba(y, work.x1, work.x2, &row);
+        }
+    }
+}
+
+/// Writes composited pixels, leaving the copied plate bits wherever the element is zero.
+#[allow(clippy::too_many_arguments)]
+fn write_changed(out: &mut Image, y: i32, x1: i32, row: &[f32], element: &[f32], j: usize, w: usize, h: usize) {
+    let mut i = 0;
+    while i < w {
+        let touched = |i: usize| (0..4).any(|c| element[(c * h + j) * w + i] != 0.0);
+        if !touched(i) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < w && touched(i) {
+            i += 1;
+        }
+        out.write_rgba(y, x1 + start as i32, x1 + i as i32, &row[start * 4..i * 4]);
+    }
+}
+
+/// An image over `rect` as a `[1, 4, H, W]` tensor, top row first; non-finite values become 0.
+fn planar_rgba(img: &Image, rect: RectI) -> Array4<f32> {
+    let (w, h) = (rect.width() as usize, rect.height() as usize);
+    let mut t = Array4::<f32>::zeros((1, 4, h, w));
+    let mut row = vec![0.0f32; w * 4];
+    for j in 0..h {
+        img.read_rgba(rect.y2 - 1 - j as i32, rect.x1, rect.x2, &mut row);
+        for i in 0..w {
+            for c in 0..4 {
+                let v = row[i * 4 + c];
+                t[[0, c, j, i]] = if v.is_finite() { v } else { 0.0 };
+            }
+        }
+    }
+    t
+}
+
+/// The building's coverage over the source window: the region rectangle,
+/// times the Mask clip's alpha when one is connected.
+fn coverage(geo: &Geometry, mask: Option<&Image>, rect: RectI) -> Array4<f32> {
+    let (w, h) = (rect.width() as usize, rect.height() as usize);
+    let mut t = Array4::<f32>::zeros((1, 1, h, w));
+    let mut row = vec![0.0f32; w * 4];
+    for j in 0..h {
+        let y = rect.y2 - 1 - j as i32;
+        if let Some(m) = mask {
+            m.read_rgba(y, rect.x1, rect.x2, &mut row);
+        }
+        for i in 0..w {
+            let rect_cov = geo.region_coverage(rect.x1 + i as i32, y);
+            let mask_a = if mask.is_some() { row[i * 4 + 3] } else { 1.0 };
+            t[[0, 0, j, i]] = rect_cov * if mask_a.is_finite() { mask_a.clamp(0.0, 1.0) } else { 0.0 };
+        }
+    }
+    t
+}

@@ -1,0 +1,63 @@
+//! Inference: ONNX Runtime sessions, the model contract, devices and tiling.
+//! Knows nothing of OpenFX; the effect hands it plain tensors.
+
+mod contract;
+mod devices;
+mod runtime;
+mod sessions;
+mod tiling;
+
+pub use contract::{scene, Contract, ControlSpec, Margins, Precision, SCENE_LEN};
+pub use devices::{DeviceRequest, ExecutionDevice};
+pub use runtime::{bundle_resources, check_elf, library_path, LIBRARY_ENV};
+pub use sessions::{load_model, purge, LoadedModel, ModelRequest};
+pub use tiling::{FrameInputs, OutputGrid, TILE_SIZE};
+
+use std::fmt;
+
+/// Why inference could not run; the text is written for the artist.
+#[derive(Clone, Debug)]
+pub struct InferenceError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The ONNX Runtime library is missing, unloadable or unusable.
+    Runtime,
+    /// The model file is missing, unreadable or not a valid ONNX model.
+    Model,
+    /// The model loads but breaks the contract.
+    Contract,
+    /// Running the model failed.
+    Run,
+    /// The host asked us to stop.
+    Aborted,
+}
+
+impl InferenceError {
+    pub fn runtime(m: impl Into<String>) -> Self {
+        InferenceError { kind: ErrorKind::Runtime, message: m.into() }
+    }
+    pub fn model(m: impl Into<String>) -> Self {
+        InferenceError { kind: ErrorKind::Model, message: m.into() }
+    }
+    pub fn contract(m: impl Into<String>) -> Self {
+        InferenceError { kind: ErrorKind::Contract, message: format!("the model breaks the collapse contract: {}", m.into()) }
+    }
+    pub fn run(m: impl Into<String>) -> Self {
+        InferenceError { kind: ErrorKind::Run, message: m.into() }
+    }
+    pub fn aborted() -> Self {
+        InferenceError { kind: ErrorKind::Aborted, message: "aborted".into() }
+    }
+}
+
+impl fmt::Display for InferenceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for InferenceError {}

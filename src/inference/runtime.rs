@@ -1,0 +1,106 @@
+//! Finding and loading the ONNX Runtime library, once per process.
+//!
+//! The library ships inside the bundle next to the plugin binary
+//! (`Contents/Linux-x86-64/lib/libonnxruntime.so.1`); `COLLAPSE_ORT_LIBRARY`
+//! (or ort's own `ORT_DYLIB_PATH`) points elsewhere. The file is checked before
+//! `dlopen`, because a truncated ELF file kills the process inside the loader.
+
+use super::InferenceError;
+use once_cell::sync::OnceCell;
+use ort::environment::Environment;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+pub const LIBRARY_ENV: &str = "COLLAPSE_ORT_LIBRARY";
+const LIBRARY_NAME: &str = "libonnxruntime.so.1";
+
+static ENVIRONMENT: OnceCell<Result<Environment, InferenceError>> = OnceCell::new();
+
+/// The process-wide ONNX Runtime environment. A failure is remembered: ort
+/// cannot load a second library into the same process.
+pub fn environment() -> Result<&'static Environment, InferenceError> {
+    ENVIRONMENT.get_or_init(load).as_ref().map_err(Clone::clone)
+}
+
+fn load() -> Result<Environment, InferenceError> {
+    let path = library_path()?;
+    check_elf(&path)?;
+    let builder = ort::init_from(&path).map_err(|e| InferenceError::runtime(format!("cannot load ONNX Runtime from {}: {e:?}", path.display())))?;
+    let env = builder
+        .with_name("collapse-ofx")
+        .build()
+        .map_err(|e| InferenceError::runtime(format!("ONNX Runtime at {} refused to start: {e}", path.display())))?;
+    log::info!("ONNX Runtime loaded from {}", path.display());
+    Ok(env)
+}
+
+/// Where the library is looked for, in order: the environment overrides, then the bundle.
+pub fn library_path() -> Result<PathBuf, InferenceError> {
+    for var in [LIBRARY_ENV, "ORT_DYLIB_PATH"] {
+        if let Some(p) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            return Ok(PathBuf::from(p));
+        }
+    }
+    let dir = plugin_binary_dir().ok_or_else(|| InferenceError::runtime(format!("cannot locate the plugin binary to find {LIBRARY_NAME}; set {LIBRARY_ENV}")))?;
+    Ok(dir.join("lib").join(LIBRARY_NAME))
+}
+
+/// The folder holding the binary this code was loaded from (the `.ofx` inside the bundle).
+pub fn plugin_binary_dir() -> Option<PathBuf> {
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    let probe = plugin_binary_dir as *const libc::c_void;
+    // SAFETY: dladdr only reads the loader's tables for an address inside this object.
+    if unsafe { libc::dladdr(probe, &mut info) } == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: dli_fname is a NUL-terminated path owned by the loader.
+    let file = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) };
+    let path = PathBuf::from(std::ffi::OsStr::from_bytes(file.to_bytes()));
+    let path = path.canonicalize().unwrap_or(path);
+    path.parent().map(Path::to_path_buf)
+}
+
+/// The bundle's `Contents/Resources` folder (default model, icons).
+pub fn bundle_resources() -> Option<PathBuf> {
+    plugin_binary_dir().and_then(|d| d.parent().map(|contents| contents.join("Resources")))
+}
+
+/// Refuses anything `dlopen` could crash on: not a file, not a 64-bit ELF shared
+/// object for this machine, or program segments / section table past the end.
+pub fn check_elf(path: &Path) -> Result<(), InferenceError> {
+    let bad = |why: &str| InferenceError::runtime(format!("{} is not a usable ONNX Runtime library: {why}", path.display()));
+    let meta = std::fs::metadata(path).map_err(|e| bad(&e.to_string()))?;
+    if !meta.is_file() {
+        return Err(bad("not a regular file"));
+    }
+    let data = std::fs::read(path).map_err(|e| bad(&e.to_string()))?;
+    let len = data.len() as u64;
+    let u16_at = |o: usize| data.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as u64);
+    let u32_at = |o: usize| data.get(o..o + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()) as u64);
+    let u64_at = |o: usize| data.get(o..o + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap()));
+    if data.len() < 64 || &data[..4] != b"\x7fELF" {
+        return Err(bad("no ELF header"));
+    }
+    if data[4] != 2 || data[5] != 1 {
+        return Err(bad("not a 64-bit little-endian ELF file"));
+    }
+    if u16_at(16) != Some(3) {
+        return Err(bad("not a shared object"));
+    }
+    let (phoff, phentsize, phnum) = (u64_at(0x20).unwrap_or(0), u16_at(0x36).unwrap_or(0), u16_at(0x38).unwrap_or(0));
+    let (shoff, shentsize, shnum) = (u64_at(0x28).unwrap_or(0), u16_at(0x3a).unwrap_or(0), u16_at(0x3c).unwrap_or(0));
+    if phnum == 0 || phoff.saturating_add(phentsize * phnum) > len {
+        return Err(bad("program headers lie outside the file (truncated?)"));
+    }
+    if shoff.saturating_add(shentsize * shnum) > len {
+        return Err(bad("section headers lie outside the file (truncated?)"));
+    }
+    for i in 0..phnum {
+        let at = (phoff + i * phentsize) as usize;
+        let (ty, offset, filesz) = (u32_at(at).unwrap_or(0), u64_at(at + 8).unwrap_or(0), u64_at(at + 32).unwrap_or(0));
+        if ty == 1 && offset.saturating_add(filesz) > len {
+            return Err(bad("a loadable segment lies past the end of the file (truncated?)"));
+        }
+    }
+    Ok(())
+}

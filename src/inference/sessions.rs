@@ -1,0 +1,136 @@
+//! One ONNX Runtime session per (model file, device, precision), created on
+//! first use and shared by every instance and render thread.
+
+use super::contract::Contract;
+use super::devices::{gpu_candidates, DeviceRequest, ExecutionDevice};
+use super::runtime::environment;
+use super::InferenceError;
+use once_cell::sync::Lazy;
+use ort::session::{builder::GraphOptimizationLevel, Session};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Which model to run and how.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ModelRequest {
+    pub path: PathBuf,
+    pub device: DeviceRequest,
+    pub half: bool,
+    pub tensorrt: bool,
+}
+
+/// A model ready to run.
+pub struct LoadedModel {
+    /// `Session::run` needs exclusive access; ONNX Runtime parallelises inside a run.
+    pub(crate) session: Mutex<Session>,
+    pub contract: Contract,
+    pub device: ExecutionDevice,
+    /// The file actually loaded (the fp16 variant when half precision found one).
+    pub path: PathBuf,
+    /// Set when the artist asked for something we could not give (GPU, fp16).
+    pub warning: Option<String>,
+}
+
+static CACHE: Lazy<Mutex<HashMap<ModelRequest, Arc<LoadedModel>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+
+/// The shared session for a request, creating it on first use.
+pub fn load_model(request: &ModelRequest) -> Result<Arc<LoadedModel>, InferenceError> {
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(model) = cache.get(request) {
+        return Ok(model.clone());
+    }
+    let model = Arc::new(create(request)?);
+    log::info!(
+        "model '{}' ({}) loaded from {} on {}",
+        model.contract.name,
+        match model.contract.precision {
+            super::Precision::Float32 => "float32",
+            super::Precision::Float16 => "float16",
+        },
+        model.path.display(),
+        model.device.label()
+    );
+    cache.insert(request.clone(), model.clone());
+    Ok(model)
+}
+
+/// Drops every cached session (purgeCaches, unload). Renders holding one keep it alive.
+pub fn purge() {
+    CACHE.lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+fn create(request: &ModelRequest) -> Result<LoadedModel, InferenceError> {
+    check_model_file(&request.path)?;
+    let mut warnings = Vec::new();
+    let path = if request.half {
+        match half_variant(&request.path) {
+            Some(p) => p,
+            None => {
+                warnings.push(format!("{} has no half-precision variant; running it in float32", request.path.display()));
+                request.path.clone()
+            }
+        }
+    } else {
+        request.path.clone()
+    };
+    let env = environment()?;
+    let mut session = None;
+    for (device, ep) in gpu_candidates(request.device, request.tensorrt, request.half) {
+        match builder(env)?.with_execution_providers([ep]).map_err(|e| e.to_string()).and_then(|mut b| b.commit_from_file(&path).map_err(|e| e.to_string())) {
+            Ok(s) => {
+                session = Some((s, device));
+                break;
+            }
+            Err(e) => log::warn!("{} unavailable for {}: {e}", device.label(), path.display()),
+        }
+    }
+    let (session, device) = match session {
+        Some(found) => found,
+        None => {
+            if request.device == DeviceRequest::Gpu {
+                warnings.push("GPU asked for, but ONNX Runtime has no usable GPU here; rendering on the CPU".to_string());
+            }
+            let s = builder(env)?
+                .commit_from_file(&path)
+                .map_err(|e| InferenceError::model(format!("ONNX Runtime cannot load the model {}: {e}", path.display())))?;
+            (s, ExecutionDevice::Cpu)
+        }
+    };
+    let contract = Contract::from_session(&session).map_err(|e| InferenceError { message: format!("{} ({})", e.message, path.display()), ..e })?;
+    let warning = if warnings.is_empty() { None } else { Some(warnings.join("; ")) };
+    Ok(LoadedModel { session: Mutex::new(session), contract, device, path, warning })
+}
+
+fn builder(env: &ort::environment::Environment) -> Result<ort::session::builder::SessionBuilder, InferenceError> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let fail = |e: ort::Error| InferenceError::runtime(format!("cannot configure an ONNX Runtime session: {e}"));
+    Session::builder(env)
+        .map_err(fail)?
+        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .map_err(|e| fail(e.into()))?
+        .with_intra_threads(threads)
+        .map_err(|e| fail(e.into()))?
+        .with_deterministic_compute(true)
+        .map_err(|e| fail(e.into()))
+}
+
+/// A clear message for the common ways a model path is wrong, before ONNX Runtime sees it.
+fn check_model_file(path: &Path) -> Result<(), InferenceError> {
+    let meta = std::fs::metadata(path).map_err(|e| InferenceError::model(format!("cannot read the model file {}: {e}", path.display())))?;
+    if meta.is_dir() {
+        return Err(InferenceError::model(format!("the model path {} is a folder, not an .onnx file", path.display())));
+    }
+    std::fs::File::open(path).map_err(|e| InferenceError::model(format!("cannot open the model file {}: {e}", path.display())))?;
+    Ok(())
+}
+
+/// `name.onnx` -> `name.fp16.onnx` next to it, if present.
+fn half_variant(path: &Path) -> Option<PathBuf> {
+    if path.to_string_lossy().ends_with(".fp16.onnx") {
+        return Some(path.to_path_buf());
+    }
+    let stem = path.file_stem()?.to_string_lossy();
+    let candidate = path.with_file_name(format!("{stem}.fp16.onnx"));
+    candidate.is_file().then_some(candidate)
+}

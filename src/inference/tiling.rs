@@ -1,0 +1,134 @@
+//! Running a model over an output window in bounded tiles.
+//!
+//! Every tile sees the same source-window tensors and only its own output
+//! coordinates, so a frame computed in tiles equals the frame computed whole,
+//! and memory stays bounded by the tile size whatever the window.
+
+use super::contract::{Precision, OUTPUT, SCENE_LEN};
+use super::sessions::LoadedModel;
+use super::InferenceError;
+use half::f16;
+use ndarray::{Array1, Array4, ArrayView4};
+use ort::value::{PrimitiveTensorElementType, TensorRef};
+
+/// Largest tile edge, in output pixels, one model run computes.
+pub const TILE_SIZE: usize = 512;
+
+/// The model's image inputs over the source window, and its scalars.
+pub struct FrameInputs {
+    pub plate: Array4<f32>,
+    pub background: Array4<f32>,
+    pub mask: Array4<f32>,
+    pub scene: [f32; SCENE_LEN],
+    pub controls: Vec<f32>,
+}
+
+/// The output pixel grid in canonical coordinates: column `i` has centre
+/// `left + i * step_x`, row `j` (top row first) has centre `top - j * step_y`.
+#[derive(Clone, Copy, Debug)]
+pub struct OutputGrid {
+    pub left: f64,
+    pub top: f64,
+    pub step_x: f64,
+    pub step_y: f64,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl OutputGrid {
+    fn xs(&self, from: i64, to: i64) -> Array1<f32> {
+        (from..to).map(|i| (self.left + i as f64 * self.step_x) as f32).collect()
+    }
+    fn ys(&self, from: i64, to: i64) -> Array1<f32> {
+        (from..to).map(|j| (self.top - j as f64 * self.step_y) as f32).collect()
+    }
+}
+
+/// Element types an image tensor may have.
+trait Sample: PrimitiveTensorElementType + Copy + std::fmt::Debug + 'static {
+    fn to_f32(self) -> f32;
+}
+impl Sample for f32 {
+    fn to_f32(self) -> f32 {
+        self
+    }
+}
+impl Sample for f16 {
+    fn to_f32(self) -> f32 {
+        f32::from(self)
+    }
+}
+
+impl LoadedModel {
+    /// Computes the element (premultiplied RGBA, planar `[4, height, width]`, top row first)
+    /// over `grid`. `aborted` is polled between tiles.
+    pub fn run(&self, inputs: &FrameInputs, grid: &OutputGrid, aborted: &dyn Fn() -> bool) -> Result<Vec<f32>, InferenceError> {
+        if inputs.controls.len() != self.contract.controls.len() {
+            return Err(InferenceError::run(format!("{} control values for {} declared controls", inputs.controls.len(), self.contract.controls.len())));
+        }
+        match self.contract.precision {
+            Precision::Float32 => self.run_tiles(inputs.plate.view(), inputs.background.view(), inputs.mask.view(), inputs, grid, aborted),
+            Precision::Float16 => {
+                let (p, b, m) = (inputs.plate.mapv(f16::from_f32), inputs.background.mapv(f16::from_f32), inputs.mask.mapv(f16::from_f32));
+                self.run_tiles(p.view(), b.view(), m.view(), inputs, grid, aborted)
+            }
+        }
+    }
+
+    fn run_tiles<T: Sample>(
+        &self,
+        plate: ArrayView4<T>,
+        background: ArrayView4<T>,
+        mask: ArrayView4<T>,
+        inputs: &FrameInputs,
+        grid: &OutputGrid,
+        aborted: &dyn Fn() -> bool,
+    ) -> Result<Vec<f32>, InferenceError> {
+        let (w, h) = (grid.width, grid.height);
+        let mut out = vec![0.0f32; 4 * w * h];
+        let halo = self.contract.halo as i64;
+        let scene = Array1::from(inputs.scene.to_vec());
+        let controls = Array1::from(inputs.controls.clone());
+        let tensor_err = |e: ort::Error| InferenceError::run(format!("cannot pass a tensor to ONNX Runtime: {e}"));
+        for ty in (0..h).step_by(TILE_SIZE) {
+            for tx in (0..w).step_by(TILE_SIZE) {
+                if aborted() {
+                    return Err(InferenceError::aborted());
+                }
+                let (tw, th) = (TILE_SIZE.min(w - tx), TILE_SIZE.min(h - ty));
+                let (x0, y0) = (tx as i64 - halo, ty as i64 - halo);
+                let xs = grid.xs(x0, tx as i64 + tw as i64 + halo);
+                let ys = grid.ys(y0, ty as i64 + th as i64 + halo);
+                let (gw, gh) = (xs.len(), ys.len());
+                let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+                let outputs = session
+                    .run(ort::inputs![
+                        "plate" => TensorRef::from_array_view(plate).map_err(tensor_err)?,
+                        "background" => TensorRef::from_array_view(background).map_err(tensor_err)?,
+                        "mask" => TensorRef::from_array_view(mask).map_err(tensor_err)?,
+                        "out_x" => TensorRef::from_array_view(&xs).map_err(tensor_err)?,
+                        "out_y" => TensorRef::from_array_view(&ys).map_err(tensor_err)?,
+                        "scene" => TensorRef::from_array_view(&scene).map_err(tensor_err)?,
+                        "controls" => TensorRef::from_array_view(&controls).map_err(tensor_err)?,
+                    ])
+                    .map_err(|e| InferenceError::run(format!("the model failed to run: {e}")))?;
+                let element = outputs[OUTPUT]
+                    .try_extract_array::<T>()
+                    .map_err(|e| InferenceError::run(format!("cannot read the model's output: {e}")))?;
+                if element.shape() != [1, 4, gh, gw] {
+                    return Err(InferenceError::contract(format!("output 'element' has shape {:?} for a {gw}x{gh} tile", element.shape())));
+                }
+                let h0 = halo as usize;
+                for c in 0..4 {
+                    for j in 0..th {
+                        let row = &mut out[(c * h + ty + j) * w + tx..][..tw];
+                        for (i, o) in row.iter_mut().enumerate() {
+                            *o = element[[0, c, j + h0, i + h0]].to_f32();
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,68 @@
+//! Messages to the artist through the host's message suites, mirrored to the log.
+
+use super::{c, host_suites};
+use crate::ffi;
+use std::ffi::CString;
+use std::os::raw::c_void;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageLevel {
+    Error,
+    Warning,
+    Message,
+}
+
+impl MessageLevel {
+    fn ofx(self) -> &'static [u8] {
+        match self {
+            MessageLevel::Error => ffi::kOfxMessageError,
+            MessageLevel::Warning => ffi::kOfxMessageWarning,
+            MessageLevel::Message => ffi::kOfxMessageMessage,
+        }
+    }
+    fn log(self, text: &str) {
+        match self {
+            MessageLevel::Error => log::error!("{text}"),
+            MessageLevel::Warning => log::warn!("{text}"),
+            MessageLevel::Message => log::info!("{text}"),
+        }
+    }
+}
+
+const FORMAT: &[u8] = b"%s\0";
+const MESSAGE_ID: &[u8] = b"org.collapseofx.Collapse\0";
+
+fn text(s: &str) -> CString {
+    CString::new(s.replace('\0', " ")).expect("NUL bytes were replaced")
+}
+
+/// Shows a one-off message (host message suite v1) and logs it. `handle` is the
+/// instance or descriptor handle, or null for a message not tied to one.
+pub fn post_message(handle: *mut c_void, level: MessageLevel, message: &str) {
+    level.log(message);
+    let Ok(suites) = host_suites() else { return };
+    let Some(f) = suites.message.and_then(|m| m.message) else { return };
+    let msg = text(message);
+    // SAFETY: the message suite takes a handle, two C strings, a printf format and its argument.
+    unsafe { f(handle, c(level.ofx()).as_ptr(), c(MESSAGE_ID).as_ptr(), c(FORMAT).as_ptr(), msg.as_ptr()) };
+}
+
+/// Shows a message that stays on the node until cleared (message suite v2),
+/// falling back to a one-off message on hosts without v2.
+pub fn set_persistent_message(handle: *mut c_void, level: MessageLevel, message: &str) {
+    let Some(f) = host_suites().ok().and_then(|s| s.message_v2).and_then(|m| m.setPersistentMessage) else {
+        return post_message(handle, level, message);
+    };
+    level.log(message);
+    let msg = text(message);
+    // SAFETY: as for `post_message`, on the v2 suite.
+    unsafe { f(handle, c(level.ofx()).as_ptr(), c(MESSAGE_ID).as_ptr(), c(FORMAT).as_ptr(), msg.as_ptr()) };
+}
+
+/// Clears the node's persistent message, if the host has message suite v2.
+pub fn clear_persistent_message(handle: *mut c_void) {
+    if let Some(f) = host_suites().ok().and_then(|s| s.message_v2).and_then(|m| m.clearPersistentMessage) {
+        // SAFETY: an instance handle given to us by the host.
+        unsafe { f(handle) };
+    }
+}

@@ -433,7 +433,7 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     side_rgb = g.op("Slice", side, g.i([0]), g.i([3]), g.i([1]))
     # distant blocky skyline
     blk = g.floor(g.add(g.mul(Xn, 7.0), 0.0))
-    bidx = g.cast(g.op("Mod", g.add(g.add(blk, 64.0), g.mul(seed_f, 13.0)), g.c(float(NRAND))), I64)
+    bidx = g.cast(g.op("Mod", g.add(g.add(blk, 64.0), g.mul(seed_f, 13.0)), g.c(float(NRAND)), fmod=1), I64)
     bh = g.op("Gather", g.reshape(g.op("Slice", rtab, g.i([6]), g.i([7]), g.i([1])), [NRAND]), bidx, axis=0)
     sky_h = g.add(0.18, g.mul(bh, 0.35))                   # [1,w]
     below = g.smooth(0.0, g.mul(px_h, 1.5), g.sub(sky_h, Yh))   # 1 under the skyline

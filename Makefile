@@ -1,0 +1,28 @@
+# The project's commands. Each target does its own set-up (tools/setup.sh):
+# libclang for bindgen, and the ONNX Runtime library fetched from PyPI.
+#
+#   make demo    render the demo collapse shot into out/demo/
+#   make test    run the whole test suite (what CI runs)
+#   make bundle  assemble target/ofx/Collapse.ofx.bundle
+#   make bench   print the benchmark table
+#   make model   regenerate the bundled default model (needs python onnx)
+
+.PHONY: demo test bundle bench model setup
+
+setup:
+	@tools/setup.sh >/dev/null
+
+bundle:
+	@tools/bundle.sh
+
+demo: bundle
+	@tools/demo.sh
+
+test: bundle
+	cargo test --release
+
+bench: bundle
+	cargo run --release --bin collapse-bench
+
+model:
+	python3 tools/make_default_model.py

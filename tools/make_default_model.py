@@ -98,18 +98,20 @@ def fbm(rng, n, base, octaves, gain=0.5):
     return np.clip((out - lo) / (hi - lo), 0, 1)
 
 
-def make_noise_texture(rng, n=128):
+def make_noise_textures(rng, n=128):
+    """Four single-channel periodic noise textures [1,1,n+1,n+1] (last row/col = first)."""
     chans = [
-        fbm(rng, n, 4, 5),    # 0: billow fBm, low frequency
-        fbm(rng, n, 4, 5),    # 1: independent fBm
-        fbm(rng, n, 16, 3),   # 2: fine detail
+        fbm(rng, n, 4, 5),                 # 0: billow fBm, low frequency
+        fbm(rng, n, 4, 5),                 # 1: independent fBm
+        fbm(rng, n, 8, 4),                 # 2: crack / edge jitter
         periodic_value_noise(rng, n, 32),  # 3: speck noise
     ]
-    tex = np.stack(chans, 0)
-    # wrap: append first row/col so that align_corners=1 sampling is periodic
-    tex = np.concatenate([tex, tex[:, :1, :]], axis=1)
-    tex = np.concatenate([tex, tex[:, :, :1]], axis=2)
-    return tex[None].astype(np.float32)  # [1,4,n+1,n+1]
+    out = []
+    for t in chans:
+        t = np.concatenate([t, t[:1, :]], axis=0)
+        t = np.concatenate([t, t[:, :1]], axis=1)
+        out.append(t[None, None].astype(np.float32))
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -214,35 +216,47 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     S = lambda i: g.scal(scene, i)
     K = lambda i: g.scal(ctrl, i)
 
-    prog = S(0)
+    p = S(0)
     seed = S(3)
-    scx, scy = S(4), S(5)
+    scx, scy = g.max(S(4), 1e-3), g.max(S(5), 1e-3)
     sl, st = S(6), S(7)
-    rl, rb, rw, rh = S(8), S(9), S(10), S(11)
-    has_bg = S(12)
+    rl, rb = S(8), S(9)
+    rw, rh = g.max(S(10), 1e-3), g.max(S(11), 1e-3)
+    has_bg = g.clip01(S(12))
 
     direction = g.clamp(K(0), -1, 1)
     fsize = g.clamp(K(1), 0.25, 4)
     grav = g.clamp(K(2), 0.25, 4)
     dust_amt = g.clamp(K(3), 0, 2)
-    dust_rgb = g.op("Slice", ctrl, g.i([4]), g.i([7]), g.i([0]))  # [3]
-    dust_rgb = g.clip01(dust_rgb)
+    dust_rgb = g.clip01(g.op("Slice", ctrl, g.i([4]), g.i([7]), g.i([0])))  # [3]
     dust_tint = g.clip01(K(7))
     spread = g.clamp(K(8), 0, 2)
     debris_amt = g.clamp(K(9), 0, 2)
 
-    rw = g.max(rw, 1e-3)
-    rh = g.max(rh, 1e-3)
-    aspect = g.div(rw, rh)               # region width in h-units
-    p = prog
+    aspect = g.div(rw, rh)               # region width in h-units (1 h-unit = region height)
+    top = g.add(rb, rh)
 
-    # --- S sizes ------------------------------------------------------------
-    shp = g.cast(g.op("Shape", plate), F)  # [4]
-    Hs = g.scal(shp, 2)
-    Ws = g.scal(shp, 3)
+    def ch(t4, i, n=1):
+        return g.op("Slice", t4, g.i([i]), g.i([i + n]), g.i([1]))
 
-    # canonical -> normalized S grid coords (align_corners=0)
-    def sgx(x):
+    def col4(v3):  # [3] -> [1,3,1,1]
+        return g.reshape(v3, [1, 3, 1, 1])
+
+    def rgba(rgb, a):
+        prem = g.mul(rgb, a)
+        return g.cat([prem, g.add(a, g.mul(ch(prem, 0), 0.0))], 1)
+
+    def over(a, b):
+        return g.add(a, g.mul(g.sub(1.0, ch(a, 3)), b))
+
+    # --- S window ---------------------------------------------------------------
+    shp = g.op("Shape", plate)
+    Hs_i = g.op("Slice", shp, g.i([2]), g.i([3]), g.i([0]))   # [1] int64
+    Ws_i = g.op("Slice", shp, g.i([3]), g.i([4]), g.i([0]))
+    Hs = g.cast(g.sq(Hs_i, [0]), F)
+    Ws = g.cast(g.sq(Ws_i, [0]), F)
+
+    def sgx(x):  # canonical -> normalized S grid coords (align_corners=0)
         return g.sub(g.div(g.mul(g.mul(g.sub(x, sl), scx), 2.0), Ws), 1.0)
 
     def sgy(y):
@@ -255,48 +269,64 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
         gy = g.add(gy, z)
         return g.unsq(g.cat([g.unsq(gx, [-1]), g.unsq(gy, [-1])], -1), [0])
 
-    def sample(img, gx, gy, mode="bilinear", align=0, pad="zeros"):
-        return g.op("GridSample", img, grid2(gx, gy), mode=mode,
-                    align_corners=align, padding_mode=pad)
+    def gsample(img, gx, gy, mode="bilinear", align=0, pad="zeros"):
+        return g.op("GridSample", img, grid2(gx, gy), mode=mode, align_corners=align, padding_mode=pad)
 
-    # S texture: plate(4) + mask(1) + background(4)
-    stex = g.cat([plate, mask, bg], 1)
-    ptex = g.cat([plate, mask], 1)
+    def axis_taps(f, n_f, n_i):
+        """continuous pixel coordinate f (centre of pixel k at k) -> 2 clamped taps + weights."""
+        f0 = g.floor(f)
+        w1 = g.sub(f, f0)
+        w0 = g.sub(1.0, w1)
+        f1 = g.add(f0, 1.0)
+        ok0 = g.cast(g.op("And", g.op("GreaterOrEqual", f0, g.c(0.0)), g.lt(f0, n_f)), F)
+        ok1 = g.cast(g.op("And", g.op("GreaterOrEqual", f1, g.c(0.0)), g.lt(f1, n_f)), F)
+        lim = g.sub(n_f, 1.0)
+        i0 = g.cast(g.op("Clip", f0, g.c(0.0), lim), I64)
+        i1 = g.cast(g.op("Clip", f1, g.c(0.0), lim), I64)
+        return i0, i1, g.mul(w0, ok0), g.mul(w1, ok1)
+
+    def sample_sep(img, xc, yc):
+        """Bilinear (zero padded) sample of img [1,C,Hs,Ws] at canonical xc [w] x yc [h] -> [1,C,h,w]."""
+        fy = g.sub(g.mul(g.sub(st, yc), scy), 0.5)
+        fx = g.sub(g.mul(g.sub(xc, sl), scx), 0.5)
+        j0, j1, wy0, wy1 = axis_taps(fy, Hs, None)
+        i0, i1, wx0, wx1 = axis_taps(fx, Ws, None)
+        rows = g.add(g.mul(g.op("Gather", img, j0, axis=2), g.unsq(wy0, [1])),
+                     g.mul(g.op("Gather", img, j1, axis=2), g.unsq(wy1, [1])))      # [1,C,h,Ws]
+        rt = g.op("Transpose", rows, perm=[0, 1, 3, 2])                             # [1,C,Ws,h]
+        cols = g.add(g.mul(g.op("Gather", rt, i0, axis=2), g.unsq(wx0, [1])),
+                     g.mul(g.op("Gather", rt, i1, axis=2), g.unsq(wx1, [1])))       # [1,C,w,h]
+        return g.op("Transpose", cols, perm=[0, 1, 3, 2])
+
+    ptex = g.cat([plate, mask], 1)          # [1,5,Hs,Ws]
+    mbtex = g.cat([mask, bg], 1)            # [1,5,Hs,Ws]
 
     # --- global statistics over S -------------------------------------------
-    pa = g.op("Slice", plate, g.i([3]), g.i([4]), g.i([1]))     # [1,1,Hs,Ws]
-    prgb = g.op("Slice", plate, g.i([0]), g.i([3]), g.i([1]))
+    pa = ch(plate, 3)
+    prgb = ch(plate, 0, 3)
     inv_m = g.sub(1.0, mask)
-    w_amb = g.mul(inv_m, pa)
-    amb = g.div(g.op("ReduceSum", g.mul(prgb, inv_m), g.i([0, 2, 3]), keepdims=0),
-                g.add(g.op("ReduceSum", w_amb, g.i([0, 2, 3]), keepdims=0), 1e-4))  # [3]
-    w_bld = g.mul(mask, pa)
-    bld = g.div(g.op("ReduceSum", g.mul(prgb, mask), g.i([0, 2, 3]), keepdims=0),
-                g.add(g.op("ReduceSum", w_bld, g.i([0, 2, 3]), keepdims=0), 1e-4))  # [3]
+    ax = g.i([0, 2, 3])
+    amb = g.div(g.op("ReduceSum", g.mul(prgb, inv_m), ax, keepdims=0),
+                g.add(g.op("ReduceSum", g.mul(inv_m, pa), ax, keepdims=0), 1e-4))  # [3]
+    bld = g.div(g.add(g.op("ReduceSum", g.mul(prgb, mask), ax, keepdims=0), g.mul(amb, 1e-3)),
+                g.add(g.op("ReduceSum", g.mul(mask, pa), ax, keepdims=0), 1e-3))  # [3]
     lumw = g.c([0.2126, 0.7152, 0.0722])
     amb_lum = g.op("ReduceSum", g.mul(amb, lumw), g.i([0]), keepdims=0)
-    bld_lum = g.op("ReduceSum", g.mul(bld, lumw), g.i([0]), keepdims=0)
 
     # --- noise & randoms ----------------------------------------------------
-    ntex = g.init(make_noise_texture(rng), "noise")
+    texs = make_noise_textures(rng)
+    ntex = [g.init(t, "noise") for t in texs]
     rtab = g.init(rng.random((NRAND, 8)).astype(np.float32), "rand")
-    seed_m = g.op("Mod", g.cast(seed, I64), g.i(NRAND))      # 0..NRAND-1
+    seed_m = g.op("Mod", g.cast(g.op("Clip", seed, g.c(-1e9), g.c(1e9)), I64), g.i(NRAND))
     seed_f = g.cast(seed_m, F)
     so_x = g.fract(g.mul(seed_f, 0.6180339))
     so_y = g.fract(g.mul(seed_f, 0.7548776))
 
-    def noise(u, v, hint_ch=None):
-        """Periodic noise at texture coords (u,v) in periods; returns [1,4,h,w]."""
+    def noise(k, u, v):
+        """Periodic noise texture k at coords (u,v) in texture periods -> [1,1,h,w]."""
         gx = g.sub(g.mul(g.fract(g.add(u, so_x)), 2.0), 1.0)
         gy = g.sub(g.mul(g.fract(g.add(v, so_y)), 2.0), 1.0)
-        return sample(ntex, gx, gy, align=1, pad="border")
-
-    def rgba(rgb, a):
-        prem = g.mul(rgb, a)
-        return g.cat([prem, g.add(a, g.mul(ch(prem, 0), 0.0))], 1)
-
-    def ch(t4, i):
-        return g.op("Slice", t4, g.i([i]), g.i([i + 1]), g.i([1]))
+        return gsample(ntex[k], gx, gy, align=1, pad="border")
 
     # --- chunk layout (per cell tables [RMAX, CCOLS]) ------------------------
     Rf = g.clamp(g.op("Round", g.div(g.mul(6.5, g.op("Pow", aspect, g.c(-0.2))), fsize)), 2, RMAX)
@@ -307,22 +337,20 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     ridx = g.op("Mod", g.add(g.mul(cell_lin, g.i(7)), g.mul(seed_m, g.i(131))), g.i(NRAND))
     crnd = g.op("Gather", rtab, ridx, axis=0)   # [RMAX, CCOLS, 8]
     rnd = [g.sq(g.op("Slice", crnd, g.i([k]), g.i([k + 1]), g.i([2])), [2]) for k in range(8)]
-    # per-row randoms: column slot 0 of each row
-    rowr = [g.op("Slice", rnd[k], g.i([0]), g.i([1]), g.i([1])) for k in range(3)]  # [RMAX,1]
+    rowr = g.op("Slice", rnd[0], g.i([0]), g.i([1]), g.i([1]))  # [RMAX,1]
 
-    brick = g.add(g.mul(g.op("Mod", rr, g.c(2.0), fmod=1), 0.5), g.mul(g.sub(rowr[0], 0.5), 0.3))
+    brick = g.add(g.mul(g.op("Mod", rr, g.c(2.0), fmod=1), 0.5), g.mul(g.sub(rowr, 0.5), 0.3))
     brick = g.fract(g.add(brick, 1.0))                     # [RMAX,1] in [0,1)
     hw = g.div(g.mul(aspect, 0.5), Cf)                     # half width (h-units)
     hh = g.div(0.5, Rf)
     row_valid = g.lt(rr, Rf)                               # [RMAX,1]
-    col_valid = g.op("And", g.op("GreaterOrEqual", cc, g.c(-1.0)), g.lt(cc, Cf))
-    valid = g.op("And", row_valid, col_valid)              # [RMAX,CCOLS]
+    valid = g.op("And", row_valid, g.lt(cc, Cf))           # [RMAX,CCOLS]
 
     cx = g.mul(g.div(g.add(g.add(cc, 0.5), brick), Cf), aspect)   # rest centre x (h-units)
     cy = g.div(g.add(rr, 0.5), Rf)                                 # rest centre y
     xn_c = g.div(cx, aspect)                                       # 0..1
 
-    # release time: lower floors first
+    # release time: lower floors first, the upper mass follows
     rowfrac = g.div(rr, g.max(g.sub(Rf, 1.0), 1.0))
     t_row = g.add(0.02, g.mul(0.30, g.op("Pow", rowfrac, g.c(0.85))))
     t_rel = g.add(t_row, g.mul(rnd[0], 0.05))
@@ -331,32 +359,37 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     drop = g.mul(g.mul(g.mul(tau, tau), Gk), 0.5)
     tau_row = g.relu(g.sub(p, g.add(t_row, 0.025)))
     drop_row = g.mul(g.mul(g.mul(tau_row, tau_row), Gk), 0.5)     # [RMAX,1]
-    # drift: lean with direction, spread outward, per-cell random
-    lean = g.sub(g.mul(direction, 0.3), 0.1)                       # dx = lean*d + out*(xn-.5)*d
-    OUT = 0.22
-    dx = g.add(g.mul(g.add(lean, g.mul(xn_c, OUT * 2)), drop),
-               g.mul(g.sub(rnd[1], 0.5), g.mul(tau, 0.25)))
+    lean = g.sub(g.mul(direction, 0.22), 0.08)
+    OUT = 0.16
+    DMAX = 0.22   # drift is limited so chunks stay inside the core box
+    drift = lambda d: g.mul(DMAX, g.op("Tanh", g.div(d, DMAX)))
+    dx = g.add(drift(g.mul(g.add(lean, g.mul(xn_c, OUT * 2)), drop)),
+               g.mul(g.sub(rnd[1], 0.5), g.mul(tau, 0.2)))
     curx = g.add(cx, dx)
     cury = g.sub(cy, drop)
-    omega = g.add(g.mul(g.add(direction, g.mul(g.sub(xn_c, 0.5), 1.5)), -1.6),
-                  g.mul(g.sub(rnd[2], 0.5), 5.0))
+    omega = g.add(g.mul(g.add(direction, g.mul(g.sub(xn_c, 0.5), 1.5)), -1.4),
+                  g.mul(g.sub(rnd[2], 0.5), 4.0))
     theta = g.mul(omega, g.mul(tau, g.add(1.0, tau)))
     cth, sth = g.cos(theta), g.sin(theta)
     released = g.op("And", valid, g.gt(tau, 0.0))
     prio = g.where(released, g.add(1.0, rnd[3]), 0.0)
-    # packed candidate table [7, NCELL]
-    tabs = [curx, cury, g.div(cth, hw), g.div(sth, hw), g.div(g.neg(sth), hh), g.div(cth, hh), prio]
-    ctab = g.cat([g.reshape(g.add(t, g.mul(cx, 0.0)), [1, NCELL]) for t in tabs], 0)
-    # winner tables [NCELL]
+    # u = a1*X + a2*Y + a0 ; v = kk*(a1*Y - a2*X) + b0   (u,v in cell half-extents)
+    a1 = g.div(cth, hw)
+    a2 = g.div(sth, hw)
+    a0 = g.neg(g.add(g.mul(a1, curx), g.mul(a2, cury)))
+    kk = g.div(hw, hh)
+    b0 = g.neg(g.mul(kk, g.sub(g.mul(a1, cury), g.mul(a2, curx))))
     flat = lambda t: g.reshape(g.add(t, g.mul(cx, 0.0)), [NCELL])
+    T_a1, T_a2, T_a0, T_b0, T_pr = (flat(t) for t in (a1, a2, a0, b0, prio))
     w_cx, w_cy, w_tau = flat(cx), flat(cy), flat(tau)
     w_rel = flat(g.cast(released, F))
     w_r4, w_r5 = flat(rnd[4]), flat(rnd[5])
-
-    # row-level inversion for candidate columns: Xh = cx*(1+OUT*2*d/a) + (lean-OUT)*d
-    row_scale = g.add(1.0, g.div(g.mul(drop_row, OUT * 2), aspect))   # [RMAX,1]
-    row_off = g.mul(g.sub(lean, OUT), drop_row)
-    row_cury = g.sub(g.div(g.add(rr, 0.5), Rf), drop_row)             # [RMAX,1]
+    # row-level inversion for candidate columns: X = cx + drift(...) ~ linear in cx
+    row_drop_eff = drift(g.mul(drop_row, 0.5))
+    row_scale = g.add(1.0, g.div(g.mul(g.div(row_drop_eff, g.max(g.mul(drop_row, 0.5), 1e-6)),
+                                       g.mul(drop_row, OUT * 2)), aspect))
+    row_off = g.mul(g.div(row_drop_eff, g.max(g.mul(drop_row, 0.5), 1e-6)), g.mul(g.sub(lean, OUT), drop_row))
+    row_cury = g.sub(cy, drop_row)                                      # [RMAX,1]
     row_cury_v = g.where(row_valid, row_cury, 1e4)
 
     # --- boxes ----------------------------------------------------------------
@@ -387,215 +420,202 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     rx0 = g.sub(rl, g.mul(rw, L))
     rx1 = g.add(g.add(rl, rw), g.mul(rw, R_))
     ry0 = g.sub(rb, g.mul(rh, B))
-    ry1 = g.add(g.add(rb, rh), g.mul(rh, T))
+    ry1 = g.add(top, g.mul(rh, T))
     xs, ys, pads_r, inside_r = box(ox, oy, rx0, rx1, ry0, ry1)
-
-    # reach-box coordinates (h-units)
-    Xh = g.unsq(g.div(g.sub(xs, rl), rh), [0])   # [1,w]
-    Yh = g.unsq(g.div(g.sub(ys, rb), rh), [1])   # [h,1]
-    Xn = g.div(Xh, aspect)                        # region-normalised x
-    Xc = g.sub(Xh, g.mul(aspect, 0.5))            # centred x (h-units)
     px_h = g.div(1.0, g.mul(scx, rh))             # one output pixel in h-units
 
-    # ---- sample S at every pixel: plate, mask, background ----------------------
-    s9 = sample(stex, sgx(g.unsq(xs, [0])), sgy(g.unsq(ys, [1])))
-    m_here = ch(s9, 4)
-    bg_here = g.op("Slice", s9, g.i([5]), g.i([9]), g.i([1]))
+    # ======================= core box: hole, fill, rubble, fragments ==========
+    fx0 = g.sub(rl, g.mul(rh, DMAX + 0.12))
+    fx1 = g.add(g.add(rl, rw), g.mul(rh, DMAX + 0.12))
+    fy0 = g.sub(rb, g.mul(rh, B))
+    fy1 = g.add(top, g.mul(rh, 0.02))
+    fxs, fys, pads_f, _ = box(xs, ys, fx0, fx1, fy0, fy1)
+    Xh = g.unsq(g.div(g.sub(fxs, rl), rh), [0])   # [1,w]
+    Yh = g.unsq(g.div(g.sub(fys, rb), rh), [1])   # [h,1]
+    Xn = g.div(Xh, aspect)
 
-    # ---- hole: rest cell of this pixel released? -------------------------------
-    nh = noise(g.mul(Xh, 1.7), g.mul(Yh, 1.7))
-    jx = g.sub(ch(nh, 2), 0.5)
-    jy = g.sub(ch(nh, 3), 0.5)
-    Yj = g.add(g.mul(Yh, Rf), g.mul(jy, 0.5))
+    mb = sample_sep(mbtex, fxs, fys)              # mask + background at the pixel
+    m_here = ch(mb, 0)
+    bg_here = ch(mb, 1, 4)
+
+    # hole: rest cell of this pixel released? (jagged cell boundaries)
+    nh = noise(2, g.mul(Xh, 1.3), g.mul(Yh, 1.3))
+    jit = g.sub(nh, 0.5)
+    Yj = g.add(g.mul(Yh, Rf), g.mul(jit, 0.6))
     r_here = g.clamp(g.floor(Yj), 0, RMAX - 1)
     brick_here = g.op("Gather", g.reshape(brick, [RMAX]), g.cast(r_here, I64), axis=0)
-    c_here = g.clamp(g.floor(g.sub(g.add(g.mul(Xn, Cf), g.mul(jx, 0.5)), brick_here)), -1, CMAX)
+    c_here = g.clamp(g.floor(g.sub(g.sub(g.mul(Xn, Cf), g.mul(jit, 0.6)), brick_here)), -1, CMAX)
     cell_here = g.cast(g.add(g.mul(r_here, float(CCOLS)), g.add(c_here, 1.0)), I64)
-    rel_here = g.op("Gather", w_rel, cell_here, axis=0)
-    # the hole fades in through a thin crack-open time so nothing pops
-    hole_a = g.mul(m_here, rel_here)                       # [1,1,h,w]
+    hole_a = g.mul(m_here, g.op("Gather", w_rel, cell_here, axis=0))      # [1,1,h,w]
 
     # synthesized fill when there is no clean plate
-    top = g.add(rb, rh)
-    xsu = g.unsq(xs, [0])
-    sky = g.mul(g.add(sample(ptex, sgx(xsu), sgy(g.add(top, g.mul(rh, 0.08)))),
-                      sample(ptex, sgx(xsu), sgy(g.add(top, g.mul(rh, 0.2))))), 0.5)
-    ysu = g.unsq(ys, [1])
-    sides = []
-    for off in (0.05, 0.12):
-        lft = sample(ptex, sgx(g.sub(rl, g.mul(rw, off))), sgy(ysu))
-        rgt = sample(ptex, sgx(g.add(g.add(rl, rw), g.mul(rw, off))), sgy(ysu))
-        sides.append(g.lerp(lft, rgt, g.clip01(Xn)))
-    side = g.mul(g.add(sides[0], sides[1]), 0.5)
-    side = g.div(side, g.max(ch(side, 3), 1e-3))           # un-premultiply
-    sky = g.div(sky, g.max(ch(sky, 3), 1e-3))
-    sky_rgb = g.op("Slice", sky, g.i([0]), g.i([3]), g.i([1]))
-    side_rgb = g.op("Slice", side, g.i([0]), g.i([3]), g.i([1]))
-    # distant blocky skyline
-    blk = g.floor(g.add(g.mul(Xn, 7.0), 0.0))
+    sky_y = g.add(top, g.mul(rh, g.c([0.03, 0.1, 0.22])))
+    skys = sample_sep(ptex, fxs, sky_y)                                      # [1,5,3,w]
+    side_x = g.cat([g.sub(rl, g.mul(rw, g.c([0.04, 0.12]))),
+                    g.add(g.add(rl, rw), g.mul(rw, g.c([0.04, 0.12])))], 0)   # [4]
+    sides = sample_sep(ptex, side_x, fys)                                    # [1,5,h,4]
+    # upper side samples also see sky
+    sky_side = sample_sep(ptex, side_x, g.reshape(g.sub(top, g.mul(rh, 0.03)), [1]))  # [1,5,1,4]
+    amb4 = col4(amb)
+    eps = 0.02
+    sky_num = g.add(g.add(g.op("ReduceSum", ch(skys, 0, 3), g.i([2]), keepdims=1),
+                          g.mul(g.op("ReduceSum", ch(sky_side, 0, 3), g.i([3]), keepdims=1), 0.3)),
+                    g.mul(amb4, eps))
+    sky_den = g.add(g.add(g.op("ReduceSum", ch(skys, 3), g.i([2]), keepdims=1),
+                          g.mul(g.op("ReduceSum", ch(sky_side, 3), g.i([3]), keepdims=1), 0.3)), eps)
+    sky_rgb = g.div(sky_num, sky_den)                                       # [1,3,1,w]
+    sdL = g.op("ReduceSum", ch(g.op("Slice", sides, g.i([0]), g.i([2]), g.i([3])), 0, 4), g.i([3]), keepdims=1)
+    sdR = g.op("ReduceSum", ch(g.op("Slice", sides, g.i([2]), g.i([4]), g.i([3])), 0, 4), g.i([3]), keepdims=1)
+    sd = g.lerp(sdL, sdR, g.clip01(Xn))                                      # [1,4,h,w]
+    side_rgb = g.div(g.add(ch(sd, 0, 3), g.mul(amb4, eps)), g.add(ch(sd, 3), eps))
+    blk = g.floor(g.mul(Xn, 7.0))
     bidx = g.cast(g.op("Mod", g.add(g.add(blk, 64.0), g.mul(seed_f, 13.0)), g.c(float(NRAND)), fmod=1), I64)
     bh = g.op("Gather", g.reshape(g.op("Slice", rtab, g.i([6]), g.i([7]), g.i([1])), [NRAND]), bidx, axis=0)
-    sky_h = g.add(0.18, g.mul(bh, 0.35))                   # [1,w]
-    below = g.smooth(0.0, g.mul(px_h, 1.5), g.sub(sky_h, Yh))   # 1 under the skyline
-    haze = g.mul(g.add(sky_rgb, g.mul(side_rgb, 1.0)), 0.5)
-    distant = g.lerp(side_rgb, haze, 0.55)
+    sky_h = g.add(0.15, g.mul(bh, 0.3))                                      # distant skyline [1,w]
+    below = g.smooth(0.0, g.mul(px_h, 1.5), g.sub(sky_h, Yh))
+    haze = g.lerp(side_rgb, sky_rgb, 0.6)
     vgrad = g.clip01(g.div(g.sub(Yh, sky_h), g.sub(1.0, sky_h)))
-    sky_col = g.lerp(g.lerp(haze, sky_rgb, 0.6), sky_rgb, vgrad)
-    fill_rgb = g.lerp(sky_col, g.mul(distant, 0.8), below)
-    fill_rgb = g.mul(fill_rgb, g.add(0.92, g.mul(ch(nh, 1), 0.16)))
+    sky_col = g.lerp(g.lerp(sky_rgb, haze, 0.35), sky_rgb, vgrad)
+    fill_rgb = g.lerp(sky_col, g.mul(haze, 0.8), below)
+    fill_rgb = g.mul(fill_rgb, g.add(0.96, g.mul(nh, 0.08)))
     fill = rgba(fill_rgb, g.add(g.mul(ch(fill_rgb, 0), 0.0), 1.0))
     fill = g.lerp(fill, bg_here, has_bg)
     E = g.mul(fill, hole_a)
 
-    # ---- rubble pile ------------------------------------------------------------
-    grow = g.smooth(0.15, 1.0, p)
-    nr = noise(g.mul(Xh, 3.0), g.mul(Yh, 3.0))
-    prof = g.clip01(g.sub(1.0, g.op("Pow", g.abs(g.mul(g.sub(Xn, 0.5), 2.0 / 1.08)), g.c(3.0))))
-    pile_h = g.mul(g.mul(grow, prof), g.add(0.04, g.mul(ch(nr, 0), 0.09)))
+    # rubble pile at the base
+    grow = g.smooth(0.12, 1.0, p)
+    nr = noise(1, g.mul(Xh, 2.5), g.mul(Yh, 2.5))
+    prof = g.clip01(g.sub(1.0, g.op("Pow", g.abs(g.mul(g.sub(Xn, 0.5), 2.0 / 1.1)), g.c(4.0))))
+    pile_h = g.mul(g.mul(grow, prof), g.add(0.03, g.mul(nr, 0.08)))
     pile_a = g.mul(g.smooth(g.neg(px_h), px_h, g.sub(pile_h, Yh)), g.cast(g.gt(pile_h, 0.002), F))
-    rub_rgb = g.mul(g.unsq(g.unsq(g.unsq(bld, [0]), [2]), [3]), g.add(0.25, g.mul(ch(nr, 2), 0.45)))
-    rub_rgb = g.mul(rub_rgb, g.add(0.6, g.mul(g.clip01(g.div(Yh, g.max(pile_h, 1e-3))), 0.5)))
-    rub = rgba(rub_rgb, pile_a)
-    E = g.add(rub, g.mul(g.sub(1.0, ch(rub, 3)), E))
+    rub_shade = g.add(0.35, g.mul(g.clip01(g.div(Yh, g.max(pile_h, 1e-3))), 0.5))
+    rub_rgb = g.mul(col4(bld), g.mul(rub_shade, g.add(0.5, g.mul(nh, 0.8))))
+    E = over(rgba(rub_rgb, pile_a), E)
 
-    # ---- fragments (gather) in their own box -----------------------------------
-    fx0 = g.sub(rl, g.mul(rh, 0.5))
-    fx1 = g.add(g.add(rl, rw), g.mul(rh, 0.5))
-    fy0 = g.sub(rb, g.mul(rh, 0.05))
-    fy1 = g.add(top, g.mul(rh, 0.02))
-    fxs, fys, pads_f, _ = box(xs, ys, fx0, fx1, fy0, fy1)
+    # fragments: gather over 2 bracketing rows x 3 columns
     fXh = g.div(g.sub(fxs, rl), rh)        # [w]
     fYh = g.div(g.sub(fys, rb), rh)        # [h]
-    # rows bracketing each pixel row
     below_cnt = g.op("ReduceSum", g.cast(g.op("LessOrEqual", g.reshape(row_cury_v, [1, RMAX]),
                                                 g.unsq(fYh, [1])), I64), g.i([1]), keepdims=1)  # [h,1]
-    rows = g.op("Add", g.unsq(below_cnt, [0]), g.c(np.array([-1, 0], np.int64).reshape(2, 1, 1), np.int64))  # [2,h,1]
+    rows = g.op("Add", g.unsq(below_cnt, [0]), g.c(np.array([-1, 0], np.int64).reshape(2, 1, 1), np.int64))
     rows_ok = g.op("And", g.op("GreaterOrEqual", rows, g.i(0)), g.op("Less", rows, g.i(RMAX)))
     rows_c = g.op("Clip", rows, g.i(0), g.i(RMAX - 1))
     gsc = lambda t: g.op("Gather", g.reshape(t, [RMAX]), rows_c, axis=0)   # [2,h,1]
     k_scale, k_off, k_brick = gsc(row_scale), gsc(row_off), gsc(brick)
-    xrest = g.div(g.sub(g.unsq(g.unsq(fXh, [0]), [0]), k_off), k_scale)  # [2,h,w]
-    band = g.floor(g.sub(g.mul(g.div(xrest, aspect), Cf), k_brick))
-    cands = []
-    for dc in (-1.0, 0.0, 1.0):
-        cands.append(g.clamp(g.add(band, dc), -1, CMAX))
-    colk = g.cat(cands, 0)                                              # [6,h,w]
-    rowk = g.cat([g.cast(rows_c, F)] * 3, 0)                             # [6,h,1]
-    okk = g.cat([rows_ok] * 3, 0)
-    cidx = g.cast(g.add(g.mul(rowk, float(CCOLS)), g.add(colk, 1.0)), I64)   # [6,h,w]
-    prm = g.op("Gather", ctab, cidx, axis=1)                             # [7,6,h,w]
-    P = g.op("Split", prm, axis=0, outs=7, num_outputs=7) if OPSET >= 18 else g.op("Split", prm, axis=0, outs=7)
-    pcx, pcy, a1, a2, b1, b2, pprio = P
-    ddx = g.sub(g.unsq(fXh, [0]), pcx)           # [1,6,h,w]
-    ddy = g.sub(g.unsq(fYh, [1]), pcy)
-    uu = g.add(g.mul(a1, ddx), g.mul(a2, ddy))
-    vv = g.add(g.mul(b1, ddx), g.mul(b2, ddy))
+    xrest = g.div(g.sub(g.unsq(Xh, [0]), k_off), k_scale)               # [2,h,w]
+    band_f = g.sub(g.mul(g.div(xrest, aspect), Cf), k_brick)
+    band = g.floor(band_f)
+    nbr = g.add(band, g.sub(g.mul(g.cast(g.op("GreaterOrEqual", g.sub(band_f, band), g.c(0.5)), F), 2.0), 1.0))
+    colk = g.cat([g.clamp(band, -1, CMAX), g.clamp(nbr, -1, CMAX)], 0)   # [4,h,w]: own + nearer neighbour
+    rowk = g.cat([g.cast(rows_c, F)] * 2, 0)                             # [4,h,1]
+    okk = g.cat([rows_ok] * 2, 0)
+    cidx = g.cast(g.add(g.mul(rowk, float(CCOLS)), g.add(colk, 1.0)), I64)   # [4,h,w]
+    ga1, ga2, ga0, gb0, gpr = (g.op("Gather", t, cidx, axis=0) for t in (T_a1, T_a2, T_a0, T_b0, T_pr))
+    X3 = g.unsq(fXh, [0])      # [1,w]
+    Y3 = g.unsq(fYh, [1])      # [h,1]
+    uu = g.add(g.add(g.mul(ga1, X3), g.mul(ga2, Y3)), ga0)
+    vv = g.add(g.mul(g.sub(g.mul(ga1, Y3), g.mul(ga2, X3)), kk), gb0)
     mm = g.max(g.abs(uu), g.abs(vv))
     inside = g.op("And", g.lt(mm, 1.0), okk)
-    score = g.where(inside, pprio, 0.0)
-    win = g.op("ArgMax", score, axis=1, keepdims=1)                      # [1,1,h,w]
-    wscore = g.op("ReduceMax", score, g.i([1]), keepdims=1)
-    wu = g.op("GatherElements", uu, win, axis=1)
-    wv = g.op("GatherElements", vv, win, axis=1)
-    wm = g.op("GatherElements", mm, win, axis=1)
-    wcell = g.sq(g.op("GatherElements", g.unsq(cidx, [0]), win, axis=1), [0, 1])  # [h,w]
+    score = g.where(inside, gpr, 0.0)
+    win = g.op("ArgMax", score, axis=0, keepdims=1)                      # [1,h,w]
+    wscore = g.op("ReduceMax", score, g.i([0]), keepdims=1)
+    wu = g.op("GatherElements", uu, win, axis=0)
+    wv = g.op("GatherElements", vv, win, axis=0)
+    wm = g.op("GatherElements", mm, win, axis=0)
+    wcell = g.sq(g.op("GatherElements", cidx, win, axis=0), [0])        # [h,w]
     wcx = g.op("Gather", w_cx, wcell, axis=0)
     wcy = g.op("Gather", w_cy, wcell, axis=0)
     wtau = g.op("Gather", w_tau, wcell, axis=0)
     wr4 = g.op("Gather", w_r4, wcell, axis=0)
     wr5 = g.op("Gather", w_r5, wcell, axis=0)
-    wu, wv, wm = (g.sq(t, [0, 1]) for t in (wu, wv, wm))
+    wu, wv, wm = (g.sq(t, [0]) for t in (wu, wv, wm))
     srcx = g.add(wcx, g.mul(wu, hw))             # rest position (h-units)
     srcy = g.add(wcy, g.mul(wv, hh))
-    canx = g.add(rl, g.mul(srcx, rh))
-    cany = g.add(rb, g.mul(srcy, rh))
-    fsamp = sample(ptex, sgx(canx), sgy(cany))   # [1,5,h,w]
-    frgba = g.op("Slice", fsamp, g.i([0]), g.i([4]), g.i([1]))
-    fmask = ch(fsamp, 4)
+    fsamp = gsample(ptex, sgx(g.add(rl, g.mul(srcx, rh))), sgy(g.add(rb, g.mul(srcy, rh))))  # [1,5,h,w]
     # jagged erosion of chunk edges, grows with time
-    ne = noise(g.add(g.mul(wu, 0.35), wr4), g.add(g.mul(wv, 0.35), wr5))
-    erode = g.add(g.mul(g.sub(ch(ne, 2), 0.3), 0.35), g.mul(g.clip01(g.mul(wtau, 1.2)), 0.25))
+    ne = noise(2, g.add(g.mul(wu, 0.3), wr4), g.add(g.mul(wv, 0.3), wr5))
+    erode = g.add(g.mul(g.sub(ne, 0.35), 0.3), g.mul(g.clip01(g.mul(wtau, 1.2)), 0.2))
     thr = g.sub(1.0, erode)
     edge_w = g.div(px_h, g.min(hw, hh))
     fa = g.clip01(g.div(g.sub(thr, wm), g.mul(edge_w, 1.2)))
     fa = g.mul(fa, g.cast(g.gt(wscore, 0.0), F))
-    fa = g.mul(fa, g.smooth(-0.01, 0.03, g.unsq(fYh, [1])))             # vanish at ground
-    fa = g.mul(fa, fmask)
-    # shading: crack darkening near the eroded edge, darker as they fall
-    crack = g.add(0.55, g.mul(g.clip01(g.div(g.sub(thr, wm), 0.12)), 0.45))
-    shade = g.mul(crack, g.sub(1.0, g.mul(g.clip01(g.mul(wtau, 1.5)), 0.3)))
-    Fr = g.cat([g.mul(g.op("Slice", frgba, g.i([0]), g.i([3]), g.i([1])), g.mul(fa, shade)),
-                g.mul(ch(frgba, 3), fa)], 1)
-    Fr = pad(Fr, pads_f)
-    E = g.add(Fr, g.mul(g.sub(1.0, ch(Fr, 3)), E))
+    fa = g.mul(fa, g.smooth(-0.015, 0.03, Y3))               # vanish at the ground line
+    fa = g.mul(fa, ch(fsamp, 4))                             # made of masked pixels only
+    crack = g.add(0.72, g.mul(g.clip01(g.div(g.sub(thr, wm), 0.1)), 0.28))
+    shade = g.mul(crack, g.sub(1.0, g.mul(g.clip01(g.mul(wtau, 1.5)), 0.25)))
+    Fr = g.cat([g.mul(ch(fsamp, 0, 3), g.mul(fa, shade)), g.mul(ch(fsamp, 3), fa)], 1)
+    E = over(Fr, E)
+    E = pad(E, pads_f)                                       # -> reach box
 
-    # ---- dust -------------------------------------------------------------------
-    pd = g.relu(g.sub(p, 0.04))
-    grow_d = g.sub(1.0, g.exp(g.mul(pd, -3.0)))
-    wd = g.add(g.mul(aspect, 0.5), g.mul(spread, g.add(0.05, g.mul(grow_d, 0.75))))
-    hd = g.add(0.08, g.mul(g.sub(1.0, g.exp(g.mul(pd, -4.5))), 1.0))
-    # envelope
+    # ======================= dust =============================================
+    RX = g.unsq(g.div(g.sub(xs, g.add(rl, g.mul(rw, 0.5))), rh), [0])    # centred x, h-units, [1,w]
+    pd = g.relu(g.sub(p, 0.03))
+    grow_d = g.sub(1.0, g.exp(g.mul(pd, -2.5)))
+    wd = g.add(g.mul(aspect, 0.5), g.mul(spread, g.add(0.08, g.mul(grow_d, 0.7))))
+    hd = g.add(0.1, g.mul(g.sub(1.0, g.exp(g.mul(pd, -3.5))), 1.05))
+    lim_x = g.mul(aspect, 0.5 + min(L, R_))
+    lim_y = 1.0 + T
+    dxa = g.min(g.mul(wd, 1.25), lim_x)
+    dya = g.min(g.mul(hd, 1.25), lim_y)
+    cxm = g.add(rl, g.mul(rw, 0.5))
+    dxs, dys, pads_d, _ = box(xs, ys, g.sub(cxm, g.mul(dxa, rh)), g.add(cxm, g.mul(dxa, rh)),
+                              ry0, g.add(rb, g.mul(dya, rh)))
+    Xc = g.unsq(g.div(g.sub(dxs, cxm), rh), [0])
+    Yd = g.unsq(g.div(g.sub(dys, rb), rh), [1])
     qx = g.div(Xc, wd)
-    qy = g.div(g.relu(Yh), hd)
+    qy = g.div(g.relu(Yd), hd)
     dome = g.sub(1.0, g.add(g.mul(qx, qx), g.mul(qy, qy)))
-    # advected fbm
-    ex = g.add(1.0, g.mul(pd, g.add(0.6, g.mul(spread, 0.6))))
-    u1 = g.div(g.mul(Xc, 0.55), ex)
-    v1 = g.sub(g.div(g.mul(Yh, 0.55), g.add(1.0, g.mul(pd, 0.5))), g.mul(pd, 0.25))
-    n1 = noise(u1, v1)
-    n1s = noise(u1, g.sub(v1, 0.02))              # shifted toward the light (up)
-    u2 = g.add(g.mul(u1, 2.3), g.mul(pd, 0.13))
-    v2 = g.sub(g.mul(v1, 2.3), g.mul(pd, 0.45))
-    n2 = noise(u2, v2)
-    fb = g.add(g.mul(ch(n1, 0), 0.65), g.mul(ch(n2, 1), 0.35))
-    base_d = g.add(g.mul(dome, 1.6), g.mul(g.sub(fb, 0.5), 1.4))
-    base_d = g.add(base_d, g.mul(g.smooth(0.25, 0.0, Yh), 0.35))         # dense at the ground
-    rho = g.clip01(g.mul(base_d, 1.5))
-    amount = g.mul(dust_amt, g.smooth(0.03, 0.2, p))
-    settle = g.add(0.3, g.mul(0.7, g.exp(g.mul(g.relu(g.sub(p, 0.8)), -3.0))))
-    # after the end, the haze sinks toward the ground
-    sink = g.smooth(1.1, 0.0, g.mul(Yh, g.add(1.0, g.mul(g.relu(g.sub(p, 0.9)), 2.0))))
-    amount = g.mul(amount, g.mul(settle, g.lerp(1.0, sink, g.clip01(g.mul(g.relu(g.sub(p, 0.9)), 2.0)))))
-    # keep within the reach box with soft edges
-    lim_x = g.sub(g.add(g.mul(aspect, 0.5 + min(L, R_)), 0.0), g.mul(px_h, 2.0))
+    ex = g.add(1.0, g.mul(pd, g.add(0.5, g.mul(spread, 0.5))))
+    u1 = g.div(g.mul(Xc, 0.5), ex)
+    v1 = g.sub(g.div(g.mul(Yd, 0.5), g.add(1.0, g.mul(pd, 0.6))), g.mul(pd, 0.3))
+    n1 = noise(0, u1, v1)
+    n2 = noise(1, g.add(g.mul(u1, 2.7), g.mul(pd, 0.17)), g.sub(g.mul(v1, 2.7), g.mul(pd, 0.55)))
+    fb = g.add(g.mul(n1, 0.62), g.mul(n2, 0.38))
+    base_d = g.add(g.mul(dome, 1.5), g.mul(g.sub(fb, 0.5), 1.8))
+    base_d = g.add(base_d, g.mul(g.smooth(0.3, 0.0, Yd), g.mul(g.clip01(g.add(dome, 0.3)), 0.6)))
+    rho = g.smooth(0.0, 0.7, base_d)
+    amount = g.mul(dust_amt, g.smooth(0.03, 0.16, p))
+    late = g.relu(g.sub(p, 0.75))
+    settle = g.add(0.22, g.mul(0.78, g.exp(g.mul(late, -2.8))))
+    sink = g.smooth(1.0, 0.0, g.mul(g.div(Yd, hd), g.add(1.0, g.mul(late, 1.5))))
+    amount = g.mul(amount, g.mul(settle, g.lerp(1.0, sink, g.clip01(g.mul(late, 1.5)))))
     winx = g.smooth(lim_x, g.mul(lim_x, 0.8), g.abs(Xc))
-    lim_y = 1.0 + T * 0.9
-    winy = g.mul(g.smooth(lim_y, lim_y - 0.25, Yh), g.smooth(-B, 0.0, Yh))
-    dens = g.mul(g.mul(rho, amount), g.mul(winx, winy))
-    dens = g.clip01(dens)
-    # colour & light
-    d_rgb = g.unsq(g.unsq(g.unsq(dust_rgb, [0]), [2]), [3])
-    light = g.clamp(g.div(amb_lum, 0.35), 0.15, 2.0)
-    tint = g.lerp(d_rgb, g.mul(g.unsq(g.unsq(g.unsq(amb, [0]), [2]), [3]), 1.05),
-                  dust_tint)
+    winy = g.mul(g.smooth(lim_y, lim_y - 0.3, Yd), g.smooth(-B, 0.0, Yd))
+    dens = g.clip01(g.mul(g.mul(rho, amount), g.mul(winx, winy)))
+    light = g.clamp(g.div(amb_lum, 0.3), 0.12, 2.0)
+    tint = g.lerp(col4(dust_rgb), g.mul(amb4, 1.1), dust_tint)
     tint = g.mul(tint, g.lerp(1.0, light, dust_tint))
-    shadow = g.clamp(g.add(1.0, g.mul(g.sub(ch(n1, 0), ch(n1s, 0)), 9.0)), 0.6, 1.35)
-    lit = g.mul(g.add(0.6, g.mul(g.clip01(g.div(Yh, hd)), 0.45)), shadow)
-    lit = g.mul(lit, g.sub(1.0, g.mul(g.smooth(0.3, 1.0, rho), 0.15)))
-    D = rgba(g.mul(tint, lit), dens)
+    # light from above: tops of billows bright, undersides and the core darker
+    lit = g.add(0.62, g.mul(g.clip01(g.add(g.mul(g.div(Yd, hd), 0.7), g.mul(g.sub(n1, 0.5), 0.8))), 0.5))
+    lit = g.mul(lit, g.sub(1.0, g.mul(g.smooth(0.5, 1.6, base_d), 0.18)))
+    lit = g.mul(lit, g.add(0.9, g.mul(n2, 0.2)))
+    D = pad(rgba(g.mul(tint, lit), dens), pads_d)
 
-    # ---- debris specks ----------------------------------------------------------
-    tdb = g.relu(g.sub(p, 0.08))
-    fallv = g.mul(g.mul(tdb, tdb), g.mul(Gk, 0.25))
-    ds_u = g.div(g.mul(Xc, 7.0), g.add(1.0, g.mul(tdb, 1.2)))
-    ds_v = g.add(g.mul(Yh, 7.0), g.sub(g.mul(fallv, 7.0), g.mul(tdb, 5.0)))
-    nd = noise(g.mul(ds_u, 1.0), g.mul(ds_v, 1.0))
-    speck = g.lin01(0.74, 0.8, ch(nd, 3))
-    env_w = g.add(g.mul(aspect, 0.5), g.mul(spread, g.mul(grow_d, 0.45)))
-    env_h = g.add(0.05, g.mul(g.mul(tdb, 1.2), g.exp(g.mul(tdb, -1.5))))
-    denv = g.mul(g.smooth(env_w, g.mul(env_w, 0.7), g.abs(Xc)), g.smooth(env_h, g.mul(env_h, 0.3), Yh))
-    denv = g.mul(denv, g.smooth(0.06, 0.2, p))
+    # ======================= debris specks ====================================
+    tdb = g.relu(g.sub(p, 0.06))
+    env_w = g.add(g.mul(aspect, 0.5), g.mul(spread, g.add(0.05, g.mul(grow_d, 0.45))))
+    env_h = g.add(0.06, g.mul(g.mul(tdb, 1.4), g.exp(g.mul(tdb, -1.3))))
+    bxs, bys, pads_b, _ = box(xs, ys, g.sub(cxm, g.mul(env_w, rh)), g.add(cxm, g.mul(env_w, rh)),
+                              ry0, g.add(rb, g.mul(env_h, rh)))
+    Xb = g.unsq(g.div(g.sub(bxs, cxm), rh), [0])
+    Yb = g.unsq(g.div(g.sub(bys, rb), rh), [1])
+    fallv = g.mul(g.mul(tdb, tdb), g.mul(Gk, 0.2))
+    ds_u = g.div(g.mul(Xb, 6.0), g.add(1.0, g.mul(tdb, 1.5)))
+    ds_v = g.add(g.mul(Yb, 6.0), g.sub(g.mul(fallv, 6.0), g.mul(tdb, 4.0)))
+    nd = noise(3, ds_u, ds_v)
+    speck = g.lin01(0.72, 0.8, nd)
+    denv = g.mul(g.smooth(env_w, g.mul(env_w, 0.6), g.abs(Xb)), g.smooth(env_h, g.mul(env_h, 0.3), Yb))
+    denv = g.mul(denv, g.smooth(0.05, 0.18, p))
     db_a = g.clip01(g.mul(g.mul(speck, denv), g.mul(debris_amt, 0.9)))
-    db_rgb = g.mul(g.unsq(g.unsq(g.unsq(bld, [0]), [2]), [3]), 0.3)
-    Db = rgba(db_rgb, db_a)
-    E = g.add(Db, g.mul(g.sub(1.0, ch(Db, 3)), E))
-    E = g.add(D, g.mul(g.sub(1.0, ch(D, 3)), E))
+    Db = pad(rgba(g.mul(col4(bld), 0.25), db_a), pads_b)
+    E = over(Db, E)
+    E = over(D, E)
 
     # ---- final: reach box, progress gate, pad to the output grid ---------------
     gate = g.cast(g.gt(p, 0.0), F)
     E = g.mul(E, g.mul(inside_r, gate))
-    E = pad(E, pads_r)
-    return E
+    return pad(E, pads_r)
 
 
 def build(fp16=False):
@@ -618,7 +638,7 @@ def build(fp16=False):
     def finite(x):
         x = g.op("Where", g.op("IsNaN", x), g.c(0.0), x)
         return g.op("Clip", x, g.c(-65504.0), g.c(65504.0))
-    plate, bg, mask = finite(plate), finite(bg), g.clip01(finite(mask))
+    plate, mask = finite(plate), g.clip01(finite(mask))
     E = build_core(g, plate, bg, mask, "out_x", "out_y", "scene", "controls", rng)
     if fp16:
         E = g.cast(g.op("Clip", E, g.c(-65504.0), g.c(65504.0)), TensorProto.FLOAT16)

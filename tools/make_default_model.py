@@ -453,7 +453,11 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     skys = sample_sep(ptex, fxs, sky_y)                                      # [1,5,3,w]
     side_x = g.cat([g.sub(rl, g.mul(rw, g.c([0.04, 0.12]))),
                     g.add(g.add(rl, rw), g.mul(rw, g.c([0.04, 0.12])))], 0)   # [4]
-    sides = sample_sep(ptex, side_x, fys)                                    # [1,5,h,4]
+    offs = g.mul(rh, g.c(np.linspace(-0.07, 0.07, 7).astype(np.float32).reshape(1, 7)))
+    side_y = g.reshape(g.add(g.unsq(fys, [1]), offs), [-1])                  # [h*7]
+    sides = sample_sep(ptex, side_x, side_y)                                 # [1,5,h*7,4]
+    sides = g.op("ReduceMean", g.reshape(sides, g.cat([g.i([1, 5, -1, 7]), g.i([4])], 0)),
+                 g.i([3]), keepdims=0)                                       # [1,5,h,4] (vertical blur)
     # upper side samples also see sky
     sky_side = sample_sep(ptex, side_x, g.reshape(g.sub(top, g.mul(rh, 0.03)), [1]))  # [1,5,1,4]
     amb4 = col4(amb)
@@ -473,10 +477,10 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     bh = g.op("Gather", g.reshape(g.op("Slice", rtab, g.i([6]), g.i([7]), g.i([1])), [NRAND]), bidx, axis=0)
     sky_h = g.add(0.15, g.mul(bh, 0.3))                                      # distant skyline [1,w]
     below = g.smooth(0.0, g.mul(px_h, 1.5), g.sub(sky_h, Yh))
-    haze = g.lerp(side_rgb, sky_rgb, 0.6)
+    haze = g.lerp(side_rgb, sky_rgb, 0.45)
     vgrad = g.clip01(g.div(g.sub(Yh, sky_h), g.sub(1.0, sky_h)))
-    sky_col = g.lerp(g.lerp(sky_rgb, haze, 0.35), sky_rgb, vgrad)
-    fill_rgb = g.lerp(sky_col, g.mul(haze, 0.8), below)
+    sky_col = g.lerp(haze, g.lerp(side_rgb, sky_rgb, 0.3), vgrad)
+    fill_rgb = g.lerp(sky_col, g.mul(g.lerp(side_rgb, sky_rgb, 0.3), 0.75), below)
     fill_rgb = g.mul(fill_rgb, g.add(0.96, g.mul(nh, 0.08)))
     fill = rgba(fill_rgb, g.add(g.mul(ch(fill_rgb, 0), 0.0), 1.0))
     fill = g.lerp(fill, bg_here, has_bg)
@@ -553,7 +557,7 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     pd = g.relu(g.sub(p, 0.03))
     grow_d = g.sub(1.0, g.exp(g.mul(pd, -2.5)))
     wd = g.add(g.mul(aspect, 0.5), g.mul(spread, g.add(0.08, g.mul(grow_d, 0.7))))
-    hd = g.add(0.1, g.mul(g.sub(1.0, g.exp(g.mul(pd, -3.5))), 1.05))
+    hd = g.add(0.1, g.mul(g.sub(1.0, g.exp(g.mul(pd, -2.3))), 1.1))
     lim_x = g.mul(aspect, 0.5 + min(L, R_))
     lim_y = 1.0 + T
     dxa = g.min(g.mul(wd, 1.25), lim_x)
@@ -572,9 +576,9 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     n1 = noise(0, u1, v1)
     n2 = noise(1, g.add(g.mul(u1, 2.7), g.mul(pd, 0.17)), g.sub(g.mul(v1, 2.7), g.mul(pd, 0.55)))
     fb = g.add(g.mul(n1, 0.62), g.mul(n2, 0.38))
-    base_d = g.add(g.mul(dome, 1.5), g.mul(g.sub(fb, 0.5), 1.8))
+    base_d = g.add(g.mul(dome, 1.5), g.mul(g.sub(fb, 0.5), 2.6))
     base_d = g.add(base_d, g.mul(g.smooth(0.3, 0.0, Yd), g.mul(g.clip01(g.add(dome, 0.3)), 0.6)))
-    rho = g.smooth(0.0, 0.7, base_d)
+    rho = g.smooth(0.0, 0.55, base_d)
     amount = g.mul(dust_amt, g.smooth(0.03, 0.16, p))
     late = g.relu(g.sub(p, 0.75))
     settle = g.add(0.22, g.mul(0.78, g.exp(g.mul(late, -2.8))))
@@ -587,15 +591,15 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     tint = g.lerp(col4(dust_rgb), g.mul(amb4, 1.1), dust_tint)
     tint = g.mul(tint, g.lerp(1.0, light, dust_tint))
     # light from above: tops of billows bright, undersides and the core darker
-    lit = g.add(0.62, g.mul(g.clip01(g.add(g.mul(g.div(Yd, hd), 0.7), g.mul(g.sub(n1, 0.5), 0.8))), 0.5))
-    lit = g.mul(lit, g.sub(1.0, g.mul(g.smooth(0.5, 1.6, base_d), 0.18)))
-    lit = g.mul(lit, g.add(0.9, g.mul(n2, 0.2)))
+    lit = g.add(0.55, g.mul(g.clip01(g.add(g.mul(g.div(Yd, hd), 0.6), g.mul(g.sub(n1, 0.5), 1.2))), 0.6))
+    lit = g.mul(lit, g.sub(1.0, g.mul(g.smooth(0.4, 1.8, base_d), 0.25)))
+    lit = g.mul(lit, g.add(0.8, g.mul(n2, 0.4)))
     D = pad(rgba(g.mul(tint, lit), dens), pads_d)
 
     # ======================= debris specks ====================================
     tdb = g.relu(g.sub(p, 0.06))
     env_w = g.add(g.mul(aspect, 0.5), g.mul(spread, g.add(0.05, g.mul(grow_d, 0.45))))
-    env_h = g.add(0.06, g.mul(g.mul(tdb, 1.4), g.exp(g.mul(tdb, -1.3))))
+    env_h = g.add(0.05, g.mul(g.mul(tdb, 2.0), g.exp(g.mul(tdb, -3.0))))
     bxs, bys, pads_b, _ = box(xs, ys, g.sub(cxm, g.mul(env_w, rh)), g.add(cxm, g.mul(env_w, rh)),
                               ry0, g.add(rb, g.mul(env_h, rh)))
     Xb = g.unsq(g.div(g.sub(bxs, cxm), rh), [0])

@@ -4,16 +4,20 @@
 The model is a procedural generator written as an ONNX graph: no training, no
 downloads.  It synthesizes a building collapse for the region the artist drew:
 
-* the facade inside the mask breaks into a jittered brick grid of chunks; lower
-  floors give first, the upper mass follows; chunks fall under gravity, drift
-  with `direction`, tumble, erode at their edges and vanish at the ground line;
-  rendering is a per-pixel *gather*: each output pixel tests a few candidate
-  chunks (two bracketing rows x three columns), inverts the winner's rigid
-  motion and samples the plate there (GridSample);
+* the facade inside the building matte breaks into a jittered brick grid of
+  chunks; lower floors give first, the upper mass drops as a block and breaks up
+  when it lands; chunks fall under gravity, drift with `direction`, tumble, vary
+  in size, erode at their edges (some with a shadowed face) and vanish at the
+  ground line; rendering is a per-pixel *gather*: each output pixel tests 4
+  candidate chunks (two bracketing rows x own + nearer column), inverts the
+  winner's rigid motion and samples the plate there (GridSample);
+* without a Mask clip the building matte is estimated: pixels that match the
+  background estimate and connect to the region's top through background stay
+  the plate;
 * the hole left behind shows the clean plate (`background`) or, without one, a
-  fill synthesized from the surroundings (sky above the building, the colours
-  left and right of it, a distant blocky skyline);
-* a dust plume (advected periodic fBm noise, baked as an initializer) bursts
+  Coons-like boundary interpolation of the plate just outside the left, right and
+  top edges (faint distant silhouette and gentle noise fading toward the edges);
+* a dust plume (advected periodic fBm noise on a lattice, sampled bilinearly) bursts
   from the base, rolls outward and upward, hides the fall, then thins to a haze;
   its colour mixes the dust colour with the plate's ambient colour;
 * dark debris specks scatter around the base; a rubble pile grows on the ground.
@@ -42,6 +46,10 @@ CMAX = 14         # max chunk columns
 CCOLS = CMAX + 2  # column slots per row: c = -1 .. CMAX
 NCELL = RMAX * CCOLS
 NRAND = 1024      # per-cell random table length
+NRCOL = 12        # random numbers per table row
+NXF, NYF = 128, 96  # background-estimate lattice over the region
+NBLUR = 9         # taps of the blur along each boundary band
+DUST_DENS = 100.0 # dust lattice points per region height
 
 # Contract metadata.
 REACH = (0.75, 0.06, 0.75, 0.6)     # L B R T, fractions of region w/h
@@ -223,6 +231,7 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     rl, rb = S(8), S(9)
     rw, rh = g.max(S(10), 1e-3), g.max(S(11), 1e-3)
     has_bg = g.clip01(S(12))
+    has_mask = g.clip01(S(13))
 
     direction = g.clamp(K(0), -1, 1)
     fsize = g.clamp(K(1), 0.25, 4)
@@ -298,9 +307,6 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
                      g.mul(g.op("Gather", rt, i1, axis=2), g.unsq(wx1, [1])))       # [1,C,w,h]
         return g.op("Transpose", cols, perm=[0, 1, 3, 2])
 
-    ptex = g.cat([plate, mask], 1)          # [1,5,Hs,Ws]
-    mbtex = g.cat([mask, bg], 1)            # [1,5,Hs,Ws]
-
     # --- global statistics over S -------------------------------------------
     pa = ch(plate, 3)
     prgb = ch(plate, 0, 3)
@@ -312,11 +318,12 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
                 g.add(g.op("ReduceSum", g.mul(mask, pa), ax, keepdims=0), 1e-3))  # [3]
     lumw = g.c([0.2126, 0.7152, 0.0722])
     amb_lum = g.op("ReduceSum", g.mul(amb, lumw), g.i([0]), keepdims=0)
+    amb4 = col4(amb)
 
     # --- noise & randoms ----------------------------------------------------
     texs = make_noise_textures(rng)
     ntex = [g.init(t, "noise") for t in texs]
-    rtab = g.init(rng.random((NRAND, 8)).astype(np.float32), "rand")
+    rtab = g.init(rng.random((NRAND, NRCOL)).astype(np.float32), "rand")
     seed_m = g.op("Mod", g.cast(g.op("Clip", seed, g.c(-1e9), g.c(1e9)), I64), g.i(NRAND))
     seed_f = g.cast(seed_m, F)
     so_x = g.fract(g.mul(seed_f, 0.6180339))
@@ -328,6 +335,123 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
         gy = g.sub(g.mul(g.fract(g.add(v, so_y)), 2.0), 1.0)
         return gsample(ntex[k], gx, gy, align=1, pad="border")
 
+    def frange(n):
+        """[n] float 0..n-1 (n: int64 [1] or python int)."""
+        n = g.i([n]) if isinstance(n, int) else n
+        return g.cast(g.op("Range", g.i(0), g.sq(n, [0]), g.i(1)), F)
+
+    # ==================== background estimate (fill lattice) ==================
+    # Boundary interpolation of the plate seen just outside the left, right and top
+    # edges of the region (each band a few pixels deep, blurred along its edge),
+    # computed on a small lattice over the region (X in [0,A], Y in [0,1]).
+    Xl = g.mul(g.div(frange(NXF), float(NXF - 1)), aspect)                 # [NXF]
+    Yl = g.sub(1.0, g.div(frange(NYF), float(NYF - 1)))                    # [NYF] top first
+    depth = g.c([0.0015, 0.004, 0.008])                                   # band depth (h-units)
+    blur = g.c(np.linspace(-0.035, 0.035, NBLUR).astype(np.float32).reshape(1, NBLUR))
+    epsb = 0.05
+
+    def band_norm(s4, axes):
+        num = g.add(g.op("ReduceSum", ch(s4, 0, 3), g.i(axes), keepdims=0), g.mul(g.reshape(amb, [1, 3, 1]), epsb))
+        den = g.add(g.op("ReduceSum", ch(s4, 3), g.i(axes), keepdims=0), epsb)
+        return g.div(num, den)                                              # [1,3,n]
+
+    def bands(bl):
+        """Top band [1,3,1,NXF] and left/right bands [1,3,NYF,1] x2, blurred along the edge by bl."""
+        xs_T = g.reshape(g.add(g.unsq(Xl, [1]), bl), [-1])                 # [NXF*NB]
+        sT = sample_sep(plate, g.add(rl, g.mul(xs_T, rh)), g.add(top, g.mul(depth, rh)))   # [1,4,3,NXF*NB]
+        sT = g.reshape(sT, [1, 4, 3, NXF, NBLUR])
+        Tb = g.unsq(band_norm(sT, [2, 4]), [2])                            # [1,3,1,NXF]
+        ys_S = g.reshape(g.add(g.unsq(Yl, [1]), bl), [-1])                 # [NYF*NB]
+        xs_S = g.cat([g.sub(rl, g.mul(depth, rh)), g.add(g.add(rl, rw), g.mul(depth, rh))], 0)  # [6]
+        sS = sample_sep(plate, xs_S, g.add(rb, g.mul(ys_S, rh)))             # [1,4,NYF*NB,6]
+        sS = g.reshape(sS, [1, 4, NYF, NBLUR, 2, 3])
+        sS = g.op("ReduceSum", sS, g.i([3, 5]), keepdims=0)                  # [1,4,NYF,2]
+        LRb = g.div(g.add(ch(sS, 0, 3), g.mul(amb4, epsb * 3)), g.add(ch(sS, 3), epsb * 3))
+        Lb = g.op("Slice", LRb, g.i([0]), g.i([1]), g.i([3]))               # [1,3,NYF,1]
+        Rb = g.op("Slice", LRb, g.i([1]), g.i([2]), g.i([3]))
+        return Tb, Lb, Rb
+
+    X2 = g.reshape(Xl, [1, 1, 1, NXF])
+    Y2 = g.reshape(Yl, [1, 1, NYF, 1])
+    Tf, Lf, Rf_ = bands(blur)
+    Tc, Lc, Rc = bands(g.mul(blur, 3.0))
+    # near each edge its finely blurred band (continuity), further in a broad average
+    Tb = g.lerp(Tf, Tc, g.smooth(0.0, 0.25, g.sub(1.0, Y2)))
+    Lb = g.lerp(Lf, Lc, g.smooth(0.0, 0.25, X2))
+    Rb = g.lerp(Rf_, Rc, g.smooth(0.0, 0.25, g.sub(aspect, X2)))
+    # Coons-like patch: sides interpolated across, top correction fading downward and
+    # toward the side edges (so each edge reproduces its own band)
+    sx = g.div(X2, aspect)
+    side = g.lerp(Lb, Rb, sx)
+    top_row = lambda t: g.op("Slice", t, g.i([0]), g.i([1]), g.i([2]))
+    side_top = g.lerp(top_row(Lf), top_row(Rf_), sx)
+    hx = g.mul(g.smooth(0.0, 0.06, X2), g.smooth(0.0, 0.06, g.sub(aspect, X2)))
+    wy = g.mul(Y2, Y2)
+    P = g.add(side, g.mul(g.sub(Tb, side_top), g.mul(wy, hx)))
+    P = g.max(P, 0.0)
+    # faint distant silhouette near the ground + gentle noise, both fading to zero at the edges
+    Xnl = g.div(Xl, aspect)
+    blk = g.floor(g.mul(Xnl, 9.0))
+    bidx = g.cast(g.op("Mod", g.add(g.add(blk, 64.0), g.mul(seed_f, 13.0)), g.c(float(NRAND)), fmod=1), I64)
+    bh = g.op("Gather", g.reshape(g.op("Slice", rtab, g.i([6]), g.i([7]), g.i([1])), [NRAND]), bidx, axis=0)
+    sky_h = g.reshape(g.add(0.10, g.mul(bh, 0.22)), [1, 1, 1, NXF])
+    sil = g.smooth(0.008, -0.008, g.sub(Y2, sky_h))
+    ef = g.mul(g.smooth(0.0, 0.25, g.min(X2, g.sub(aspect, X2))), g.smooth(0.0, 0.12, g.sub(1.0, Y2)))
+    lumP = g.op("ReduceSum", g.mul(P, g.reshape(lumw, [1, 3, 1, 1])), g.i([1]), keepdims=1)
+    hazec = g.lerp(P, g.mul(lumP, 0.9), 0.5)
+    Pf = g.lerp(P, hazec, g.mul(g.mul(sil, ef), 0.22))
+    nf = noise(1, g.unsq(g.mul(Xl, 2.2), [0]), g.unsq(g.mul(Yl, 2.2), [1]))
+    Pf = g.mul(Pf, g.add(1.0, g.mul(g.mul(g.sub(nf, 0.5), 0.07), ef)))
+    LT = Pf                                                                # [1,3,NYF,NXF]
+
+    # ---- per-frame building matte over the region's part of S ----------------
+    c0s = g.cast(g.op("Clip", g.floor(g.mul(g.sub(rl, sl), scx)), g.c(0.0), Ws), I64)
+    c1s = g.cast(g.op("Clip", g.op("Ceil", g.mul(g.sub(g.add(rl, rw), sl), scx)), g.c(0.0), Ws), I64)
+    r0s = g.cast(g.op("Clip", g.floor(g.mul(g.sub(st, top), scy)), g.c(0.0), Hs), I64)
+    r1s = g.cast(g.op("Clip", g.op("Ceil", g.mul(g.sub(st, rb), scy)), g.c(0.0), Hs), I64)
+    c1s = g.op("Max", c1s, g.op("Add", c0s, g.i(1)))
+    r1s = g.op("Max", r1s, g.op("Add", r0s, g.i(1)))
+    Wsi = g.cast(Ws, I64)
+    Hsi = g.cast(Hs, I64)
+    c0s = g.op("Min", c0s, g.op("Sub", Wsi, g.i(1)))
+    r0s = g.op("Min", r0s, g.op("Sub", Hsi, g.i(1)))
+    c1s = g.op("Min", c1s, Wsi)
+    r1s = g.op("Min", r1s, Hsi)
+    v1 = lambda t: g.unsq(t, [0])
+    st_ = g.cat([v1(r0s), v1(c0s)], 0)
+    en_ = g.cat([v1(r1s), v1(c1s)], 0)
+    psub = g.op("Slice", plate, st_, en_, g.i([2, 3]))
+    msub = g.op("Slice", mask, st_, en_, g.i([2, 3]))
+    xsub = g.add(sl, g.div(g.add(g.add(frange(g.op("Sub", v1(c1s), v1(c0s))), g.cast(c0s, F)), 0.5), scx))
+    ysub = g.sub(st, g.div(g.add(g.add(frange(g.op("Sub", v1(r1s), v1(r0s))), g.cast(r0s, F)), 0.5), scy))
+    gxs = g.sub(g.mul(g.div(g.div(g.sub(xsub, rl), rh), aspect), 2.0), 1.0)
+    gys = g.sub(1.0, g.mul(g.div(g.sub(ysub, rb), rh), 2.0))
+    PS = gsample(LT, g.unsq(gxs, [0]), g.unsq(gys, [1]), align=1, pad="border")    # [1,3,hs,ws]
+    dist = g.div(g.op("ReduceSum", g.abs(g.sub(ch(psub, 0, 3), PS)), g.i([1]), keepdims=1),
+                 g.add(g.op("ReduceSum", PS, g.i([1]), keepdims=1), 0.06))
+    bgl = g.smooth(0.32, 0.14, dist)                   # 1: looks like the background estimate
+    # background must be connected to the top of the region through background
+    nonbg = g.mul(g.sub(1.0, bgl), g.div(1.0, g.mul(scy, rh)))
+    run = g.exp(g.mul(g.op("CumSum", nonbg, g.i(2)), -1.0 / 0.006))
+    bmat = g.sub(1.0, g.mul(bgl, run))
+    msub = g.mul(msub, g.lerp(bmat, 1.0, has_mask))
+    padS = g.cat([g.i([0, 0]), v1(r0s), v1(c0s), g.i([0, 0]),
+                  g.op("Sub", v1(Hsi), v1(r1s)), g.op("Sub", v1(Wsi), v1(c1s))], 0)
+    Mfull = g.op("Pad", g.cat([msub, PS], 1), padS, g.c(0.0), mode="constant")  # [1,4,Hs,Ws]
+    ptex = g.cat([plate, ch(Mfull, 0)], 1)      # [1,5,Hs,Ws] plate + building matte
+    gtex = g.cat([Mfull, bg], 1)                # [1,8,Hs,Ws] matte, fill rgb, background rgba
+
+    def gather_px(img, xc, yc):
+        """Nearest S pixel (output grids are pixel-aligned with S) -> [1,C,h,w], + validity."""
+        fx = g.op("Round", g.sub(g.mul(g.sub(xc, sl), scx), 0.5))
+        fy = g.op("Round", g.sub(g.mul(g.sub(st, yc), scy), 0.5))
+        okx = g.cast(g.op("And", g.op("GreaterOrEqual", fx, g.c(0.0)), g.lt(fx, Ws)), F)
+        oky = g.cast(g.op("And", g.op("GreaterOrEqual", fy, g.c(0.0)), g.lt(fy, Hs)), F)
+        ix = g.cast(g.op("Clip", fx, g.c(0.0), g.sub(Ws, 1.0)), I64)
+        iy = g.cast(g.op("Clip", fy, g.c(0.0), g.sub(Hs, 1.0)), I64)
+        out = g.op("Gather", g.op("Gather", img, iy, axis=2), ix, axis=3)
+        return out, g.mul(g.unsq(oky, [1]), g.unsq(okx, [0]))
+
     # --- chunk layout (per cell tables [RMAX, CCOLS]) ------------------------
     Rf = g.clamp(g.op("Round", g.div(g.mul(6.5, g.op("Pow", aspect, g.c(-0.2))), fsize)), 2, RMAX)
     Cf = g.clamp(g.op("Round", g.mul(g.mul(aspect, Rf), 0.85)), 1, CMAX)
@@ -335,8 +459,8 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     cc = g.c((np.arange(CCOLS, dtype=np.float32) - 1).reshape(1, CCOLS))
     cell_lin = g.c(np.arange(NCELL, dtype=np.int64).reshape(RMAX, CCOLS), np.int64)
     ridx = g.op("Mod", g.add(g.mul(cell_lin, g.i(7)), g.mul(seed_m, g.i(131))), g.i(NRAND))
-    crnd = g.op("Gather", rtab, ridx, axis=0)   # [RMAX, CCOLS, 8]
-    rnd = [g.sq(g.op("Slice", crnd, g.i([k]), g.i([k + 1]), g.i([2])), [2]) for k in range(8)]
+    crnd = g.op("Gather", rtab, ridx, axis=0)   # [RMAX, CCOLS, NRCOL]
+    rnd = [g.sq(g.op("Slice", crnd, g.i([k]), g.i([k + 1]), g.i([2])), [2]) for k in range(NRCOL)]
     rowr = g.op("Slice", rnd[0], g.i([0]), g.i([1]), g.i([1]))  # [RMAX,1]
 
     brick = g.add(g.mul(g.op("Mod", rr, g.c(2.0), fmod=1), 0.5), g.mul(g.sub(rowr, 0.5), 0.3))
@@ -350,26 +474,32 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     cy = g.div(g.add(rr, 0.5), Rf)                                 # rest centre y
     xn_c = g.div(cx, aspect)                                       # 0..1
 
-    # release time: lower floors first, the upper mass follows
+    # release: the lower floors give first (staggered), then the upper mass drops
+    # as one block and breaks up when it lands on them
     rowfrac = g.div(rr, g.max(g.sub(Rf, 1.0), 1.0))
-    t_row = g.add(0.02, g.mul(0.30, g.op("Pow", rowfrac, g.c(0.85))))
-    t_rel = g.add(t_row, g.mul(rnd[0], 0.05))
+    lower = g.lt(cy, 0.34)                                          # [RMAX,1]
+    t_row = g.where(lower, g.add(0.02, g.mul(0.22, rowfrac)), g.add(0.11, g.mul(0.015, rowfrac)))
+    jit = g.where(lower, 0.05, 0.012)
+    t_rel = g.add(t_row, g.mul(rnd[0], jit))
+    t_brk = g.where(lower, 0.0, g.add(0.07, g.mul(rnd[7], 0.08)))     # block: rigid until it lands
     Gk = g.mul(grav, 8.0)
     tau = g.relu(g.sub(p, t_rel))
+    tb = g.relu(g.sub(tau, g.div(t_brk, g.sqrt(grav))))            # time since break-up
     drop = g.mul(g.mul(g.mul(tau, tau), Gk), 0.5)
-    tau_row = g.relu(g.sub(p, g.add(t_row, 0.025)))
+    tau_row = g.relu(g.sub(p, g.add(t_row, g.mul(jit, 0.5))))
     drop_row = g.mul(g.mul(g.mul(tau_row, tau_row), Gk), 0.5)     # [RMAX,1]
     lean = g.sub(g.mul(direction, 0.22), 0.08)
     OUT = 0.16
     DMAX = 0.22   # drift is limited so chunks stay inside the core box
     drift = lambda d: g.mul(DMAX, g.op("Tanh", g.div(d, DMAX)))
     dx = g.add(drift(g.mul(g.add(lean, g.mul(xn_c, OUT * 2)), drop)),
-               g.mul(g.sub(rnd[1], 0.5), g.mul(tau, 0.2)))
+               g.mul(g.sub(rnd[1], 0.5), g.mul(tb, 0.35)))
     curx = g.add(cx, dx)
     cury = g.sub(cy, drop)
     omega = g.add(g.mul(g.add(direction, g.mul(g.sub(xn_c, 0.5), 1.5)), -1.4),
-                  g.mul(g.sub(rnd[2], 0.5), 4.0))
-    theta = g.mul(omega, g.mul(tau, g.add(1.0, tau)))
+                  g.mul(g.sub(rnd[2], 0.5), 5.0))
+    theta = g.add(g.mul(omega, g.mul(tb, g.add(1.0, g.mul(tb, 1.5)))),
+                  g.mul(g.sub(rnd[8], 0.5), g.mul(g.clip01(g.mul(tau, 6.0)), 0.12)))
     cth, sth = g.cos(theta), g.sin(theta)
     released = g.op("And", valid, g.gt(tau, 0.0))
     prio = g.where(released, g.add(1.0, rnd[3]), 0.0)
@@ -380,10 +510,21 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     kk = g.div(hw, hh)
     b0 = g.neg(g.mul(kk, g.sub(g.mul(a1, cury), g.mul(a2, curx))))
     flat = lambda t: g.reshape(g.add(t, g.mul(cx, 0.0)), [NCELL])
-    T_a1, T_a2, T_a0, T_b0, T_pr = (flat(t) for t in (a1, a2, a0, b0, prio))
+    # per-chunk shape: size jitter, a shadowed face (split line), some darker chunks
+    su = g.add(0.88, g.mul(rnd[9], 0.2))
+    sv = g.add(0.88, g.mul(rnd[10], 0.2))
+    fang = g.mul(rnd[11], 6.2831853)
+    has_face = g.cast(g.gt(rnd[4], 0.45), F)
+    face_c = g.add(0.15, g.mul(rnd[5], 0.5))
+    dark = g.where(g.gt(rnd[6], 0.82), 0.6, 1.0)
+    thr_face = g.where(g.gt(has_face, 0.5), face_c, 9.0)
+    # per-candidate tables (1-D gathers); the winner's extras come from one packed table [NCELL, 12]
+    TABC = [flat(t) for t in (a1, a2, a0, b0, prio)]
+    TABW = g.cat([g.unsq(flat(t), [1]) for t in (g.cos(fang), g.sin(fang), thr_face, dark, rnd[4], rnd[5],
+                                                  cx, cy, tau, g.div(1.0, su), g.div(1.0, sv), tb)], 1)
+    PRI = flat(prio)
     w_cx, w_cy, w_tau = flat(cx), flat(cy), flat(tau)
     w_rel = flat(g.cast(released, F))
-    w_r4, w_r5 = flat(rnd[4]), flat(rnd[5])
     # row-level inversion for candidate columns: X = cx + drift(...) ~ linear in cx
     row_drop_eff = drift(g.mul(drop_row, 0.5))
     row_scale = g.add(1.0, g.div(g.mul(g.div(row_drop_eff, g.max(g.mul(drop_row, 0.5), 1e-6)),
@@ -391,6 +532,12 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     row_off = g.mul(g.div(row_drop_eff, g.max(g.mul(drop_row, 0.5), 1e-6)), g.mul(g.sub(lean, OUT), drop_row))
     row_cury = g.sub(cy, drop_row)                                      # [RMAX,1]
     row_cury_v = g.where(row_valid, row_cury, 1e4)
+    # bounding box of the released chunks (h-units), for the fragment layer
+    ext = g.mul(g.sqrt(g.add(g.mul(hw, hw), g.mul(hh, hh))), 1.45)
+    relv = g.op("And", released, valid)
+    fr_x0 = g.op("ReduceMin", g.where(relv, g.sub(curx, ext), 1e4), keepdims=0)
+    fr_x1 = g.op("ReduceMax", g.where(relv, g.add(curx, ext), -1e4), keepdims=0)
+    fr_y1 = g.op("ReduceMax", g.where(relv, g.add(cury, ext), -1e4), keepdims=0)
 
     # --- boxes ----------------------------------------------------------------
     def box(xs, ys, xa, xb, yb, yt):
@@ -434,55 +581,22 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     Yh = g.unsq(g.div(g.sub(fys, rb), rh), [1])   # [h,1]
     Xn = g.div(Xh, aspect)
 
-    mb = sample_sep(mbtex, fxs, fys)              # mask + background at the pixel
-    m_here = ch(mb, 0)
-    bg_here = ch(mb, 1, 4)
+    gt_, okp = gather_px(gtex, fxs, fys)          # matte, fill, background at the pixel
+    m_here = g.mul(ch(gt_, 0), okp)
+    fill_rgb = ch(gt_, 1, 3)
+    bg_here = ch(gt_, 4, 4)
 
     # hole: rest cell of this pixel released? (jagged cell boundaries)
     nh = noise(2, g.mul(Xh, 1.3), g.mul(Yh, 1.3))
     jit = g.sub(nh, 0.5)
     Yj = g.add(g.mul(Yh, Rf), g.mul(jit, 0.6))
-    r_here = g.clamp(g.floor(Yj), 0, RMAX - 1)
+    r_here = g.clamp(g.min(g.floor(Yj), g.sub(Rf, 1.0)), 0, RMAX - 1)
     brick_here = g.op("Gather", g.reshape(brick, [RMAX]), g.cast(r_here, I64), axis=0)
-    c_here = g.clamp(g.floor(g.sub(g.sub(g.mul(Xn, Cf), g.mul(jit, 0.6)), brick_here)), -1, CMAX)
+    c_here = g.clamp(g.min(g.floor(g.sub(g.sub(g.mul(Xn, Cf), g.mul(jit, 0.6)), brick_here)), g.sub(Cf, 1.0)),
+                     -1, CMAX)
     cell_here = g.cast(g.add(g.mul(r_here, float(CCOLS)), g.add(c_here, 1.0)), I64)
     hole_a = g.mul(m_here, g.op("Gather", w_rel, cell_here, axis=0))      # [1,1,h,w]
-
-    # synthesized fill when there is no clean plate
-    sky_y = g.add(top, g.mul(rh, g.c([0.03, 0.1, 0.22])))
-    skys = sample_sep(ptex, fxs, sky_y)                                      # [1,5,3,w]
-    side_x = g.cat([g.sub(rl, g.mul(rw, g.c([0.04, 0.12]))),
-                    g.add(g.add(rl, rw), g.mul(rw, g.c([0.04, 0.12])))], 0)   # [4]
-    offs = g.mul(rh, g.c(np.linspace(-0.07, 0.07, 7).astype(np.float32).reshape(1, 7)))
-    side_y = g.reshape(g.add(g.unsq(fys, [1]), offs), [-1])                  # [h*7]
-    sides = sample_sep(ptex, side_x, side_y)                                 # [1,5,h*7,4]
-    sides = g.op("ReduceMean", g.reshape(sides, g.cat([g.i([1, 5, -1, 7]), g.i([4])], 0)),
-                 g.i([3]), keepdims=0)                                       # [1,5,h,4] (vertical blur)
-    # upper side samples also see sky
-    sky_side = sample_sep(ptex, side_x, g.reshape(g.sub(top, g.mul(rh, 0.03)), [1]))  # [1,5,1,4]
-    amb4 = col4(amb)
-    eps = 0.02
-    sky_num = g.add(g.add(g.op("ReduceSum", ch(skys, 0, 3), g.i([2]), keepdims=1),
-                          g.mul(g.op("ReduceSum", ch(sky_side, 0, 3), g.i([3]), keepdims=1), 0.3)),
-                    g.mul(amb4, eps))
-    sky_den = g.add(g.add(g.op("ReduceSum", ch(skys, 3), g.i([2]), keepdims=1),
-                          g.mul(g.op("ReduceSum", ch(sky_side, 3), g.i([3]), keepdims=1), 0.3)), eps)
-    sky_rgb = g.div(sky_num, sky_den)                                       # [1,3,1,w]
-    sdL = g.op("ReduceSum", ch(g.op("Slice", sides, g.i([0]), g.i([2]), g.i([3])), 0, 4), g.i([3]), keepdims=1)
-    sdR = g.op("ReduceSum", ch(g.op("Slice", sides, g.i([2]), g.i([4]), g.i([3])), 0, 4), g.i([3]), keepdims=1)
-    sd = g.lerp(sdL, sdR, g.clip01(Xn))                                      # [1,4,h,w]
-    side_rgb = g.div(g.add(ch(sd, 0, 3), g.mul(amb4, eps)), g.add(ch(sd, 3), eps))
-    blk = g.floor(g.mul(Xn, 7.0))
-    bidx = g.cast(g.op("Mod", g.add(g.add(blk, 64.0), g.mul(seed_f, 13.0)), g.c(float(NRAND)), fmod=1), I64)
-    bh = g.op("Gather", g.reshape(g.op("Slice", rtab, g.i([6]), g.i([7]), g.i([1])), [NRAND]), bidx, axis=0)
-    sky_h = g.add(0.15, g.mul(bh, 0.3))                                      # distant skyline [1,w]
-    below = g.smooth(0.0, g.mul(px_h, 1.5), g.sub(sky_h, Yh))
-    haze = g.lerp(side_rgb, sky_rgb, 0.45)
-    vgrad = g.clip01(g.div(g.sub(Yh, sky_h), g.sub(1.0, sky_h)))
-    sky_col = g.lerp(haze, g.lerp(side_rgb, sky_rgb, 0.3), vgrad)
-    fill_rgb = g.lerp(sky_col, g.mul(g.lerp(side_rgb, sky_rgb, 0.3), 0.75), below)
-    fill_rgb = g.mul(fill_rgb, g.add(0.96, g.mul(nh, 0.08)))
-    fill = rgba(fill_rgb, g.add(g.mul(ch(fill_rgb, 0), 0.0), 1.0))
+    fill = g.cat([fill_rgb, g.add(g.mul(ch(fill_rgb, 0), 0.0), 1.0)], 1)
     fill = g.lerp(fill, bg_here, has_bg)
     E = g.mul(fill, hole_a)
 
@@ -491,14 +605,17 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     nr = noise(1, g.mul(Xh, 2.5), g.mul(Yh, 2.5))
     prof = g.clip01(g.sub(1.0, g.op("Pow", g.abs(g.mul(g.sub(Xn, 0.5), 2.0 / 1.1)), g.c(4.0))))
     pile_h = g.mul(g.mul(grow, prof), g.add(0.03, g.mul(nr, 0.08)))
-    pile_a = g.mul(g.smooth(g.neg(px_h), px_h, g.sub(pile_h, Yh)), g.cast(g.gt(pile_h, 0.002), F))
+    pile_a = g.mul(g.smooth(g.neg(px_h), px_h, g.sub(pile_h, Yh)), g.smooth(0.0, 0.01, pile_h))
+    pile_a = g.mul(pile_a, g.smooth(-0.035, -0.005, g.add(Yh, g.mul(g.sub(nr, 0.5), 0.03))))
     rub_shade = g.add(0.35, g.mul(g.clip01(g.div(Yh, g.max(pile_h, 1e-3))), 0.5))
     rub_rgb = g.mul(col4(bld), g.mul(rub_shade, g.add(0.5, g.mul(nh, 0.8))))
     E = over(rgba(rub_rgb, pile_a), E)
 
-    # fragments: gather over 2 bracketing rows x 3 columns
-    fXh = g.div(g.sub(fxs, rl), rh)        # [w]
-    fYh = g.div(g.sub(fys, rb), rh)        # [h]
+    # fragments (inside the released chunks' bounding box): 2 bracketing rows x 2 columns
+    gxs_, gys_, pads_g, _ = box(fxs, fys, g.add(rl, g.mul(fr_x0, rh)), g.add(rl, g.mul(fr_x1, rh)),
+                                g.sub(rb, g.mul(rh, 0.02)), g.add(rb, g.mul(fr_y1, rh)))
+    fXh = g.div(g.sub(gxs_, rl), rh)       # [w]
+    fYh = g.div(g.sub(gys_, rb), rh)       # [h]
     below_cnt = g.op("ReduceSum", g.cast(g.op("LessOrEqual", g.reshape(row_cury_v, [1, RMAX]),
                                                 g.unsq(fYh, [1])), I64), g.i([1]), keepdims=1)  # [h,1]
     rows = g.op("Add", g.unsq(below_cnt, [0]), g.c(np.array([-1, 0], np.int64).reshape(2, 1, 1), np.int64))
@@ -506,7 +623,9 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     rows_c = g.op("Clip", rows, g.i(0), g.i(RMAX - 1))
     gsc = lambda t: g.op("Gather", g.reshape(t, [RMAX]), rows_c, axis=0)   # [2,h,1]
     k_scale, k_off, k_brick = gsc(row_scale), gsc(row_off), gsc(brick)
-    xrest = g.div(g.sub(g.unsq(Xh, [0]), k_off), k_scale)               # [2,h,w]
+    X3 = g.unsq(fXh, [0])      # [1,w]
+    Y3 = g.unsq(fYh, [1])      # [h,1]
+    xrest = g.div(g.sub(X3, k_off), k_scale)                            # [2,h,w]
     band_f = g.sub(g.mul(g.div(xrest, aspect), Cf), k_brick)
     band = g.floor(band_f)
     nbr = g.add(band, g.sub(g.mul(g.cast(g.op("GreaterOrEqual", g.sub(band_f, band), g.c(0.5)), F), 2.0), 1.0))
@@ -514,9 +633,7 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     rowk = g.cat([g.cast(rows_c, F)] * 2, 0)                             # [4,h,1]
     okk = g.cat([rows_ok] * 2, 0)
     cidx = g.cast(g.add(g.mul(rowk, float(CCOLS)), g.add(colk, 1.0)), I64)   # [4,h,w]
-    ga1, ga2, ga0, gb0, gpr = (g.op("Gather", t, cidx, axis=0) for t in (T_a1, T_a2, T_a0, T_b0, T_pr))
-    X3 = g.unsq(fXh, [0])      # [1,w]
-    Y3 = g.unsq(fYh, [1])      # [h,1]
+    ga1, ga2, ga0, gb0, gpr = (g.op("Gather", t, cidx, axis=0) for t in TABC)
     uu = g.add(g.add(g.mul(ga1, X3), g.mul(ga2, Y3)), ga0)
     vv = g.add(g.mul(g.sub(g.mul(ga1, Y3), g.mul(ga2, X3)), kk), gb0)
     mm = g.max(g.abs(uu), g.abs(vv))
@@ -524,49 +641,52 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     score = g.where(inside, gpr, 0.0)
     win = g.op("ArgMax", score, axis=0, keepdims=1)                      # [1,h,w]
     wscore = g.op("ReduceMax", score, g.i([0]), keepdims=1)
-    wu = g.op("GatherElements", uu, win, axis=0)
-    wv = g.op("GatherElements", vv, win, axis=0)
-    wm = g.op("GatherElements", mm, win, axis=0)
+    wu = g.sq(g.op("GatherElements", uu, win, axis=0), [0])
+    wv = g.sq(g.op("GatherElements", vv, win, axis=0), [0])
     wcell = g.sq(g.op("GatherElements", cidx, win, axis=0), [0])        # [h,w]
-    wcx = g.op("Gather", w_cx, wcell, axis=0)
-    wcy = g.op("Gather", w_cy, wcell, axis=0)
-    wtau = g.op("Gather", w_tau, wcell, axis=0)
-    wr4 = g.op("Gather", w_r4, wcell, axis=0)
-    wr5 = g.op("Gather", w_r5, wcell, axis=0)
-    wu, wv, wm = (g.sq(t, [0]) for t in (wu, wv, wm))
+    WT = g.op("Gather", TABW, wcell, axis=0)                             # [h,w,12]
+    wcf, wsf, wthf, wdark, wr4, wr5, wcx, wcy, wtau, wisu, wisv, wtb = (
+        g.sq(t, [2]) for t in g.op("Split", WT, axis=2, outs=12, num_outputs=12))
+    brk = g.clip01(g.add(g.mul(wtb, 6.0), 0.1))        # chunks separate once the mass breaks up
+    wm = g.max(g.mul(g.abs(wu), g.lerp(1.0, wisu, brk)), g.mul(g.abs(wv), g.lerp(1.0, wisv, brk)))
     srcx = g.add(wcx, g.mul(wu, hw))             # rest position (h-units)
     srcy = g.add(wcy, g.mul(wv, hh))
     fsamp = gsample(ptex, sgx(g.add(rl, g.mul(srcx, rh))), sgy(g.add(rb, g.mul(srcy, rh))))  # [1,5,h,w]
     # jagged erosion of chunk edges, grows with time
     ne = noise(2, g.add(g.mul(wu, 0.3), wr4), g.add(g.mul(wv, 0.3), wr5))
-    erode = g.add(g.mul(g.sub(ne, 0.35), 0.3), g.mul(g.clip01(g.mul(wtau, 1.2)), 0.2))
+    erode = g.add(g.mul(g.mul(g.sub(ne, 0.4), 0.34), brk), g.mul(g.clip01(g.mul(wtb, 1.2)), 0.22))
     thr = g.sub(1.0, erode)
     edge_w = g.div(px_h, g.min(hw, hh))
     fa = g.clip01(g.div(g.sub(thr, wm), g.mul(edge_w, 1.2)))
     fa = g.mul(fa, g.cast(g.gt(wscore, 0.0), F))
     fa = g.mul(fa, g.smooth(-0.015, 0.03, Y3))               # vanish at the ground line
-    fa = g.mul(fa, ch(fsamp, 4))                             # made of masked pixels only
-    crack = g.add(0.72, g.mul(g.clip01(g.div(g.sub(thr, wm), 0.1)), 0.28))
-    shade = g.mul(crack, g.sub(1.0, g.mul(g.clip01(g.mul(wtau, 1.5)), 0.25)))
+    fa = g.mul(fa, ch(fsamp, 4))                             # made of building pixels only
+    crack = g.add(0.7, g.mul(g.clip01(g.div(g.sub(thr, wm), 0.12)), 0.3))
+    face = g.smooth(-0.04, 0.04, g.sub(g.add(g.mul(wcf, wu), g.mul(wsf, wv)), wthf))
+    shade = g.mul(g.mul(crack, wdark), g.sub(1.0, g.mul(face, 0.45)))
+    shade = g.mul(shade, g.sub(1.0, g.mul(g.clip01(g.mul(wtau, 1.5)), 0.25)))
     Fr = g.cat([g.mul(ch(fsamp, 0, 3), g.mul(fa, shade)), g.mul(ch(fsamp, 3), fa)], 1)
-    E = over(Fr, E)
+    E = over(pad(Fr, pads_g), E)
     E = pad(E, pads_f)                                       # -> reach box
 
-    # ======================= dust =============================================
-    RX = g.unsq(g.div(g.sub(xs, g.add(rl, g.mul(rw, 0.5))), rh), [0])    # centred x, h-units, [1,w]
+    # ======================= dust (on a lattice over the reach box) ===========
+    # The density and colour are evaluated on a lattice in region units (fixed per
+    # frame: the same for every tile and render scale) and sampled bilinearly.
+    lim_x = g.mul(aspect, 0.5 + min(L, R_))
+    lim_y = 1.0 + T
+    nxd = g.cast(g.op("Ceil", g.mul(g.mul(lim_x, 2.0), DUST_DENS)), I64)
+    nxd = g.unsq(g.op("Clip", nxd, g.i(16), g.i(4096)), [0])
+    nyd = int(np.ceil((lim_y + B) * DUST_DENS))
+    Xc = g.unsq(g.mul(g.sub(g.div(g.mul(frange(nxd), 2.0), g.sub(g.cast(nxd, F), 1.0)), 1.0), lim_x), [0])  # [1,nx]
+    Yd = g.reshape(g.sub(lim_y, g.mul(g.div(frange(nyd), float(nyd - 1)), lim_y + B)), [nyd, 1])         # [ny,1]
     pd = g.relu(g.sub(p, 0.03))
     grow_d = g.sub(1.0, g.exp(g.mul(pd, -2.5)))
     wd = g.add(g.mul(aspect, 0.5), g.mul(spread, g.add(0.08, g.mul(grow_d, 0.7))))
-    hd = g.add(0.1, g.mul(g.sub(1.0, g.exp(g.mul(pd, -2.3))), 1.1))
-    lim_x = g.mul(aspect, 0.5 + min(L, R_))
-    lim_y = 1.0 + T
-    dxa = g.min(g.mul(wd, 1.25), lim_x)
-    dya = g.min(g.mul(hd, 1.25), lim_y)
-    cxm = g.add(rl, g.mul(rw, 0.5))
-    dxs, dys, pads_d, _ = box(xs, ys, g.sub(cxm, g.mul(dxa, rh)), g.add(cxm, g.mul(dxa, rh)),
-                              ry0, g.add(rb, g.mul(dya, rh)))
-    Xc = g.unsq(g.div(g.sub(dxs, cxm), rh), [0])
-    Yd = g.unsq(g.div(g.sub(dys, rb), rh), [1])
+    late = g.relu(g.sub(p, 0.7))
+    hd = g.add(0.1, g.mul(g.sub(1.0, g.exp(g.mul(pd, -2.6))), 1.1))
+    hd = g.div(hd, g.add(1.0, g.mul(late, 3.5)))                          # the haze sinks
+    dxa = g.min(g.mul(wd, 1.3), lim_x)
+    dya = g.min(g.mul(hd, 1.3), lim_y)
     qx = g.div(Xc, wd)
     qy = g.div(g.relu(Yd), hd)
     dome = g.sub(1.0, g.add(g.mul(qx, qx), g.mul(qy, qy)))
@@ -580,12 +700,11 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     base_d = g.add(base_d, g.mul(g.smooth(0.3, 0.0, Yd), g.mul(g.clip01(g.add(dome, 0.3)), 0.6)))
     rho = g.smooth(0.0, 0.55, base_d)
     amount = g.mul(dust_amt, g.smooth(0.03, 0.16, p))
-    late = g.relu(g.sub(p, 0.75))
-    settle = g.add(0.22, g.mul(0.78, g.exp(g.mul(late, -2.8))))
-    sink = g.smooth(1.0, 0.0, g.mul(g.div(Yd, hd), g.add(1.0, g.mul(late, 1.5))))
-    amount = g.mul(amount, g.mul(settle, g.lerp(1.0, sink, g.clip01(g.mul(late, 1.5)))))
-    winx = g.smooth(lim_x, g.mul(lim_x, 0.8), g.abs(Xc))
-    winy = g.mul(g.smooth(lim_y, lim_y - 0.3, Yd), g.smooth(-B, 0.0, Yd))
+    settle = g.add(0.08, g.mul(0.92, g.exp(g.mul(late, -4.0))))
+    amount = g.mul(amount, settle)
+    # every layer fades smoothly to zero toward its box (no visible clipping)
+    winx = g.smooth(dxa, g.mul(dxa, 0.72), g.abs(Xc))
+    winy = g.mul(g.smooth(dya, g.mul(dya, 0.6), Yd), g.smooth(-B, 0.0, Yd))
     dens = g.clip01(g.mul(g.mul(rho, amount), g.mul(winx, winy)))
     light = g.clamp(g.div(amb_lum, 0.3), 0.12, 2.0)
     tint = g.lerp(col4(dust_rgb), g.mul(amb4, 1.1), dust_tint)
@@ -594,7 +713,13 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     lit = g.add(0.55, g.mul(g.clip01(g.add(g.mul(g.div(Yd, hd), 0.6), g.mul(g.sub(n1, 0.5), 1.2))), 0.6))
     lit = g.mul(lit, g.sub(1.0, g.mul(g.smooth(0.4, 1.8, base_d), 0.25)))
     lit = g.mul(lit, g.add(0.8, g.mul(n2, 0.4)))
-    D = pad(rgba(g.mul(tint, lit), dens), pads_d)
+    DL = rgba(g.mul(tint, lit), dens)                                       # [1,4,ny,nx]
+    cxm = g.add(rl, g.mul(rw, 0.5))
+    dxs, dys, pads_d, _ = box(xs, ys, g.sub(cxm, g.mul(dxa, rh)), g.add(cxm, g.mul(dxa, rh)),
+                              ry0, g.add(rb, g.mul(dya, rh)))
+    gdx = g.div(g.div(g.sub(dxs, cxm), rh), lim_x)
+    gdy = g.sub(g.mul(g.div(g.sub(lim_y, g.div(g.sub(dys, rb), rh)), lim_y + B), 2.0), 1.0)
+    D = pad(gsample(DL, g.unsq(gdx, [0]), g.unsq(gdy, [1]), align=1, pad="zeros"), pads_d)
 
     # ======================= debris specks ====================================
     tdb = g.relu(g.sub(p, 0.06))
@@ -610,7 +735,7 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     nd = noise(3, ds_u, ds_v)
     speck = g.lin01(0.72, 0.8, nd)
     denv = g.mul(g.smooth(env_w, g.mul(env_w, 0.6), g.abs(Xb)), g.smooth(env_h, g.mul(env_h, 0.3), Yb))
-    denv = g.mul(denv, g.smooth(0.05, 0.18, p))
+    denv = g.mul(denv, g.mul(g.smooth(0.05, 0.18, p), g.sub(1.0, g.mul(g.smooth(0.6, 1.2, p), 0.85))))
     db_a = g.clip01(g.mul(g.mul(speck, denv), g.mul(debris_amt, 0.9)))
     Db = pad(rgba(g.mul(col4(bld), 0.25), db_a), pads_b)
     E = over(Db, E)

@@ -53,6 +53,7 @@ class Model:
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
         self.sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        self.path, self.threads = path, threads
         meta = self.sess.get_modelmeta().custom_metadata_map
         self.meta = meta
         self.reach = [float(v) for v in meta["collapse.reach"].split()]
@@ -269,6 +270,20 @@ def checks(model, shot, seed, controls):
     # seeds differ
     e4 = run(model, make_inputs(model, shot, 0.5, seed=seed + 1, controls=controls))
     report("seed changes the result", np.abs(e1 - e4).mean() > 1e-4, "mean=%.4f" % np.abs(e1 - e4).mean())
+    # fp16 variant (name.fp16.onnx beside name.onnx): zero where it must be, close to fp32
+    p16 = os.path.splitext(model.path)[0] + ".fp16.onnx"
+    if not model.fp16 and os.path.exists(p16):
+        m16 = Model(p16, model.threads)
+        z = run(m16, make_inputs(m16, shot, -0.1, seed=seed, controls=controls))
+        worst, mean, fin = 0.0, 0.0, True
+        for p in (0.3, 0.8, 1.3):
+            a = run(model, make_inputs(model, shot, p, seed=seed, controls=controls))
+            b = run(m16, make_inputs(m16, shot, p, seed=seed, controls=controls))
+            fin &= bool(np.all(np.isfinite(b)))
+            worst = max(worst, float(np.abs(b[outside]).max()))
+            mean = max(mean, float(np.abs(composite(a, shot.rgba) - composite(b, shot.rgba)).mean()))
+        report("fp16 variant: 0 before start/outside, ~fp32", np.all(z == 0) and worst == 0 and fin and mean < 2e-3,
+               "mean|comp diff| %.5f" % mean)
     return ok
 
 

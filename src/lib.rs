@@ -8,6 +8,7 @@
 //! and by the `collapse-render` command-line renderer.
 
 pub mod ffi;
+pub mod host;
 pub mod ofx;
 mod effect;
 pub mod inference;

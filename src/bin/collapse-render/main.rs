@@ -190,7 +190,15 @@ fn file_depth(given: Option<&str>, out: &str) -> Result<FileDepth, String> {
 }
 
 /// A picture (top row first) as a host image (row y1 = bottom first).
-fn to_image(pic: &Picture) -> Image {
+/// For the Mask clip, an opaque file (a black and white matte) gives its luminance as alpha.
+fn to_image(pic: &Picture, clip: &str) -> Image {
+    if clip == "Mask" && pic.data.chunks(4).all(|p| p[3] >= 1.0) {
+        let mut matte = pic.clone();
+        for p in matte.data.chunks_mut(4) {
+            p[3] = 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2];
+        }
+        return to_image(&matte, "");
+    }
     let (w, h) = (pic.width, pic.height);
     let mut rows = Vec::with_capacity(pic.data.len());
     for y in (0..h).rev() {
@@ -217,7 +225,7 @@ fn connect(instance: &Instance, clip: &str, seq: &Sequence, range: (f64, f64), f
             Some(p) => p,
             None => picture::read(&seq.path(0))?,
         };
-        ClipSource::still(to_image(&pic))
+        ClipSource::still(to_image(&pic, clip))
     } else {
         // Check every file up front: a missing frame is bad input, not a failed render.
         let mut f = range.0 as i64;
@@ -228,9 +236,9 @@ fn connect(instance: &Instance, clip: &str, seq: &Sequence, range: (f64, f64), f
             }
             f += 1;
         }
-        let seq = seq.clone();
+        let (seq, clip_name) = (seq.clone(), clip.to_string());
         ClipSource::frames(range, move |t| match picture::read(&seq.path(t.round() as i64)) {
-            Ok(p) => Some(to_image(&p)),
+            Ok(p) => Some(to_image(&p, &clip_name)),
             Err(e) => {
                 eprintln!("collapse-render: {e}");
                 None

@@ -182,7 +182,7 @@ impl Effect {
             effect.add_clip(Clip::instance(&clip, journal));
         }
         for param in described.params.all() {
-            effect.add_param(Param::instance(&param, journal));
+            effect.add_param(Param::instance(&param, journal, &described.config.project));
         }
         effect
     }

@@ -3,6 +3,7 @@
 use std::ffi::CString;
 use std::sync::{Arc, Mutex, RwLock};
 
+use super::config::Project;
 use super::journal::Journal;
 use super::properties::{cstring, PropertySet, Props, Value};
 use super::specs::{self, Access, Spec, Valid};
@@ -231,6 +232,27 @@ pub struct Param {
     current: RwLock<Current>,
 }
 
+/// A default given in normalised project coordinates, in canonical coordinates
+/// (sizes scale by the project size; absolute positions also add its offset).
+fn normalised_default(value: ParamValue, props: &PropertySet, project: &Project) -> ParamValue {
+    if props.str(name(f::kOfxParamPropDefaultCoordinateSystem)).as_deref() != Some(name(f::kOfxParamCoordinatesNormalised)) {
+        return value;
+    }
+    let ty = props.str(name(f::kOfxParamPropDoubleType)).unwrap_or_default();
+    let absolute = ty.ends_with("Absolute");
+    let axis = |v: f64, i: usize| {
+        let (size, offset) = if i == 0 { (project.size.0, project.offset.0) } else { (project.size.1, project.offset.1) };
+        v * size + if absolute { offset } else { 0.0 }
+    };
+    let is = |k: &'static [u8]| ty == name(k);
+    match value {
+        ParamValue::Double2D(x, y) if is(f::kOfxParamDoubleTypeXY) || is(f::kOfxParamDoubleTypeXYAbsolute) => ParamValue::Double2D(axis(x, 0), axis(y, 1)),
+        ParamValue::Double(x) if is(f::kOfxParamDoubleTypeX) || is(f::kOfxParamDoubleTypeXAbsolute) => ParamValue::Double(axis(x, 0)),
+        ParamValue::Double(y) if is(f::kOfxParamDoubleTypeY) || is(f::kOfxParamDoubleTypeYAbsolute) => ParamValue::Double(axis(y, 1)),
+        other => other,
+    }
+}
+
 impl Param {
     /// A descriptor defined by `paramDefine`.
     pub fn descriptor(kind: ParamKind, param_name: &str, journal: &Arc<Journal>) -> Arc<Param> {
@@ -262,7 +284,8 @@ impl Param {
     }
 
     /// An instance made from its descriptor, holding the default value.
-    pub fn instance(descriptor: &Param, journal: &Arc<Journal>) -> Arc<Param> {
+    /// Spatial defaults declared in normalised coordinates are scaled to the project.
+    pub fn instance(descriptor: &Param, journal: &Arc<Journal>, project: &Project) -> Arc<Param> {
         let props = PropertySet::new(format!("param '{}'", descriptor.name), journal);
         props.copy_from(&descriptor.props);
         for p in descriptor.props.snapshot().names() {
@@ -270,7 +293,7 @@ impl Param {
                 props.set_access(p, Access::Ro);
             }
         }
-        let value = ParamValue::from_default(descriptor.kind, &props);
+        let value = ParamValue::from_default(descriptor.kind, &props).map(|v| normalised_default(v, &props, project));
         let c_string = cstring(value.as_ref().and_then(ParamValue::as_str).unwrap_or(""));
         Arc::new(Param {
             name: descriptor.name.clone(),

@@ -1,0 +1,148 @@
+//! Shared by the tests that drive the Collapse bundle: a bundle assembled from
+//! this build, synthetic plates, and a ready instance.
+#![allow(dead_code)]
+
+use collapse_ofx::host::{Bundle, ClipSource, Context, HostConfig, Image, Instance, OfxRectI, ParamValue, Plugin};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+pub const PLUGIN_ID: &str = "org.collapseofx.Collapse";
+
+/// Plate size and the building's rectangle in it (canonical = pixels at scale 1).
+pub const W: i32 = 320;
+pub const H: i32 = 240;
+pub const BUILDING: (f64, f64, f64, f64) = (120.0, 30.0, 80.0, 170.0); // x, y, w, h
+
+pub const FACADE: [f32; 4] = [0.85, 0.45, 0.2, 1.0];
+
+/// Fails the test with a loud banner: a test that cannot run never passes.
+pub fn cannot_run(why: &str) -> ! {
+    let bar = "=".repeat(78);
+    panic!("\n{bar}\nCOLLAPSE TEST COULD NOT RUN: {why}\n{bar}\n");
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `Collapse.ofx.bundle` assembled from the plugin this test binary was built
+/// with (so it is never stale), the fetched ONNX Runtime and the repo's resources.
+pub fn bundle_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        let deps = exe.parent().expect("deps folder");
+        let plugin = [deps.join("libcollapse_ofx.so"), deps.join("../libcollapse_ofx.so")]
+            .into_iter()
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| cannot_run("libcollapse_ofx.so was not built next to the test binary"));
+        let ort = std::fs::read_dir(repo().join("target/deps"))
+            .ok()
+            .and_then(|rd| rd.flatten().map(|e| e.path().join("libonnxruntime.so.1")).find(|p| p.is_file() && p.to_string_lossy().contains("-cpu-")))
+            .unwrap_or_else(|| cannot_run("the ONNX Runtime library is not fetched: run `tools/setup.sh` (`make test` does)"));
+        let name = exe.file_stem().unwrap().to_string_lossy().into_owned();
+        let root = repo().join("target/test-bundles").join(name).join("Collapse.ofx.bundle");
+        let _ = std::fs::remove_dir_all(&root);
+        let bin = root.join("Contents/Linux-x86-64");
+        std::fs::create_dir_all(bin.join("lib")).unwrap();
+        std::fs::create_dir_all(root.join("Contents/Resources")).unwrap();
+        std::fs::copy(&plugin, bin.join("Collapse.ofx")).unwrap();
+        std::fs::copy(&ort, bin.join("lib/libonnxruntime.so.1")).unwrap();
+        std::fs::copy(repo().join("bundle/Contents/Info.plist"), root.join("Contents/Info.plist")).unwrap();
+        for e in std::fs::read_dir(repo().join("bundle/Contents/Resources")).unwrap().flatten() {
+            std::fs::copy(e.path(), root.join("Contents/Resources").join(e.file_name())).unwrap();
+        }
+        root
+    })
+}
+
+pub fn load(config: HostConfig) -> Plugin {
+    let bundle = Bundle::open(bundle_dir()).unwrap_or_else(|e| panic!("cannot open the bundle: {e}"));
+    bundle.load_plugin(PLUGIN_ID, config).unwrap_or_else(|e| panic!("cannot load the plugin: {e}"))
+}
+
+pub fn config() -> HostConfig {
+    let mut c = HostConfig::default();
+    c.project.size = (W as f64, H as f64);
+    c.project.extent = (W as f64, H as f64);
+    c.project.frame_range = (1.0, 48.0);
+    c
+}
+
+pub fn rect(x1: i32, y1: i32, x2: i32, y2: i32) -> OfxRectI {
+    OfxRectI { x1, y1, x2, y2 }
+}
+
+fn in_building(x: i32, y: i32) -> bool {
+    let (bx, by, bw, bh) = BUILDING;
+    (x as f64) >= bx && (x as f64) < bx + bw && (y as f64) >= by && (y as f64) < by + bh
+}
+
+/// A float RGBA plate: sky gradient, ground, an orange building with dark windows.
+pub fn plate() -> Image {
+    let mut px = Vec::with_capacity((W * H * 4) as usize);
+    for y in 0..H {
+        for x in 0..W {
+            let t = y as f32 / H as f32;
+            let mut c = [0.35 + 0.3 * (1.0 - t), 0.55 + 0.2 * (1.0 - t), 0.95, 1.0];
+            if y < 30 {
+                c = [0.22, 0.21, 0.2, 1.0];
+            }
+            if in_building(x, y) {
+                let window = (x - 120) % 10 >= 3 && (x - 120) % 10 < 7 && (y - 30) % 12 >= 4 && (y - 30) % 12 < 9;
+                c = if window { [0.25, 0.14, 0.1, 1.0] } else { FACADE };
+            }
+            px.extend_from_slice(&c);
+        }
+    }
+    Image::from_f32_rgba(rect(0, 0, W, H), &px)
+}
+
+/// True for pixels whose colour is the building's facade.
+pub fn is_facade(p: [f32; 4]) -> bool {
+    (p[0] - FACADE[0]).abs() < 0.08 && (p[1] - FACADE[1]).abs() < 0.08 && (p[2] - FACADE[2]).abs() < 0.08
+}
+
+/// An instance in `context` with the plate connected and the region on the building:
+/// the collapse starts at frame 1 and lasts 24 frames.
+pub fn instance(plugin: &Plugin, context: Context, plate: Image) -> Instance {
+    let inst = plugin.create_instance(context).unwrap_or_else(|e| panic!("createInstance failed: {e}"));
+    inst.connect("Source", ClipSource::still(plate)).unwrap();
+    let (x, y, w, h) = BUILDING;
+    set(&inst, "bottomLeft", ParamValue::Double2D(x, y));
+    set(&inst, "size", ParamValue::Double2D(w, h));
+    set(&inst, "startFrame", ParamValue::Double(1.0));
+    set(&inst, "duration", ParamValue::Double(24.0));
+    set(&inst, "seed", ParamValue::Int(3));
+    inst
+}
+
+pub fn set(inst: &Instance, name: &str, v: ParamValue) {
+    inst.set_param(name, v).unwrap_or_else(|e| panic!("cannot set {name}: {e}"));
+}
+
+/// No protocol violations and no error messages from the plugin.
+pub fn assert_clean(inst: &Instance) {
+    let v = inst.violations();
+    assert!(v.is_empty(), "the plugin broke the OpenFX protocol:\n{}", v.join("\n"));
+    let errors: Vec<_> = inst.messages().into_iter().filter(|m| format!("{:?}", m.level).contains("Error")).collect();
+    assert!(errors.is_empty(), "the plugin posted errors: {errors:?}");
+}
+
+pub fn frame(inst: &Instance, time: f64) -> Image {
+    inst.render_frame(time, (1.0, 1.0)).unwrap_or_else(|e| panic!("render at {time} failed: {e}; messages: {:?}", inst.messages()))
+}
+
+/// Pixels where two images differ (over the first one's bounds).
+pub fn changed(a: &Image, b: &Image) -> Vec<(i32, i32)> {
+    let r = a.bounds();
+    let mut out = Vec::new();
+    for y in r.y1..r.y2 {
+        for x in r.x1..r.x2 {
+            if a.get(x, y).iter().zip(b.get(x, y)).any(|(p, q)| p.to_bits() != q.to_bits()) {
+                out.push((x, y));
+            }
+        }
+    }
+    out
+}

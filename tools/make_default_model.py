@@ -50,6 +50,7 @@ NRCOL = 12        # random numbers per table row
 NXF, NYF = 128, 96  # background-estimate lattice over the region
 NBLUR = 9         # taps of the blur along each boundary band
 DUST_DENS = 100.0 # dust lattice points per region height
+STAT_STEP = 4     # stride of the subsample the global statistics use
 
 # Contract metadata.
 REACH = (0.75, 0.06, 0.75, 0.6)     # L B R T, fractions of region w/h
@@ -219,7 +220,7 @@ class G:
 # The model
 # ---------------------------------------------------------------------------
 
-def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
+def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite):
     """Return the name of the float32 element [1,4,Ho,Wo]."""
     S = lambda i: g.scal(scene, i)
     K = lambda i: g.scal(ctrl, i)
@@ -294,31 +295,55 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
         i1 = g.cast(g.op("Clip", f1, g.c(0.0), lim), I64)
         return i0, i1, g.mul(w0, ok0), g.mul(w1, ok1)
 
-    def sample_sep(img, xc, yc):
-        """Bilinear (zero padded) sample of img [1,C,Hs,Ws] at canonical xc [w] x yc [h] -> [1,C,h,w]."""
+    def sample_sep(img, xc, yc, cols_first=False):
+        """Bilinear (zero padded) sample of img [1,C,Hs,Ws] at canonical xc [w] x yc [h] -> [1,C,h,w].
+        Gathers the few rows (or columns) first, then sanitizes only what was gathered."""
         fy = g.sub(g.mul(g.sub(st, yc), scy), 0.5)
         fx = g.sub(g.mul(g.sub(xc, sl), scx), 0.5)
         j0, j1, wy0, wy1 = axis_taps(fy, Hs, None)
         i0, i1, wx0, wx1 = axis_taps(fx, Ws, None)
-        rows = g.add(g.mul(g.op("Gather", img, j0, axis=2), g.unsq(wy0, [1])),
-                     g.mul(g.op("Gather", img, j1, axis=2), g.unsq(wy1, [1])))      # [1,C,h,Ws]
-        rt = g.op("Transpose", rows, perm=[0, 1, 3, 2])                             # [1,C,Ws,h]
-        cols = g.add(g.mul(g.op("Gather", rt, i0, axis=2), g.unsq(wx0, [1])),
-                     g.mul(g.op("Gather", rt, i1, axis=2), g.unsq(wx1, [1])))       # [1,C,w,h]
-        return g.op("Transpose", cols, perm=[0, 1, 3, 2])
+        if cols_first:
+            c = finite(g.op("Gather", img, g.cat([i0, i1], 0), axis=3))           # [1,C,Hs,2w]
+            n = g.op("Shape", i0)
+            ca = g.op("Slice", c, g.i([0]), n, g.i([3]))
+            cb = g.op("Slice", c, n, g.i([1 << 40]), g.i([3]))
+            cols = g.add(g.mul(ca, wx0), g.mul(cb, wx1))                          # [1,C,Hs,w]
+            return g.add(g.mul(g.op("Gather", cols, j0, axis=2), g.unsq(wy0, [1])),
+                         g.mul(g.op("Gather", cols, j1, axis=2), g.unsq(wy1, [1])))
+        r = finite(g.op("Gather", img, g.cat([j0, j1], 0), axis=2))               # [1,C,2h,Ws]
+        n = g.op("Shape", j0)
+        ra = g.op("Slice", r, g.i([0]), n, g.i([2]))
+        rb_ = g.op("Slice", r, n, g.i([1 << 40]), g.i([2]))
+        rows = g.add(g.mul(ra, g.unsq(wy0, [1])), g.mul(rb_, g.unsq(wy1, [1])))   # [1,C,h,Ws]
+        return g.add(g.mul(g.op("Gather", rows, i0, axis=3), wx0),
+                     g.mul(g.op("Gather", rows, i1, axis=3), wx1))
 
     # --- global statistics over S -------------------------------------------
-    pa = ch(plate, 3)
-    prgb = ch(plate, 0, 3)
-    inv_m = g.sub(1.0, mask)
+    # (on a strided subsample of S: every STAT_STEP-th pixel at full scale; tile-independent)
+    stp = g.cast(g.op("Max", g.op("Round", g.mul(scx, float(STAT_STEP))), g.c(1.0)), I64)
+    stp = g.unsq(stp, [0])
+    stp2 = g.cat([stp, stp], 0)
+    big = g.i([1 << 40, 1 << 40])
+    z2s = g.i([0, 0])
+    plate_s = finite(g.op("Slice", plate, z2s, big, g.i([2, 3]), stp2))
+    mask_s = finite(g.op("Slice", mask, z2s, big, g.i([2, 3]), stp2), unit=True)
+    pa = ch(plate_s, 3)
+    prgb = ch(plate_s, 0, 3)
+    inv_m = g.sub(1.0, mask_s)
     ax = g.i([0, 2, 3])
     amb = g.div(g.op("ReduceSum", g.mul(prgb, inv_m), ax, keepdims=0),
                 g.add(g.op("ReduceSum", g.mul(inv_m, pa), ax, keepdims=0), 1e-4))  # [3]
-    bld = g.div(g.add(g.op("ReduceSum", g.mul(prgb, mask), ax, keepdims=0), g.mul(amb, 1e-3)),
-                g.add(g.op("ReduceSum", g.mul(mask, pa), ax, keepdims=0), 1e-3))  # [3]
+    bld = g.div(g.add(g.op("ReduceSum", g.mul(prgb, mask_s), ax, keepdims=0), g.mul(amb, 1e-3)),
+                g.add(g.op("ReduceSum", g.mul(mask_s, pa), ax, keepdims=0), 1e-3))  # [3]
     lumw = g.c([0.2126, 0.7152, 0.0722])
     amb_lum = g.op("ReduceSum", g.mul(amb, lumw), g.i([0]), keepdims=0)
     amb4 = col4(amb)
+    # key light: the plate outside the building weighted by luminance^2 (sky glow, sun side)
+    lum_s = g.op("ReduceSum", g.mul(prgb, g.reshape(lumw, [1, 3, 1, 1])), g.i([1]), keepdims=1)
+    wkey = g.mul(g.mul(inv_m, pa), g.mul(lum_s, lum_s))
+    key = g.div(g.add(g.op("ReduceSum", g.mul(prgb, wkey), ax, keepdims=0), g.mul(amb, 1e-4)),
+                g.add(g.op("ReduceSum", g.mul(wkey, pa), ax, keepdims=0), 1e-4))
+    key = g.div(key, g.max(g.op("ReduceMax", key, keepdims=0), 1e-3))   # normalised key colour [3]
 
     # --- noise & randoms ----------------------------------------------------
     texs = make_noise_textures(rng)
@@ -363,7 +388,7 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
         Tb = g.unsq(band_norm(sT, [2, 4]), [2])                            # [1,3,1,NXF]
         ys_S = g.reshape(g.add(g.unsq(Yl, [1]), bl), [-1])                 # [NYF*NB]
         xs_S = g.cat([g.sub(rl, g.mul(depth, rh)), g.add(g.add(rl, rw), g.mul(depth, rh))], 0)  # [6]
-        sS = sample_sep(plate, xs_S, g.add(rb, g.mul(ys_S, rh)))             # [1,4,NYF*NB,6]
+        sS = sample_sep(plate, xs_S, g.add(rb, g.mul(ys_S, rh)), cols_first=True)             # [1,4,NYF*NB,6]
         sS = g.reshape(sS, [1, 4, NYF, NBLUR, 2, 3])
         sS = g.op("ReduceSum", sS, g.i([3, 5]), keepdims=0)                  # [1,4,NYF,2]
         LRb = g.div(g.add(ch(sS, 0, 3), g.mul(amb4, epsb * 3)), g.add(ch(sS, 3), epsb * 3))
@@ -420,13 +445,33 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     v1 = lambda t: g.unsq(t, [0])
     st_ = g.cat([v1(r0s), v1(c0s)], 0)
     en_ = g.cat([v1(r1s), v1(c1s)], 0)
-    psub = g.op("Slice", plate, st_, en_, g.i([2, 3]))
-    msub = g.op("Slice", mask, st_, en_, g.i([2, 3]))
-    xsub = g.add(sl, g.div(g.add(g.add(frange(g.op("Sub", v1(c1s), v1(c0s))), g.cast(c0s, F)), 0.5), scx))
-    ysub = g.sub(st, g.div(g.add(g.add(frange(g.op("Sub", v1(r1s), v1(r0s))), g.cast(r0s, F)), 0.5), scy))
-    gxs = g.sub(g.mul(g.div(g.div(g.sub(xsub, rl), rh), aspect), 2.0), 1.0)
-    gys = g.sub(1.0, g.mul(g.div(g.sub(ysub, rb), rh), 2.0))
-    PS = gsample(LT, g.unsq(gxs, [0]), g.unsq(gys, [1]), align=1, pad="border")    # [1,3,hs,ws]
+    psub = finite(g.op("Slice", plate, st_, en_, g.i([2, 3])))
+    msub = finite(g.op("Slice", mask, st_, en_, g.i([2, 3])), unit=True)
+    bsub = finite(g.op("Slice", bg, st_, en_, g.i([2, 3])))
+    ws_f = g.cast(g.op("Sub", c1s, c0s), F)
+    hs_f = g.cast(g.op("Sub", r1s, r0s), F)
+    c0f, r0f = g.cast(c0s, F), g.cast(r0s, F)
+    # the fill lattice resampled to the sub-image's pixel centres: an affine map per axis,
+    # done by a separable Resize (tf_crop_and_resize) of the edge-padded lattice
+    LTp = g.op("Pad", LT, g.i([0, 0, 2, 2, 0, 0, 2, 2]), mode="edge")       # [1,3,NYF+4,NXF+4]
+    # lattice column of sub column i: (sl + (c0 + i + 0.5)/scx - rl) / rw * (NXF-1) + 2
+    ax_ = g.add(g.mul(g.div(g.sub(g.add(sl, g.div(g.add(c0f, 0.5), scx)), rl), rw), float(NXF - 1)), 2.0)
+    bx_ = g.div(float(NXF - 1), g.mul(scx, rw))
+    # lattice row of sub row j: (top - (st - (r0 + j + 0.5)/scy)) / rh * (NYF-1) + 2
+    ay_ = g.add(g.mul(g.div(g.sub(top, g.sub(st, g.div(g.add(r0f, 0.5), scy))), rh), float(NYF - 1)), 2.0)
+    by_ = g.div(float(NYF - 1), g.mul(scy, rh))
+
+    def roi_axis(a, b, n_sub, n_lat):
+        s0 = g.div(a, float(n_lat - 1))
+        s1 = g.add(s0, g.div(g.mul(b, g.max(g.sub(n_sub, 1.0), 1.0)), float(n_lat - 1)))
+        return s0, s1
+    ys0, ys1 = roi_axis(ay_, by_, hs_f, NYF + 4)
+    xs0, xs1 = roi_axis(ax_, bx_, ws_f, NXF + 4)
+    roi = g.cat([g.c([0.0, 0.0]), g.unsq(ys0, [0]), g.unsq(xs0, [0]), g.c([1.0, 1.0]),
+                 g.unsq(ys1, [0]), g.unsq(xs1, [0])], 0)
+    sizes = g.cat([g.i([1, 3]), v1(g.op("Sub", r1s, r0s)), v1(g.op("Sub", c1s, c0s))], 0)
+    PS = g.op("Resize", LTp, roi, "", sizes, mode="linear",
+              coordinate_transformation_mode="tf_crop_and_resize", extrapolation_value=0.0)  # [1,3,hs,ws]
     dist = g.div(g.op("ReduceSum", g.abs(g.sub(ch(psub, 0, 3), PS)), g.i([1]), keepdims=1),
                  g.add(g.op("ReduceSum", PS, g.i([1]), keepdims=1), 0.06))
     bgl = g.smooth(0.32, 0.14, dist)                   # 1: looks like the background estimate
@@ -435,22 +480,25 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     run = g.exp(g.mul(g.op("CumSum", nonbg, g.i(2)), -1.0 / 0.006))
     bmat = g.sub(1.0, g.mul(bgl, run))
     msub = g.mul(msub, g.lerp(bmat, 1.0, has_mask))
-    padS = g.cat([g.i([0, 0]), v1(r0s), v1(c0s), g.i([0, 0]),
-                  g.op("Sub", v1(Hsi), v1(r1s)), g.op("Sub", v1(Wsi), v1(c1s))], 0)
-    Mfull = g.op("Pad", g.cat([msub, PS], 1), padS, g.c(0.0), mode="constant")  # [1,4,Hs,Ws]
-    ptex = g.cat([plate, ch(Mfull, 0)], 1)      # [1,5,Hs,Ws] plate + building matte
-    gtex = g.cat([Mfull, bg], 1)                # [1,8,Hs,Ws] matte, fill rgb, background rgba
+    ptex = g.cat([psub, msub], 1)               # [1,5,hs,ws] plate + building matte (region sub-image)
+    gtex = g.cat([msub, PS, bsub], 1)           # [1,8,hs,ws] matte, fill rgb, background rgba
 
     def gather_px(img, xc, yc):
-        """Nearest S pixel (output grids are pixel-aligned with S) -> [1,C,h,w], + validity."""
-        fx = g.op("Round", g.sub(g.mul(g.sub(xc, sl), scx), 0.5))
-        fy = g.op("Round", g.sub(g.mul(g.sub(st, yc), scy), 0.5))
-        okx = g.cast(g.op("And", g.op("GreaterOrEqual", fx, g.c(0.0)), g.lt(fx, Ws)), F)
-        oky = g.cast(g.op("And", g.op("GreaterOrEqual", fy, g.c(0.0)), g.lt(fy, Hs)), F)
-        ix = g.cast(g.op("Clip", fx, g.c(0.0), g.sub(Ws, 1.0)), I64)
-        iy = g.cast(g.op("Clip", fy, g.c(0.0), g.sub(Hs, 1.0)), I64)
+        """Nearest sub-image pixel (output grids are pixel-aligned with S) -> [1,C,h,w], + validity."""
+        fx = g.sub(g.op("Round", g.sub(g.mul(g.sub(xc, sl), scx), 0.5)), c0f)
+        fy = g.sub(g.op("Round", g.sub(g.mul(g.sub(st, yc), scy), 0.5)), r0f)
+        okx = g.cast(g.op("And", g.op("GreaterOrEqual", fx, g.c(0.0)), g.lt(fx, ws_f)), F)
+        oky = g.cast(g.op("And", g.op("GreaterOrEqual", fy, g.c(0.0)), g.lt(fy, hs_f)), F)
+        ix = g.cast(g.op("Clip", fx, g.c(0.0), g.sub(ws_f, 1.0)), I64)
+        iy = g.cast(g.op("Clip", fy, g.c(0.0), g.sub(hs_f, 1.0)), I64)
         out = g.op("Gather", g.op("Gather", img, iy, axis=2), ix, axis=3)
         return out, g.mul(g.unsq(oky, [1]), g.unsq(okx, [0]))
+
+    def sub_gx(x):  # canonical -> normalized sub-image grid coords (align_corners=0)
+        return g.sub(g.div(g.mul(g.sub(g.mul(g.sub(x, sl), scx), c0f), 2.0), ws_f), 1.0)
+
+    def sub_gy(y):
+        return g.sub(g.div(g.mul(g.sub(g.mul(g.sub(st, y), scy), r0f), 2.0), hs_f), 1.0)
 
     # --- chunk layout (per cell tables [RMAX, CCOLS]) ------------------------
     Rf = g.clamp(g.op("Round", g.div(g.mul(6.5, g.op("Pow", aspect, g.c(-0.2))), fsize)), 2, RMAX)
@@ -651,7 +699,7 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng):
     wm = g.max(g.mul(g.abs(wu), g.lerp(1.0, wisu, brk)), g.mul(g.abs(wv), g.lerp(1.0, wisv, brk)))
     srcx = g.add(wcx, g.mul(wu, hw))             # rest position (h-units)
     srcy = g.add(wcy, g.mul(wv, hh))
-    fsamp = gsample(ptex, sgx(g.add(rl, g.mul(srcx, rh))), sgy(g.add(rb, g.mul(srcy, rh))))  # [1,5,h,w]
+    fsamp = gsample(ptex, sub_gx(g.add(rl, g.mul(srcx, rh))), sub_gy(g.add(rb, g.mul(srcy, rh))))  # [1,5,h,w]
     # jagged erosion of chunk edges, grows with time
     ne = noise(2, g.add(g.mul(wu, 0.3), wr4), g.add(g.mul(wv, 0.3), wr5))
     erode = g.add(g.mul(g.mul(g.sub(ne, 0.4), 0.34), brk), g.mul(g.clip01(g.mul(wtb, 1.2)), 0.22))
@@ -760,15 +808,15 @@ def build(fp16=False):
         helper.make_tensor_value_info("scene", F, [16]),
         helper.make_tensor_value_info("controls", F, [len(CONTROLS)]),
     ]
-    plate, bg, mask = "plate", "background", "mask"
-    if fp16:
-        plate, bg, mask = (g.cast(x, F) for x in (plate, bg, mask))
-    # sanitize non-finite inputs (NaN/Inf in the plate must not spread)
-    def finite(x):
+    # The images stay in their own dtype over S: only the slices the model reads
+    # (region sub-image, boundary bands, a strided subsample for statistics) are
+    # cast to float32 and sanitized (NaN/Inf in the plate must not spread).
+    def finite(x, unit=False):
+        if fp16:
+            x = g.cast(x, F)
         x = g.op("Where", g.op("IsNaN", x), g.c(0.0), x)
-        return g.op("Clip", x, g.c(-65504.0), g.c(65504.0))
-    plate, mask = finite(plate), g.clip01(finite(mask))
-    E = build_core(g, plate, bg, mask, "out_x", "out_y", "scene", "controls", rng)
+        return g.clip01(x) if unit else g.op("Clip", x, g.c(-65504.0), g.c(65504.0))
+    E = build_core(g, "plate", "background", "mask", "out_x", "out_y", "scene", "controls", rng, finite)
     if fp16:
         E = g.cast(g.op("Clip", E, g.c(-65504.0), g.c(65504.0)), TensorProto.FLOAT16)
     g.nodes.append(helper.make_node("Identity", [E], ["element"]))

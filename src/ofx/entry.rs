@@ -149,8 +149,9 @@ pub unsafe fn dispatch(effect: &dyn ImageEffect, action: *const c_char, handle: 
     match result {
         Ok(Ok(status)) => status,
         Ok(Err(e)) => {
-            let text = format!("Collapse: {} failed: {}", action.to_string_lossy(), e.message);
             let is_render = action == c(ffi::kOfxImageEffectActionRender);
+            let what = if is_render { "render".into() } else { action.to_string_lossy() };
+            let text = format!("Collapse: {what} failed: {}", e.message);
             if e.is_abort() {
                 log::info!("render aborted by the host");
             } else if is_render {

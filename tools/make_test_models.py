@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Writes small ONNX models that break the collapse contract in one way each,
+for the fault tests (tests/data/). Deterministic; run from the repo root:
+
+    python3 tools/make_test_models.py
+"""
+import onnx
+from onnx import TensorProto, helper
+
+OUT = "tests/data"
+CONTROLS = "direction -1 1 0; dust_amount 0 2 1"
+META = {
+    "collapse.contract": "1",
+    "collapse.kind": "generator",
+    "collapse.halo": "0",
+    "collapse.reach": "0.5 0.1 0.5 0.5",
+    "collapse.context": "0.2 0.05 0.2 0.2",
+    "collapse.controls": CONTROLS,
+}
+
+
+def io(name, dtype, shape):
+    return helper.make_tensor_value_info(name, dtype, shape)
+
+
+def contract_inputs(plate_type=TensorProto.FLOAT, controls=2):
+    return [
+        io("plate", plate_type, [1, 4, "hs", "ws"]),
+        io("background", plate_type, [1, 4, "hs", "ws"]),
+        io("mask", plate_type, [1, 1, "hs", "ws"]),
+        io("out_x", TensorProto.FLOAT, ["wo"]),
+        io("out_y", TensorProto.FLOAT, ["ho"]),
+        io("scene", TensorProto.FLOAT, [16]),
+        io("controls", TensorProto.FLOAT, [controls]),
+    ]
+
+
+def element_graph(inputs, out_type=TensorProto.FLOAT):
+    """element = zeros [1, 4, len(out_y), len(out_x)]: a valid do-nothing generator."""
+    nodes = [
+        helper.make_node("Shape", ["out_y"], ["hy"]),
+        helper.make_node("Shape", ["out_x"], ["wx"]),
+        helper.make_node("Constant", [], ["head"], value=helper.make_tensor("head", TensorProto.INT64, [2], [1, 4])),
+        helper.make_node("Concat", ["head", "hy", "wx"], ["shape"], axis=0),
+        helper.make_node("ConstantOfShape", ["shape"], ["element"], value=helper.make_tensor("z", out_type, [1], [0])),
+    ]
+    return helper.make_graph(nodes, "g", inputs, [io("element", out_type, [1, 4, "ho", "wo"])])
+
+
+def save(name, graph, meta):
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="collapse-tests")
+    model.ir_version = 8
+    for k, v in meta.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = k, v
+    onnx.checker.check_model(model)
+    onnx.save(model, f"{OUT}/{name}")
+
+
+def main():
+    # A contract-abiding model that does nothing: the control group.
+    save("valid_noop.onnx", element_graph(contract_inputs()), META)
+    # The wrong inputs: a plain image-to-image model.
+    g = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
+                          [io("x", TensorProto.FLOAT, [1, 3, "h", "w"])], [io("y", TensorProto.FLOAT, [1, 3, "h", "w"])])
+    save("wrong_inputs.onnx", g, META)
+    # The wrong dtype for the images.
+    save("wrong_dtype.onnx", element_graph(contract_inputs(TensorProto.DOUBLE), TensorProto.DOUBLE), META)
+    # No contract metadata.
+    save("no_metadata.onnx", element_graph(contract_inputs()), {})
+    # A control the plugin cannot feed.
+    save("unknown_control.onnx", element_graph(contract_inputs()), dict(META, **{"collapse.controls": "warp_speed 0 9 1; dust_amount 0 2 1"}))
+    # Controls vector of the wrong length for its declaration.
+    save("wrong_controls_shape.onnx", element_graph(contract_inputs(controls=5)), META)
+
+
+if __name__ == "__main__":
+    main()

@@ -122,6 +122,18 @@ fn renders_every_depth_and_component_layout_whole_and_in_tiles() {
 }
 
 #[test]
+fn the_plugins_own_tiling_does_not_change_the_frame() {
+    let plugin = load(config());
+    let inst = instance(&plugin, Context::General, plate());
+    let whole = frame(&inst, 12.0);
+    // Tiling never changes results, so other tests running meanwhile are unaffected.
+    std::env::set_var("COLLAPSE_TILE_PIXELS", "2000");
+    let small_tiles = frame(&inst, 12.0);
+    std::env::remove_var("COLLAPSE_TILE_PIXELS");
+    assert!(small_tiles.same_pixels(&whole), "max difference {}", small_tiles.max_difference(&whole));
+}
+
+#[test]
 fn negative_row_bytes_and_row_padding_give_the_same_frame() {
     let reference = {
         let plugin = load(config());

@@ -220,7 +220,7 @@ class G:
 # The model
 # ---------------------------------------------------------------------------
 
-def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite):
+def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False):
     """Return the name of the float32 element [1,4,Ho,Wo]."""
     S = lambda i: g.scal(scene, i)
     K = lambda i: g.scal(ctrl, i)
@@ -344,6 +344,13 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite):
     key = g.div(g.add(g.op("ReduceSum", g.mul(prgb, wkey), ax, keepdims=0), g.mul(amb, 1e-4)),
                 g.add(g.op("ReduceSum", g.mul(wkey, pa), ax, keepdims=0), 1e-4))
     key = g.div(key, g.max(g.op("ReduceMax", key, keepdims=0), 1e-3))   # normalised key colour [3]
+    # dust colour: its base colour mixed with the plate's ambient colour and scaled by its light
+    light = g.clamp(g.div(amb_lum, 0.3), 0.12, 2.0)
+    tint = g.lerp(col4(dust_rgb), g.mul(amb4, 1.1), dust_tint)
+    tint = g.mul(tint, g.lerp(1.0, light, dust_tint))
+    key_lum = g.op("ReduceSum", g.mul(key, lumw), g.i([0]), keepdims=0)
+    keyn = col4(g.div(key, g.max(key_lum, 1e-3)))                      # key colour at unit luminance
+    key_tint = g.lerp(g.c(1.0, shape=[1, 1, 1, 1]), keyn, g.mul(dust_tint, 1.2))
 
     # --- noise & randoms ----------------------------------------------------
     texs = make_noise_textures(rng)
@@ -445,9 +452,11 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite):
     v1 = lambda t: g.unsq(t, [0])
     st_ = g.cat([v1(r0s), v1(c0s)], 0)
     en_ = g.cat([v1(r1s), v1(c1s)], 0)
-    psub = finite(g.op("Slice", plate, st_, en_, g.i([2, 3])))
+    # (the region's sub-image of S; the plate's colour is sanitized through the distance below)
+    psub = g.op("Slice", plate, g.cat([g.i([0]), st_], 0), g.cat([g.i([3]), en_], 0), g.i([1, 2, 3]))
+    if fp16:
+        psub = g.cast(psub, F)
     msub = finite(g.op("Slice", mask, st_, en_, g.i([2, 3])), unit=True)
-    bsub = finite(g.op("Slice", bg, st_, en_, g.i([2, 3])))
     ws_f = g.cast(g.op("Sub", c1s, c0s), F)
     hs_f = g.cast(g.op("Sub", r1s, r0s), F)
     c0f, r0f = g.cast(c0s, F), g.cast(r0s, F)
@@ -472,16 +481,52 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite):
     sizes = g.cat([g.i([1, 3]), v1(g.op("Sub", r1s, r0s)), v1(g.op("Sub", c1s, c0s))], 0)
     PS = g.op("Resize", LTp, roi, "", sizes, mode="linear",
               coordinate_transformation_mode="tf_crop_and_resize", extrapolation_value=0.0)  # [1,3,hs,ws]
-    dist = g.div(g.op("ReduceSum", g.abs(g.sub(ch(psub, 0, 3), PS)), g.i([1]), keepdims=1),
+    dist = g.div(g.op("ReduceSum", g.abs(g.sub(psub, PS)), g.i([1]), keepdims=1),
                  g.add(g.op("ReduceSum", PS, g.i([1]), keepdims=1), 0.06))
+    dist = g.op("Where", g.op("IsNaN", dist), g.c(1e3), dist)
     bgl = g.smooth(0.32, 0.14, dist)                   # 1: looks like the background estimate
     # background must be connected to the top of the region through background
     nonbg = g.mul(g.sub(1.0, bgl), g.div(1.0, g.mul(scy, rh)))
     run = g.exp(g.mul(g.op("CumSum", nonbg, g.i(2)), -1.0 / 0.006))
     bmat = g.sub(1.0, g.mul(bgl, run))
     msub = g.mul(msub, g.lerp(bmat, 1.0, has_mask))
-    ptex = g.cat([psub, msub], 1)               # [1,5,hs,ws] plate + building matte (region sub-image)
-    gtex = g.cat([msub, PS, bsub], 1)           # [1,8,hs,ws] matte, fill rgb, background rgba
+    if fp16:   # GridSample runs in float32: the region's sub-image, cast
+        ptex_src = g.cast(g.op("Slice", plate, st_, en_, g.i([2, 3])), F)
+    else:      # float32: sampled straight from the plate over S, sanitized after sampling
+        ptex_src = plate
+
+    def ptex_sample(x, y):
+        """Plate (RGBA) and building matte at canonical points x, y ([h,w]) -> [1,4,h,w], [1,1,h,w]."""
+        if fp16:
+            grid = grid2(sub_gx(x), sub_gy(y))
+        else:
+            grid = grid2(sgx(x), sgy(y))
+        mgrid = grid if fp16 else grid2(sub_gx(x), sub_gy(y))
+        rgba_ = g.op("GridSample", ptex_src, grid, mode="bilinear", align_corners=0, padding_mode="zeros")
+        rgba_ = g.op("Where", g.op("IsNaN", rgba_), g.c(0.0), rgba_)
+        rgba_ = g.op("Clip", rgba_, g.c(-65504.0), g.c(65504.0))
+        m_ = g.op("GridSample", msub, mgrid, mode="bilinear", align_corners=0, padding_mode="zeros")
+        return rgba_, m_
+
+    def crop_px(img, xs_, ys_, off_x, off_y, post=None):
+        """The pixels of img under the output grid xs_ [w] x ys_ [h] (pixel-aligned, inside img
+        save for degenerate boxes): a slice, zero padded to [1,C,h,w]. off_*: img's first
+        column/row in S."""
+        k0x = g.cast(g.op("Round", g.sub(g.sub(g.mul(g.sub(g.op("Slice", xs_, g.i([0]), g.i([1]), g.i([0])), sl), scx),
+                                                0.5), off_x)), I64)
+        k0y = g.cast(g.op("Round", g.sub(g.sub(g.mul(g.sub(st, g.op("Slice", ys_, g.i([0]), g.i([1]), g.i([0]))), scy),
+                                                0.5), off_y)), I64)
+        k0x = g.op("Max", k0x, g.i([0]))
+        k0y = g.op("Max", k0y, g.i([0]))
+        wn, hn = g.op("Shape", xs_), g.op("Shape", ys_)
+        sl_ = g.op("Slice", img, g.cat([k0y, k0x], 0), g.cat([g.op("Add", k0y, hn), g.op("Add", k0x, wn)], 0),
+                   g.i([2, 3]))
+        if post is not None:
+            sl_ = post(sl_)
+        sh_ = g.op("Shape", sl_)
+        padr = g.op("Sub", wn, g.op("Slice", sh_, g.i([3]), g.i([4]), g.i([0])))
+        padb = g.op("Sub", hn, g.op("Slice", sh_, g.i([2]), g.i([3]), g.i([0])))
+        return g.op("Pad", sl_, g.cat([g.i([0, 0, 0, 0, 0, 0]), padb, padr], 0), g.c(0.0), mode="constant")
 
     def gather_px(img, xc, yc):
         """Nearest sub-image pixel (output grids are pixel-aligned with S) -> [1,C,h,w], + validity."""
@@ -527,7 +572,7 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite):
     rowfrac = g.div(rr, g.max(g.sub(Rf, 1.0), 1.0))
     lower = g.lt(cy, 0.34)                                          # [RMAX,1]
     t_row = g.where(lower, g.add(0.02, g.mul(0.22, rowfrac)), g.add(0.11, g.mul(0.015, rowfrac)))
-    jit = g.where(lower, 0.05, 0.012)
+    jit = g.where(lower, 0.05, 0.0)        # the upper block falls as one rigid piece
     t_rel = g.add(t_row, g.mul(rnd[0], jit))
     t_brk = g.where(lower, 0.0, g.add(0.07, g.mul(rnd[7], 0.08)))     # block: rigid until it lands
     Gk = g.mul(grav, 8.0)
@@ -547,7 +592,7 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite):
     omega = g.add(g.mul(g.add(direction, g.mul(g.sub(xn_c, 0.5), 1.5)), -1.4),
                   g.mul(g.sub(rnd[2], 0.5), 5.0))
     theta = g.add(g.mul(omega, g.mul(tb, g.add(1.0, g.mul(tb, 1.5)))),
-                  g.mul(g.sub(rnd[8], 0.5), g.mul(g.clip01(g.mul(tau, 6.0)), 0.12)))
+                  g.mul(g.sub(rnd[8], 0.5), g.mul(g.clip01(g.mul(tb, 6.0)), 0.12)))
     cth, sth = g.cos(theta), g.sin(theta)
     released = g.op("And", valid, g.gt(tau, 0.0))
     prio = g.where(released, g.add(1.0, rnd[3]), 0.0)
@@ -558,21 +603,27 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite):
     kk = g.div(hw, hh)
     b0 = g.neg(g.mul(kk, g.sub(g.mul(a1, cury), g.mul(a2, curx))))
     flat = lambda t: g.reshape(g.add(t, g.mul(cx, 0.0)), [NCELL])
-    # per-chunk shape: size jitter, a shadowed face (split line), some darker chunks
+    # per-chunk shape and shading: size jitter; a tone from the chunk's tilt (its facade
+    # turns out of the plane as it tumbles: faces turning away from the light darken
+    # smoothly); a few chunks a little darker overall
     su = g.add(0.88, g.mul(rnd[9], 0.2))
     sv = g.add(0.88, g.mul(rnd[10], 0.2))
-    fang = g.mul(rnd[11], 6.2831853)
-    has_face = g.cast(g.gt(rnd[4], 0.45), F)
-    face_c = g.add(0.15, g.mul(rnd[5], 0.5))
-    dark = g.where(g.gt(rnd[6], 0.82), 0.6, 1.0)
-    thr_face = g.where(g.gt(has_face, 0.5), face_c, 9.0)
-    # per-candidate tables (1-D gathers); the winner's extras come from one packed table [NCELL, 12]
-    TABC = [flat(t) for t in (a1, a2, a0, b0, prio)]
-    TABW = g.cat([g.unsq(flat(t), [1]) for t in (g.cos(fang), g.sin(fang), thr_face, dark, rnd[4], rnd[5],
-                                                  cx, cy, tau, g.div(1.0, su), g.div(1.0, sv), tb)], 1)
+    pitch = g.mul(g.sub(rnd[5], 0.5), g.mul(g.clip01(g.mul(tb, 3.0)), 1.8))
+    tilt = g.add(g.mul(theta, g.add(0.6, g.mul(rnd[4], 0.8))), pitch)
+    tone = g.clamp(g.add(g.add(0.8, g.mul(g.cos(tilt), 0.2)), g.mul(g.sin(tilt), 0.12)), 0.5, 1.1)
+    tone = g.mul(tone, g.where(g.gt(rnd[6], 0.8), 0.85, 1.0))
+    # how far the chunk has moved from its rest place (in chunk heights): the hole it
+    # leaves is dark interior at first, the background once the chunk is away
+    moved = g.div(g.add(drop, g.abs(dx)), g.mul(hh, 2.0))
+    hole_open = g.smooth(0.2, 1.6, moved)
+    hole_open = g.where(g.lt(rr, g.sub(Rf, 1.0)), hole_open, 1.0)   # above the roof: nothing behind
+    # per-candidate tables (1-D gathers); the winner's extras come from one packed table [NCELL, NTW]
+    TABC = g.cat([g.unsq(flat(t), [1]) for t in (a1, a2, a0, b0, prio)], 1)   # [NCELL,5]
+    TABW = g.cat([g.unsq(flat(t), [1]) for t in (tone, rnd[4], rnd[5], cx, cy, tau, g.div(1.0, su),
+                                                  g.div(1.0, sv), tb)], 1)
     PRI = flat(prio)
     w_cx, w_cy, w_tau = flat(cx), flat(cy), flat(tau)
-    w_rel = flat(g.cast(released, F))
+    w_hole = g.cat([g.unsq(flat(g.cast(released, F)), [1]), g.unsq(flat(hole_open), [1])], 1)   # [NCELL,2]
     # row-level inversion for candidate columns: X = cx + drift(...) ~ linear in cx
     row_drop_eff = drift(g.mul(drop_row, 0.5))
     row_scale = g.add(1.0, g.div(g.mul(g.div(row_drop_eff, g.max(g.mul(drop_row, 0.5), 1e-6)),
@@ -580,6 +631,10 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite):
     row_off = g.mul(g.div(row_drop_eff, g.max(g.mul(drop_row, 0.5), 1e-6)), g.mul(g.sub(lean, OUT), drop_row))
     row_cury = g.sub(cy, drop_row)                                      # [RMAX,1]
     row_cury_v = g.where(row_valid, row_cury, 1e4)
+    # crack jitter applies while the rows are still (nearly) rigid, then fades: after the
+    # break-up the chunks are shaped by their own eroded outline
+    tb_row = g.relu(g.sub(tau_row, g.div(g.where(lower, 0.0, 0.11), g.sqrt(grav))))
+    row_fade = g.sub(1.0, g.smooth(0.0, 0.12, tb_row))                  # [RMAX,1]
     # bounding box of the released chunks (h-units), for the fragment layer
     ext = g.mul(g.sqrt(g.add(g.mul(hw, hw), g.mul(hh, hh))), 1.45)
     relv = g.op("And", released, valid)
@@ -625,39 +680,94 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite):
     fy0 = g.sub(rb, g.mul(rh, B))
     fy1 = g.add(top, g.mul(rh, 0.02))
     fxs, fys, pads_f, _ = box(xs, ys, fx0, fx1, fy0, fy1)
-    Xh = g.unsq(g.div(g.sub(fxs, rl), rh), [0])   # [1,w]
-    Yh = g.unsq(g.div(g.sub(fys, rb), rh), [1])   # [h,1]
+    # the hole lies inside the region: matte, fill and background are cut out of their
+    # images there (output grids are pixel-aligned with S)
+    hxs, hys, pads_h, _ = box(fxs, fys, rl, g.add(rl, rw), rb, top)
+    Xh = g.unsq(g.div(g.sub(hxs, rl), rh), [0])   # [1,w]
+    Yh = g.unsq(g.div(g.sub(hys, rb), rh), [1])   # [h,1]
     Xn = g.div(Xh, aspect)
+    m_here = crop_px(msub, hxs, hys, c0f, r0f)
+    fill_rgb = crop_px(PS, hxs, hys, c0f, r0f)
+    bg_here = crop_px(bg, hxs, hys, g.c(0.0), g.c(0.0), post=finite)
 
-    gt_, okp = gather_px(gtex, fxs, fys)          # matte, fill, background at the pixel
-    m_here = g.mul(ch(gt_, 0), okp)
-    fill_rgb = ch(gt_, 1, 3)
-    bg_here = ch(gt_, 4, 4)
+    # crack lines: the boundaries between chunks are irregular (jittered per rest position,
+    # the same function for the chunks and for the hole they leave, so at rest they tile
+    # exactly and open along the same lines)
+    ph = [g.mul(g.fract(g.mul(seed_f, k)), 6.2831853) for k in (0.3819660, 0.5698403, 0.7548776, 0.8685170)]
 
-    # hole: rest cell of this pixel released? (jagged cell boundaries)
-    nh = noise(2, g.mul(Xh, 1.3), g.mul(Yh, 1.3))
-    jit = g.sub(nh, 0.5)
-    Yj = g.add(g.mul(Yh, Rf), g.mul(jit, 0.6))
-    r_here = g.clamp(g.min(g.floor(Yj), g.sub(Rf, 1.0)), 0, RMAX - 1)
+    def crack_jit(Xr, Yr):
+        """(jx, jy) in cell units at rest position (Xr, Yr) (h-units, broadcastable)."""
+        q = g.div(Rf, 6.5)
+        Xq, Yq = g.mul(Xr, q), g.mul(Yr, q)
+        jx = g.add(g.mul(g.sin(g.add(g.add(g.mul(Yq, 41.0), g.mul(Xq, 13.0)), ph[0])), 0.11),
+                   g.mul(g.sin(g.add(g.sub(g.mul(Yq, 117.0), g.mul(Xq, 29.0)), ph[1])), 0.05))
+        jy = g.add(g.mul(g.sin(g.add(g.add(g.mul(Xq, 37.0), g.mul(Yq, 11.0)), ph[2])), 0.11),
+                   g.mul(g.sin(g.add(g.add(g.mul(Xq, 103.0), g.mul(Yq, 23.0)), ph[3])), 0.05))
+        return jx, jy
+
+    # hole: rest cell of this pixel released? (the same jittered cell boundaries)
+    jxh, jyh = crack_jit(Xh, Yh)
+    r_here = g.clamp(g.min(g.floor(g.add(g.mul(Yh, Rf), jyh)), g.sub(Rf, 1.0)), 0, RMAX - 1)
     brick_here = g.op("Gather", g.reshape(brick, [RMAX]), g.cast(r_here, I64), axis=0)
-    c_here = g.clamp(g.min(g.floor(g.sub(g.sub(g.mul(Xn, Cf), g.mul(jit, 0.6)), brick_here)), g.sub(Cf, 1.0)),
-                     -1, CMAX)
+    c_here = g.clamp(g.min(g.floor(g.add(g.sub(g.mul(Xn, Cf), brick_here), jxh)), g.sub(Cf, 1.0)), -1, CMAX)
     cell_here = g.cast(g.add(g.mul(r_here, float(CCOLS)), g.add(c_here, 1.0)), I64)
-    hole_a = g.mul(m_here, g.op("Gather", w_rel, cell_here, axis=0))      # [1,1,h,w]
+    hinfo = g.op("Gather", w_hole, cell_here, axis=0)                   # [h,w,2]
+    hole_a = g.mul(m_here, g.sq(g.op("Slice", hinfo, g.i([0]), g.i([1]), g.i([2])), [2]))
+    h_open = g.sq(g.op("Slice", hinfo, g.i([1]), g.i([2]), g.i([2])), [2])
     fill = g.cat([fill_rgb, g.add(g.mul(ch(fill_rgb, 0), 0.0), 1.0)], 1)
     fill = g.lerp(fill, bg_here, has_bg)
-    E = g.mul(fill, hole_a)
+    # right after a chunk lets go, the gap shows the building's dark interior
+    interior = g.cat([g.mul(col4(bld), 0.22), g.c(1.0, shape=[1, 1, 1, 1])], 1)
+    fill = g.lerp(interior, fill, h_open)
+    E = pad(g.mul(fill, hole_a), pads_h)        # -> core box
 
-    # rubble pile at the base
+    # rubble pile at the base: mounds of varied size along x (random bumps that grow at
+    # their own times), made of pieces of the building's own facade, dusted and lit from above
+    NM = 24
     grow = g.smooth(0.12, 1.0, p)
-    nr = noise(1, g.mul(Xh, 2.5), g.mul(Yh, 2.5))
-    prof = g.clip01(g.sub(1.0, g.op("Pow", g.abs(g.mul(g.sub(Xn, 0.5), 2.0 / 1.1)), g.c(4.0))))
-    pile_h = g.mul(g.mul(grow, prof), g.add(0.03, g.mul(nr, 0.08)))
-    pile_a = g.mul(g.smooth(g.neg(px_h), px_h, g.sub(pile_h, Yh)), g.smooth(0.0, 0.01, pile_h))
-    pile_a = g.mul(pile_a, g.smooth(-0.035, -0.005, g.add(Yh, g.mul(g.sub(nr, 0.5), 0.03))))
-    rub_shade = g.add(0.35, g.mul(g.clip01(g.div(Yh, g.max(pile_h, 1e-3))), 0.5))
-    rub_rgb = g.mul(col4(bld), g.mul(rub_shade, g.add(0.5, g.mul(nh, 0.8))))
-    E = over(rgba(rub_rgb, pile_a), E)
+    midx = g.op("Mod", g.add(g.c(np.arange(NM, dtype=np.int64) * 11 + 500, np.int64), g.mul(seed_m, g.i(37))),
+                g.i(NRAND))
+    mr = g.op("Gather", rtab, midx, axis=0)                              # [NM,12]
+    mcol = lambda k: g.reshape(g.op("Slice", mr, g.i([k]), g.i([k + 1]), g.i([1])), [NM, 1])
+    m_x = g.mul(g.sub(g.mul(mcol(0), 1.1), 0.05), aspect)
+    m_w = g.mul(g.add(0.04, g.mul(mcol(1), 0.12)), aspect)
+    m_t = g.add(0.1, g.mul(mcol(3), 0.35))
+    m_a = g.mul(g.add(0.006, g.mul(g.mul(mcol(2), mcol(2)), 0.035)), g.smooth(m_t, g.add(m_t, 0.45), p))
+    pile_max = g.add(g.mul(grow, 0.035), g.op("ReduceSum", m_a, keepdims=0))
+    rxs, rys, pads_rb, _ = box(fxs, fys, fx0, fx1, fy0, g.add(rb, g.mul(rh, g.add(pile_max, 0.01))))
+    Xp = g.unsq(g.div(g.sub(rxs, rl), rh), [0])   # [1,w]
+    Yp = g.unsq(g.div(g.sub(rys, rb), rh), [1])   # [h,1]
+    Xpn = g.div(Xp, aspect)
+    prof = g.clip01(g.sub(1.0, g.op("Pow", g.abs(g.mul(g.sub(Xpn, 0.5), 2.0 / 1.1)), g.c(4.0))))
+    dm = g.div(g.sub(Xp, m_x), m_w)                                      # [NM,w]
+    mounds = g.op("ReduceSum", g.mul(m_a, g.exp(g.neg(g.mul(dm, dm)))), g.i([0]), keepdims=1)
+    pile_h = g.mul(prof, g.add(g.mul(grow, 0.035), mounds))              # [1,w]
+    nr = g.sq(noise(1, g.mul(Xp, 4.0), g.mul(Yp, 4.0)), [0, 1])       # [h,w]
+    pile_h = g.mul(pile_h, g.add(0.85, g.mul(nr, 0.3)))
+    pile_a = g.mul(g.smooth(g.neg(px_h), px_h, g.sub(pile_h, Yp)), g.smooth(0.0, 0.01, pile_h))
+    pile_a = g.mul(pile_a, g.smooth(-0.035, -0.005, g.add(Yp, g.mul(g.sub(nr, 0.5), 0.03))))
+    # pieces: a grid of big or small stones (chosen by noise), edges displaced by noise;
+    # each stone shows a random patch of the facade
+    nrs = g.sq(noise(2, g.mul(Xp, 3.0), g.mul(Yp, 3.0)), [0, 1])
+    big_s = g.gt(g.sq(noise(0, g.mul(Xp, 1.7), g.mul(Yp, 1.7)), [0, 1]), 0.5)
+    ssz = g.where(big_s, 0.03, 0.014)
+    Xs = g.div(g.add(Xp, g.mul(g.sub(nrs, 0.5), 0.025)), ssz)
+    Ys = g.div(g.add(Yp, g.mul(g.sub(nr, 0.5), 0.02)), ssz)
+    qx, qy = g.floor(Xs), g.floor(Ys)
+    lx, ly = g.sub(Xs, qx), g.sub(Ys, qy)
+    sid = g.add(g.add(g.mul(g.cast(qx, I64), g.i(7)), g.mul(g.cast(qy, I64), g.i(131))),
+                g.add(g.mul(seed_m, g.i(13)), g.cast(g.where(big_s, 512.0, 0.0), I64)))
+    srr = g.op("Gather", rtab, g.op("Mod", sid, g.i(NRAND)), axis=0)    # [h,w,12]
+    sr0, sr1, sr2 = (g.sq(g.op("Slice", srr, g.i([k]), g.i([k + 1]), g.i([2])), [2]) for k in (9, 10, 11))
+    sx_ = g.add(g.mul(g.add(0.05, g.mul(sr0, 0.9)), aspect), g.mul(g.sub(lx, 0.5), ssz))
+    sy_ = g.add(g.add(0.05, g.mul(sr1, 0.9)), g.mul(g.sub(ly, 0.5), ssz))
+    rsamp, rm = ptex_sample(g.add(rl, g.mul(sx_, rh)), g.add(rb, g.mul(sy_, rh)))
+    stone = g.add(g.mul(ch(rsamp, 0, 3), rm), g.mul(col4(bld), g.sub(1.0, rm)))
+    egap = g.min(g.min(lx, g.sub(1.0, lx)), g.min(ly, g.sub(1.0, ly)))
+    sshade = g.mul(g.add(0.3, g.mul(g.smooth(0.0, 0.2, egap), 0.7)), g.add(0.65, g.mul(sr2, 0.5)))
+    sshade = g.mul(sshade, g.add(0.55, g.mul(g.clip01(g.div(Yp, g.max(pile_h, 1e-3))), 0.55)))
+    rub_rgb = g.mul(g.lerp(stone, g.mul(tint, 0.8), 0.35), sshade)
+    E = over(pad(rgba(rub_rgb, pile_a), pads_rb), E)
 
     # fragments (inside the released chunks' bounding box): 2 bracketing rows x 2 columns
     gxs_, gys_, pads_g, _ = box(fxs, fys, g.add(rl, g.mul(fr_x0, rh)), g.add(rl, g.mul(fr_x1, rh)),
@@ -671,48 +781,65 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite):
     rows_c = g.op("Clip", rows, g.i(0), g.i(RMAX - 1))
     gsc = lambda t: g.op("Gather", g.reshape(t, [RMAX]), rows_c, axis=0)   # [2,h,1]
     k_scale, k_off, k_brick = gsc(row_scale), gsc(row_off), gsc(brick)
+    k_drop, k_fade = gsc(drop_row), gsc(row_fade)
     X3 = g.unsq(fXh, [0])      # [1,w]
     Y3 = g.unsq(fYh, [1])      # [h,1]
-    xrest = g.div(g.sub(X3, k_off), k_scale)                            # [2,h,w]
-    band_f = g.sub(g.mul(g.div(xrest, aspect), Cf), k_brick)
+    xrest = g.div(g.sub(X3, k_off), k_scale)                            # [2,h,w] row-level rest position
+    yrest = g.add(Y3, k_drop)                                           # [2,h,1]
+    jxr, jyr = crack_jit(xrest, yrest)
+    jxr, jyr = g.mul(jxr, k_fade), g.mul(jyr, k_fade)                  # [2,h,w]
+    band_f = g.add(g.sub(g.mul(g.div(xrest, aspect), Cf), k_brick), jxr)
     band = g.floor(band_f)
     nbr = g.add(band, g.sub(g.mul(g.cast(g.op("GreaterOrEqual", g.sub(band_f, band), g.c(0.5)), F), 2.0), 1.0))
     colk = g.cat([g.clamp(band, -1, CMAX), g.clamp(nbr, -1, CMAX)], 0)   # [4,h,w]: own + nearer neighbour
     rowk = g.cat([g.cast(rows_c, F)] * 2, 0)                             # [4,h,1]
     okk = g.cat([rows_ok] * 2, 0)
     cidx = g.cast(g.add(g.mul(rowk, float(CCOLS)), g.add(colk, 1.0)), I64)   # [4,h,w]
-    ga1, ga2, ga0, gb0, gpr = (g.op("Gather", t, cidx, axis=0) for t in TABC)
+    ga1, ga2, ga0, gb0, gpr = (g.sq(t, [3]) for t in
+                               g.op("Split", g.op("Gather", TABC, cidx, axis=0), axis=3, outs=5, num_outputs=5))
     uu = g.add(g.add(g.mul(ga1, X3), g.mul(ga2, Y3)), ga0)
     vv = g.add(g.mul(g.sub(g.mul(ga1, Y3), g.mul(ga2, X3)), kk), gb0)
-    mm = g.max(g.abs(uu), g.abs(vv))
-    inside = g.op("And", g.lt(mm, 1.0), okk)
-    score = g.where(inside, gpr, 0.0)
+    uj = g.add(uu, g.mul(g.cat([jxr, jxr], 0), 2.0))                    # jittered (crack) outline
+    vj = g.add(vv, g.mul(g.cat([jyr, jyr], 0), 2.0))
+    edge_w = g.div(px_h, g.min(hw, hh))          # one pixel in cell half-extents
+    ew = g.mul(edge_w, 1.2)
+    mm = g.max(g.abs(uj), g.abs(vj))
+    # a pixel belongs to the chunk whose (jittered) cell holds it; the antialiased rim
+    # just outside a chunk only wins where no chunk holds the pixel
+    score = g.where(g.op("And", g.lt(mm, 1.0), okk), g.add(gpr, 2.0),
+                    g.where(g.op("And", g.lt(mm, g.add(1.0, ew)), okk), gpr, 0.0))
+    score = g.where(g.gt(gpr, 0.0), score, 0.0)
     win = g.op("ArgMax", score, axis=0, keepdims=1)                      # [1,h,w]
     wscore = g.op("ReduceMax", score, g.i([0]), keepdims=1)
-    wu = g.sq(g.op("GatherElements", uu, win, axis=0), [0])
-    wv = g.sq(g.op("GatherElements", vv, win, axis=0), [0])
-    wcell = g.sq(g.op("GatherElements", cidx, win, axis=0), [0])        # [h,w]
-    WT = g.op("Gather", TABW, wcell, axis=0)                             # [h,w,12]
-    wcf, wsf, wthf, wdark, wr4, wr5, wcx, wcy, wtau, wisu, wisv, wtb = (
-        g.sq(t, [2]) for t in g.op("Split", WT, axis=2, outs=12, num_outputs=12))
-    brk = g.clip01(g.add(g.mul(wtb, 6.0), 0.1))        # chunks separate once the mass breaks up
-    wm = g.max(g.mul(g.abs(wu), g.lerp(1.0, wisu, brk)), g.mul(g.abs(wv), g.lerp(1.0, wisv, brk)))
+    gel = lambda t: g.sq(g.op("GatherElements", t, win, axis=0), [0])
+    wu, wv, wuj, wvj = gel(uu), gel(vv), gel(uj), gel(vj)
+    wcell = gel(cidx)                                                    # [h,w]
+    WT = g.op("Gather", TABW, wcell, axis=0)                             # [h,w,9]
+    wtone, wr4, wr5, wcx, wcy, wtau, wisu, wisv, wtb = (
+        g.sq(t, [2]) for t in g.op("Split", WT, axis=2, outs=9, num_outputs=9))
+    brk = g.clip01(g.mul(wtb, 6.0))        # chunks separate once the mass breaks up
+    wm = g.max(g.mul(g.abs(wuj), g.lerp(1.0, wisu, brk)), g.mul(g.abs(wvj), g.lerp(1.0, wisv, brk)))
     srcx = g.add(wcx, g.mul(wu, hw))             # rest position (h-units)
     srcy = g.add(wcy, g.mul(wv, hh))
-    fsamp = gsample(ptex, sub_gx(g.add(rl, g.mul(srcx, rh))), sub_gy(g.add(rb, g.mul(srcy, rh))))  # [1,5,h,w]
-    # jagged erosion of chunk edges, grows with time
+    fsamp, fmat = ptex_sample(g.add(rl, g.mul(srcx, rh)), g.add(rb, g.mul(srcy, rh)))  # [1,4,h,w], [1,1,h,w]
+    # jagged erosion of chunk edges once they break up, grows with time
     ne = noise(2, g.add(g.mul(wu, 0.3), wr4), g.add(g.mul(wv, 0.3), wr5))
-    erode = g.add(g.mul(g.mul(g.sub(ne, 0.4), 0.34), brk), g.mul(g.clip01(g.mul(wtb, 1.2)), 0.22))
+    erode = g.add(g.mul(g.mul(g.relu(g.sub(ne, 0.35)), 0.45), brk), g.mul(g.clip01(g.mul(wtb, 1.2)), 0.22))
     thr = g.sub(1.0, erode)
-    edge_w = g.div(px_h, g.min(hw, hh))
-    fa = g.clip01(g.div(g.sub(thr, wm), g.mul(edge_w, 1.2)))
+    fa = g.clip01(g.div(g.sub(g.add(thr, ew), wm), ew))
     fa = g.mul(fa, g.cast(g.gt(wscore, 0.0), F))
     fa = g.mul(fa, g.smooth(-0.015, 0.03, Y3))               # vanish at the ground line
-    fa = g.mul(fa, ch(fsamp, 4))                             # made of building pixels only
-    crack = g.add(0.7, g.mul(g.clip01(g.div(g.sub(thr, wm), 0.12)), 0.3))
-    face = g.smooth(-0.04, 0.04, g.sub(g.add(g.mul(wcf, wu), g.mul(wsf, wv)), wthf))
-    shade = g.mul(g.mul(crack, wdark), g.sub(1.0, g.mul(face, 0.45)))
-    shade = g.mul(shade, g.sub(1.0, g.mul(g.clip01(g.mul(wtau, 1.5)), 0.25)))
+    fa = g.mul(fa, fmat)                                     # made of building pixels only
+    # shading: thin dark cracks along the outline as the chunk starts to move (broken,
+    # irregular), a soft darkening toward the chunk's edges once it breaks up, and a
+    # uniform tone from its tilt
+    dth = g.sub(thr, wm)                                     # distance inside the outline
+    cline = g.smooth(g.mul(edge_w, 2.4), g.mul(edge_w, 0.3), dth)
+    cvis = g.mul(g.clip01(g.mul(wtau, 30.0)), g.add(0.25, g.mul(g.lin01(0.3, 0.62, ne), 0.75)))
+    soft = g.mul(g.smooth(0.35, 0.0, dth), g.smooth(0.0, 0.6, brk))
+    shade = g.mul(g.sub(1.0, g.mul(cline, g.mul(cvis, 0.8))), g.sub(1.0, g.mul(soft, 0.3)))
+    shade = g.mul(shade, g.lerp(1.0, wtone, g.smooth(0.0, 0.3, brk)))
+    shade = g.mul(shade, g.sub(1.0, g.mul(g.clip01(g.mul(wtau, 1.5)), 0.2)))
     Fr = g.cat([g.mul(ch(fsamp, 0, 3), g.mul(fa, shade)), g.mul(ch(fsamp, 3), fa)], 1)
     E = over(pad(Fr, pads_g), E)
     E = pad(E, pads_f)                                       # -> reach box
@@ -754,14 +881,15 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite):
     winx = g.smooth(dxa, g.mul(dxa, 0.72), g.abs(Xc))
     winy = g.mul(g.smooth(dya, g.mul(dya, 0.6), Yd), g.smooth(-B, 0.0, Yd))
     dens = g.clip01(g.mul(g.mul(rho, amount), g.mul(winx, winy)))
-    light = g.clamp(g.div(amb_lum, 0.3), 0.12, 2.0)
-    tint = g.lerp(col4(dust_rgb), g.mul(amb4, 1.1), dust_tint)
-    tint = g.mul(tint, g.lerp(1.0, light, dust_tint))
     # light from above: tops of billows bright, undersides and the core darker
     lit = g.add(0.55, g.mul(g.clip01(g.add(g.mul(g.div(Yd, hd), 0.6), g.mul(g.sub(n1, 0.5), 1.2))), 0.6))
     lit = g.mul(lit, g.sub(1.0, g.mul(g.smooth(0.4, 1.8, base_d), 0.25)))
     lit = g.mul(lit, g.add(0.8, g.mul(n2, 0.4)))
-    DL = rgba(g.mul(tint, lit), dens)                                       # [1,4,ny,nx]
+    # the top of the plume takes the key light's colour (warm at dusk), the body the ambient
+    topness = g.clip01(g.add(g.mul(g.div(Yd, hd), 0.7), g.mul(g.sub(n1, 0.5), 1.0)))
+    dcol = g.mul(tint, g.lerp(g.c(1.0, shape=[1, 1, 1, 1]), key_tint, g.mul(topness, 0.6)))
+    lit = g.mul(lit, g.add(0.92, g.mul(topness, 0.2)))
+    DL = rgba(g.mul(dcol, lit), dens)                                       # [1,4,ny,nx]
     cxm = g.add(rl, g.mul(rw, 0.5))
     dxs, dys, pads_d, _ = box(xs, ys, g.sub(cxm, g.mul(dxa, rh)), g.add(cxm, g.mul(dxa, rh)),
                               ry0, g.add(rb, g.mul(dya, rh)))
@@ -770,22 +898,46 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite):
     D = pad(gsample(DL, g.unsq(gdx, [0]), g.unsq(gdy, [1]), align=1, pad="zeros"), pads_d)
 
     # ======================= debris specks ====================================
-    tdb = g.relu(g.sub(p, 0.06))
-    env_w = g.add(g.mul(aspect, 0.5), g.mul(spread, g.add(0.05, g.mul(grow_d, 0.45))))
-    env_h = g.add(0.05, g.mul(g.mul(tdb, 2.0), g.exp(g.mul(tdb, -3.0))))
-    bxs, bys, pads_b, _ = box(xs, ys, g.sub(cxm, g.mul(env_w, rh)), g.add(cxm, g.mul(env_w, rh)),
-                              ry0, g.add(rb, g.mul(env_h, rh)))
+    # Three bursts of specks thrown from the lower floors: each is a thresholded noise
+    # pattern fixed in its launch coordinates (x0, y0), moved ballistically
+    # (x = x0 * (1 + vx t), y = y0 + vy t - g t^2 / 2) and gone when it reaches the ground.
+    bursts = [  # start, vx, vy, pattern scale, threshold, brightness
+        (0.05, 0.9, 1.9, 5.0, 0.78, 0.30),
+        (0.13, 1.4, 2.6, 7.0, 0.80, 0.42),
+        (0.24, 0.7, 1.5, 9.5, 0.76, 0.36),
+    ]
+    Gd = g.mul(grav, 8.0)
+    env_x = g.mul(aspect, 0.6)
+    tmax = g.relu(g.sub(p, bursts[0][0]))
+    ext_x = g.mul(env_x, g.add(1.0, g.mul(tmax, max(b_[1] for b_ in bursts))))
+    peak = max(b_[2] ** 2 for b_ in bursts)
+    ext_y = g.add(0.3, g.div(peak / 2.0, Gd))
+    cxm = g.add(rl, g.mul(rw, 0.5))
+    bxs, bys, pads_b, _ = box(xs, ys, g.sub(cxm, g.mul(ext_x, rh)), g.add(cxm, g.mul(ext_x, rh)),
+                              g.sub(rb, g.mul(rh, 0.01)), g.add(rb, g.mul(ext_y, rh)))
     Xb = g.unsq(g.div(g.sub(bxs, cxm), rh), [0])
     Yb = g.unsq(g.div(g.sub(bys, rb), rh), [1])
-    fallv = g.mul(g.mul(tdb, tdb), g.mul(Gk, 0.2))
-    ds_u = g.div(g.mul(Xb, 6.0), g.add(1.0, g.mul(tdb, 1.5)))
-    ds_v = g.add(g.mul(Yb, 6.0), g.sub(g.mul(fallv, 6.0), g.mul(tdb, 4.0)))
-    nd = noise(3, ds_u, ds_v)
-    speck = g.lin01(0.72, 0.8, nd)
-    denv = g.mul(g.smooth(env_w, g.mul(env_w, 0.6), g.abs(Xb)), g.smooth(env_h, g.mul(env_h, 0.3), Yb))
-    denv = g.mul(denv, g.mul(g.smooth(0.05, 0.18, p), g.sub(1.0, g.mul(g.smooth(0.6, 1.2, p), 0.85))))
-    db_a = g.clip01(g.mul(g.mul(speck, denv), g.mul(debris_amt, 0.9)))
-    Db = pad(rgba(g.mul(col4(bld), 0.25), db_a), pads_b)
+    db_a, db_c = None, None
+    life = g.mul(debris_amt, g.sub(1.0, g.smooth(0.9, 1.4, p)))
+    for k, (t0, vx, vy, sc, th, br) in enumerate(bursts):
+        tk = g.relu(g.sub(p, t0))
+        x0 = g.div(Xb, g.add(1.0, g.mul(tk, vx)))
+        y0 = g.add(g.sub(Yb, g.mul(tk, vy)), g.mul(g.mul(tk, tk), g.mul(Gd, 0.5)))
+        nd = noise(3 if k != 1 else 2, g.add(g.mul(x0, sc), 0.37 * k), g.add(g.mul(y0, sc), 0.61 * k))
+        speck = g.lin01(th, th + 0.05, nd)
+        # launched from the lower third, across the building's width; only while in the air
+        env = g.mul(g.smooth(env_x, g.mul(env_x, 0.7), g.abs(x0)),
+                    g.mul(g.smooth(-0.02, 0.03, y0), g.smooth(0.33, 0.2, y0)))
+        env = g.mul(env, g.mul(g.smooth(0.0, 0.01, Yb), g.cast(g.gt(tk, 0.0), F)))
+        a_k = g.clip01(g.mul(g.mul(speck, env), life))
+        c_k = g.mul(col4(bld), br)
+        if db_a is None:
+            db_a, db_c = a_k, g.mul(c_k, a_k)
+        else:
+            db_c = g.add(g.mul(c_k, a_k), g.mul(db_c, g.sub(1.0, a_k)))
+            db_a = g.add(a_k, g.mul(db_a, g.sub(1.0, a_k)))
+    db_c = g.lerp(db_c, g.mul(g.mul(tint, 0.5), db_a), 0.3)
+    Db = pad(g.cat([db_c, db_a], 1), pads_b)
     E = over(Db, E)
     E = over(D, E)
 
@@ -816,7 +968,7 @@ def build(fp16=False):
             x = g.cast(x, F)
         x = g.op("Where", g.op("IsNaN", x), g.c(0.0), x)
         return g.clip01(x) if unit else g.op("Clip", x, g.c(-65504.0), g.c(65504.0))
-    E = build_core(g, "plate", "background", "mask", "out_x", "out_y", "scene", "controls", rng, finite)
+    E = build_core(g, "plate", "background", "mask", "out_x", "out_y", "scene", "controls", rng, finite, fp16)
     if fp16:
         E = g.cast(g.op("Clip", E, g.c(-65504.0), g.c(65504.0)), TensorProto.FLOAT16)
     g.nodes.append(helper.make_node("Identity", [E], ["element"]))

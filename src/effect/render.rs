@@ -42,12 +42,15 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
     let contract = &model.contract;
     let geo = Geometry::new(rect, &contract.reach, &contract.context, args.scale, source_clip.pixel_aspect_ratio());
     let work = window.intersect(&geo.to_pixels(geo.affected));
+    if work.is_empty() {
+        let plate = source_clip.image(args.time, Some(geo.to_canonical(window)))?;
+        return write_unchanged(&mut out, &Some(plate), window, settings.output);
+    }
     let source_px = geo.to_pixels(geo.source);
     let fetch = geo.to_canonical(source_px).union(&geo.to_canonical(window));
+    let clock = std::time::Instant::now();
     let plate_img = source_clip.image(args.time, Some(fetch))?;
-    if work.is_empty() {
-        return write_unchanged(&mut out, &Some(plate_img), window, settings.output);
-    }
+    let fetched = clock.elapsed();
     if source_px.width() as i64 * source_px.height() as i64 > MAX_SOURCE_PIXELS {
         return Err(OfxError::failed(format!(
             "the region is too large: its source window would be {}x{} pixels",
@@ -84,6 +87,7 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
         scene: scene_v,
         controls: contract.control_values(&settings.controls),
     };
+    let built = clock.elapsed();
     let grid = OutputGrid {
         left: (work.x1 as f64 + 0.5) / geo.sx,
         top: (work.y2 as f64 - 0.5) / geo.sy,
@@ -96,8 +100,19 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
         inference::ErrorKind::Aborted => OfxError::aborted(),
         _ => OfxError::failed(e.message),
     })?;
+    let ran = clock.elapsed();
     drop(inputs);
     write_result(&mut out, &plate_img, window, work, &element, settings.output);
+    log::debug!(
+        "render {}x{} at {}: fetch {:.1} ms, tensors {:.1} ms, model {:.1} ms, write {:.1} ms",
+        window.width(),
+        window.height(),
+        args.time,
+        fetched.as_secs_f64() * 1e3,
+        (built - fetched).as_secs_f64() * 1e3,
+        (ran - built).as_secs_f64() * 1e3,
+        (clock.elapsed() - ran).as_secs_f64() * 1e3
+    );
     Ok(())
 }
 

@@ -102,8 +102,12 @@ fn create(request: &ModelRequest) -> Result<LoadedModel, InferenceError> {
     Ok(LoadedModel { session: Mutex::new(session), contract, device, path, warning })
 }
 
+/// Environment variable limiting ONNX Runtime's threads per session (default: every core).
+pub const THREADS_ENV: &str = "COLLAPSE_THREADS";
+
 fn builder(env: &ort::environment::Environment) -> Result<ort::session::builder::SessionBuilder, InferenceError> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = std::env::var(THREADS_ENV).ok().and_then(|v| v.parse::<usize>().ok()).filter(|n| *n >= 1).unwrap_or(cores);
     let fail = |e: ort::Error| InferenceError::runtime(format!("cannot configure an ONNX Runtime session: {e}"));
     Session::builder(env)
         .map_err(fail)?

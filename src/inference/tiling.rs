@@ -11,8 +11,22 @@ use half::f16;
 use ndarray::{Array1, Array4, ArrayView4};
 use ort::value::{PrimitiveTensorElementType, TensorRef};
 
-/// Largest tile edge, in output pixels, one model run computes.
-pub const TILE_SIZE: usize = 512;
+/// Most output pixels one model run computes. Every run also redoes the
+/// model's per-frame work over the whole source window, so tiles are as large
+/// as memory allows: a 1080p affected area is one run, 4K a few.
+pub const TILE_PIXELS: usize = 1 << 21;
+/// Widest tile; wider windows are split into columns too.
+pub const TILE_MAX_WIDTH: usize = 4096;
+
+/// Environment variable lowering the pixel budget of a tile (to bound memory on small machines).
+pub const TILE_PIXELS_ENV: &str = "COLLAPSE_TILE_PIXELS";
+
+/// The tile size for a `width`-wide grid: full-width strips up to the pixel budget.
+fn tile_shape(width: usize) -> (usize, usize) {
+    let budget = std::env::var(TILE_PIXELS_ENV).ok().and_then(|v| v.parse::<usize>().ok()).filter(|b| *b >= 64).map_or(TILE_PIXELS, |b| b.min(TILE_PIXELS));
+    let w = width.clamp(1, TILE_MAX_WIDTH).min(budget);
+    (w, (budget / w).max(1))
+}
 
 /// The model's image inputs over the source window, and its scalars.
 pub struct FrameInputs {
@@ -90,12 +104,13 @@ impl LoadedModel {
         let scene = Array1::from(inputs.scene.to_vec());
         let controls = Array1::from(inputs.controls.clone());
         let tensor_err = |e: ort::Error| InferenceError::run(format!("cannot pass a tensor to ONNX Runtime: {e}"));
-        for ty in (0..h).step_by(TILE_SIZE) {
-            for tx in (0..w).step_by(TILE_SIZE) {
+        let (tile_w, tile_h) = tile_shape(w);
+        for ty in (0..h).step_by(tile_h) {
+            for tx in (0..w).step_by(tile_w) {
                 if aborted() {
                     return Err(InferenceError::aborted());
                 }
-                let (tw, th) = (TILE_SIZE.min(w - tx), TILE_SIZE.min(h - ty));
+                let (tw, th) = (tile_w.min(w - tx), tile_h.min(h - ty));
                 let (x0, y0) = (tx as i64 - halo, ty as i64 - halo);
                 let xs = grid.xs(x0, tx as i64 + tw as i64 + halo);
                 let ys = grid.ys(y0, ty as i64 + th as i64 + halo);
@@ -130,5 +145,30 @@ impl LoadedModel {
             }
         }
         Ok(out)
+    }
+}
+
+impl LoadedModel {
+    /// One run over the whole grid, without tiling: the benchmark's "raw ONNX Runtime" reference.
+    pub fn run_whole(&self, inputs: &FrameInputs, grid: &OutputGrid) -> Result<(), InferenceError> {
+        let xs = grid.xs(0, grid.width as i64);
+        let ys = grid.ys(0, grid.height as i64);
+        let scene = Array1::from(inputs.scene.to_vec());
+        let controls = Array1::from(inputs.controls.clone());
+        let err = |e: ort::Error| InferenceError::run(e.to_string());
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let outputs = session
+            .run(ort::inputs![
+                "plate" => TensorRef::from_array_view(&inputs.plate).map_err(err)?,
+                "background" => TensorRef::from_array_view(&inputs.background).map_err(err)?,
+                "mask" => TensorRef::from_array_view(&inputs.mask).map_err(err)?,
+                "out_x" => TensorRef::from_array_view(&xs).map_err(err)?,
+                "out_y" => TensorRef::from_array_view(&ys).map_err(err)?,
+                "scene" => TensorRef::from_array_view(&scene).map_err(err)?,
+                "controls" => TensorRef::from_array_view(&controls).map_err(err)?,
+            ])
+            .map_err(err)?;
+        outputs[OUTPUT].try_extract_array::<f32>().map_err(err)?;
+        Ok(())
     }
 }

@@ -49,8 +49,8 @@ NRAND = 1024      # per-cell random table length
 NRCOL = 12        # random numbers per table row
 NXF, NYF = 128, 96  # background-estimate lattice over the region
 NBLUR = 9         # taps of the blur along each boundary band
-DUST_DENS = 100.0 # dust lattice points per region height
-STAT_STEP = 4     # stride of the subsample the global statistics use
+DUST_DENS = 70.0 # dust lattice points per region height
+STAT_STEP = 8     # stride of the subsample the global statistics use
 
 # Contract metadata.
 REACH = (0.75, 0.06, 0.75, 0.6)     # L B R T, fractions of region w/h
@@ -310,7 +310,11 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
             cols = g.add(g.mul(ca, wx0), g.mul(cb, wx1))                          # [1,C,Hs,w]
             return g.add(g.mul(g.op("Gather", cols, j0, axis=2), g.unsq(wy0, [1])),
                          g.mul(g.op("Gather", cols, j1, axis=2), g.unsq(wy1, [1])))
-        r = finite(g.op("Gather", img, g.cat([j0, j1], 0), axis=2))               # [1,C,2h,Ws]
+        # the rows lie close together: one slice of the rows they span, then a gather
+        jj = g.cat([j0, j1], 0)
+        jlo = g.op("ReduceMin", jj, keepdims=1)
+        jhi = g.op("Add", g.op("ReduceMax", jj, keepdims=1), g.i([1]))
+        r = finite(g.op("Gather", g.op("Slice", img, jlo, jhi, g.i([2])), g.op("Sub", jj, jlo), axis=2))
         n = g.op("Shape", j0)
         ra = g.op("Slice", r, g.i([0]), n, g.i([2]))
         rb_ = g.op("Slice", r, n, g.i([1 << 40]), g.i([2]))
@@ -452,44 +456,62 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     v1 = lambda t: g.unsq(t, [0])
     st_ = g.cat([v1(r0s), v1(c0s)], 0)
     en_ = g.cat([v1(r1s), v1(c1s)], 0)
-    # (the region's sub-image of S; the plate's colour is sanitized through the distance below)
-    psub = g.op("Slice", plate, g.cat([g.i([0]), st_], 0), g.cat([g.i([3]), en_], 0), g.i([1, 2, 3]))
-    if fp16:
-        psub = g.cast(psub, F)
-    msub = finite(g.op("Slice", mask, st_, en_, g.i([2, 3])), unit=True)
     ws_f = g.cast(g.op("Sub", c1s, c0s), F)
     hs_f = g.cast(g.op("Sub", r1s, r0s), F)
     c0f, r0f = g.cast(c0s, F), g.cast(r0s, F)
-    # the fill lattice resampled to the sub-image's pixel centres: an affine map per axis,
-    # done by a separable Resize (tf_crop_and_resize) of the edge-padded lattice
+    # The estimate runs at half the resolution of the region's sub-image of S (every second
+    # pixel, rows and columns); the plate's colour is sanitized through the distance below.
+    psub = g.op("Slice", plate, g.cat([g.i([0]), st_], 0), g.cat([g.i([3]), en_], 0), g.i([1, 2, 3]),
+                g.i([1, 2, 2]))
+    if fp16:
+        psub = g.cast(psub, F)
+    hs2 = g.op("Div", g.op("Add", g.op("Sub", r1s, r0s), g.i(1)), g.i(2))
+    ws2 = g.op("Div", g.op("Add", g.op("Sub", c1s, c0s), g.i(1)), g.i(2))
+    hs2f, ws2f = g.cast(hs2, F), g.cast(ws2, F)
+    # the fill lattice resampled to those pixel centres: an affine map per axis, done by a
+    # separable Resize (tf_crop_and_resize) of the edge-padded lattice
     LTp = g.op("Pad", LT, g.i([0, 0, 2, 2, 0, 0, 2, 2]), mode="edge")       # [1,3,NYF+4,NXF+4]
-    # lattice column of sub column i: (sl + (c0 + i + 0.5)/scx - rl) / rw * (NXF-1) + 2
+    # lattice column of half-res column i: (sl + (c0 + 2i + 0.5)/scx - rl) / rw * (NXF-1) + 2
     ax_ = g.add(g.mul(g.div(g.sub(g.add(sl, g.div(g.add(c0f, 0.5), scx)), rl), rw), float(NXF - 1)), 2.0)
-    bx_ = g.div(float(NXF - 1), g.mul(scx, rw))
-    # lattice row of sub row j: (top - (st - (r0 + j + 0.5)/scy)) / rh * (NYF-1) + 2
+    bx_ = g.div(float(2 * (NXF - 1)), g.mul(scx, rw))
+    # lattice row of half-res row j: (top - (st - (r0 + 2j + 0.5)/scy)) / rh * (NYF-1) + 2
     ay_ = g.add(g.mul(g.div(g.sub(top, g.sub(st, g.div(g.add(r0f, 0.5), scy))), rh), float(NYF - 1)), 2.0)
-    by_ = g.div(float(NYF - 1), g.mul(scy, rh))
+    by_ = g.div(float(2 * (NYF - 1)), g.mul(scy, rh))
 
     def roi_axis(a, b, n_sub, n_lat):
         s0 = g.div(a, float(n_lat - 1))
         s1 = g.add(s0, g.div(g.mul(b, g.max(g.sub(n_sub, 1.0), 1.0)), float(n_lat - 1)))
         return s0, s1
-    ys0, ys1 = roi_axis(ay_, by_, hs_f, NYF + 4)
-    xs0, xs1 = roi_axis(ax_, bx_, ws_f, NXF + 4)
+    ys0, ys1 = roi_axis(ay_, by_, hs2f, NYF + 4)
+    xs0, xs1 = roi_axis(ax_, bx_, ws2f, NXF + 4)
     roi = g.cat([g.c([0.0, 0.0]), g.unsq(ys0, [0]), g.unsq(xs0, [0]), g.c([1.0, 1.0]),
                  g.unsq(ys1, [0]), g.unsq(xs1, [0])], 0)
-    sizes = g.cat([g.i([1, 3]), v1(g.op("Sub", r1s, r0s)), v1(g.op("Sub", c1s, c0s))], 0)
+    sizes = g.cat([g.i([1, 3]), v1(hs2), v1(ws2)], 0)
     PS = g.op("Resize", LTp, roi, "", sizes, mode="linear",
-              coordinate_transformation_mode="tf_crop_and_resize", extrapolation_value=0.0)  # [1,3,hs,ws]
+              coordinate_transformation_mode="tf_crop_and_resize", extrapolation_value=0.0)  # [1,3,hs2,ws2]
     dist = g.div(g.op("ReduceSum", g.abs(g.sub(psub, PS)), g.i([1]), keepdims=1),
                  g.add(g.op("ReduceSum", PS, g.i([1]), keepdims=1), 0.06))
     dist = g.op("Where", g.op("IsNaN", dist), g.c(1e3), dist)
     bgl = g.smooth(0.32, 0.14, dist)                   # 1: looks like the background estimate
     # background must be connected to the top of the region through background
-    nonbg = g.mul(g.sub(1.0, bgl), g.div(1.0, g.mul(scy, rh)))
+    nonbg = g.mul(g.sub(1.0, bgl), g.div(2.0, g.mul(scy, rh)))
     run = g.exp(g.mul(g.op("CumSum", nonbg, g.i(2)), -1.0 / 0.006))
     bmat = g.sub(1.0, g.mul(bgl, run))
-    msub = g.mul(msub, g.lerp(bmat, 1.0, has_mask))
+    # the building matte at half resolution: the mask input (region coverage times the Mask
+    # clip) times the estimate when no Mask clip is connected
+    mhalf = finite(g.op("Slice", mask, st_, en_, g.i([2, 3]), g.i([2, 2])), unit=True)
+    est0 = g.lerp(bmat, 1.0, has_mask)
+    est = g.mul(mhalf, est0)                           # [1,1,hs2,ws2]
+    HT = g.cat([est0, PS], 1)                          # [1,4,hs2,ws2] estimate, fill rgb
+
+    def half_gx(x):  # canonical -> normalized grid coords of the half-res estimate
+        u = g.sub(g.mul(g.sub(x, sl), scx), c0f)
+        return g.sub(g.div(g.add(g.div(g.sub(u, 0.5), 2.0), 0.5), g.mul(ws2f, 0.5)), 1.0)
+
+    def half_gy(y):
+        u = g.sub(g.mul(g.sub(st, y), scy), r0f)
+        return g.sub(g.div(g.add(g.div(g.sub(u, 0.5), 2.0), 0.5), g.mul(hs2f, 0.5)), 1.0)
+
     if fp16:   # GridSample runs in float32: the region's sub-image, cast
         ptex_src = g.cast(g.op("Slice", plate, st_, en_, g.i([2, 3])), F)
     else:      # float32: sampled straight from the plate over S, sanitized after sampling
@@ -497,16 +519,12 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
 
     def ptex_sample(x, y):
         """Plate (RGBA) and building matte at canonical points x, y ([h,w]) -> [1,4,h,w], [1,1,h,w]."""
-        if fp16:
-            grid = grid2(sub_gx(x), sub_gy(y))
-        else:
-            grid = grid2(sgx(x), sgy(y))
-        mgrid = grid if fp16 else grid2(sub_gx(x), sub_gy(y))
-        rgba_ = g.op("GridSample", ptex_src, grid, mode="bilinear", align_corners=0, padding_mode="zeros")
+        grid = grid2(sub_gx(x), sub_gy(y)) if fp16 else grid2(sgx(x), sgy(y))
+        gs = lambda t, gr: g.op("GridSample", t, gr, mode="bilinear", align_corners=0, padding_mode="zeros")
+        rgba_ = gs(ptex_src, grid)
         rgba_ = g.op("Where", g.op("IsNaN", rgba_), g.c(0.0), rgba_)
         rgba_ = g.op("Clip", rgba_, g.c(-65504.0), g.c(65504.0))
-        m_ = g.op("GridSample", msub, mgrid, mode="bilinear", align_corners=0, padding_mode="zeros")
-        return rgba_, m_
+        return rgba_, gs(est, grid2(half_gx(x), half_gy(y)))
 
     def crop_px(img, xs_, ys_, off_x, off_y, post=None):
         """The pixels of img under the output grid xs_ [w] x ys_ [h] (pixel-aligned, inside img
@@ -527,17 +545,6 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
         padr = g.op("Sub", wn, g.op("Slice", sh_, g.i([3]), g.i([4]), g.i([0])))
         padb = g.op("Sub", hn, g.op("Slice", sh_, g.i([2]), g.i([3]), g.i([0])))
         return g.op("Pad", sl_, g.cat([g.i([0, 0, 0, 0, 0, 0]), padb, padr], 0), g.c(0.0), mode="constant")
-
-    def gather_px(img, xc, yc):
-        """Nearest sub-image pixel (output grids are pixel-aligned with S) -> [1,C,h,w], + validity."""
-        fx = g.sub(g.op("Round", g.sub(g.mul(g.sub(xc, sl), scx), 0.5)), c0f)
-        fy = g.sub(g.op("Round", g.sub(g.mul(g.sub(st, yc), scy), 0.5)), r0f)
-        okx = g.cast(g.op("And", g.op("GreaterOrEqual", fx, g.c(0.0)), g.lt(fx, ws_f)), F)
-        oky = g.cast(g.op("And", g.op("GreaterOrEqual", fy, g.c(0.0)), g.lt(fy, hs_f)), F)
-        ix = g.cast(g.op("Clip", fx, g.c(0.0), g.sub(ws_f, 1.0)), I64)
-        iy = g.cast(g.op("Clip", fy, g.c(0.0), g.sub(hs_f, 1.0)), I64)
-        out = g.op("Gather", g.op("Gather", img, iy, axis=2), ix, axis=3)
-        return out, g.mul(g.unsq(oky, [1]), g.unsq(okx, [0]))
 
     def sub_gx(x):  # canonical -> normalized sub-image grid coords (align_corners=0)
         return g.sub(g.div(g.mul(g.sub(g.mul(g.sub(x, sl), scx), c0f), 2.0), ws_f), 1.0)
@@ -595,7 +602,7 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
                   g.mul(g.sub(rnd[8], 0.5), g.mul(g.clip01(g.mul(tb, 6.0)), 0.12)))
     cth, sth = g.cos(theta), g.sin(theta)
     released = g.op("And", valid, g.gt(tau, 0.0))
-    prio = g.where(released, g.add(1.0, rnd[3]), 0.0)
+    prio = g.where(released, g.add(1.0, rnd[3]), -10.0)      # > 0 only for released chunks
     # u = a1*X + a2*Y + a0 ; v = kk*(a1*Y - a2*X) + b0   (u,v in cell half-extents)
     a1 = g.div(cth, hw)
     a2 = g.div(sth, hw)
@@ -612,18 +619,13 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     tilt = g.add(g.mul(theta, g.add(0.6, g.mul(rnd[4], 0.8))), pitch)
     tone = g.clamp(g.add(g.add(0.8, g.mul(g.cos(tilt), 0.2)), g.mul(g.sin(tilt), 0.12)), 0.5, 1.1)
     tone = g.mul(tone, g.where(g.gt(rnd[6], 0.8), 0.85, 1.0))
-    # how far the chunk has moved from its rest place (in chunk heights): the hole it
-    # leaves is dark interior at first, the background once the chunk is away
-    moved = g.div(g.add(drop, g.abs(dx)), g.mul(hh, 2.0))
-    hole_open = g.smooth(0.2, 1.6, moved)
-    hole_open = g.where(g.lt(rr, g.sub(Rf, 1.0)), hole_open, 1.0)   # above the roof: nothing behind
     # per-candidate tables (1-D gathers); the winner's extras come from one packed table [NCELL, NTW]
     TABC = g.cat([g.unsq(flat(t), [1]) for t in (a1, a2, a0, b0, prio)], 1)   # [NCELL,5]
     TABW = g.cat([g.unsq(flat(t), [1]) for t in (tone, rnd[4], rnd[5], cx, cy, tau, g.div(1.0, su),
-                                                  g.div(1.0, sv), tb)], 1)
+                                                  g.div(1.0, sv), tb, a1, a2, a0, b0)], 1)
     PRI = flat(prio)
     w_cx, w_cy, w_tau = flat(cx), flat(cy), flat(tau)
-    w_hole = g.cat([g.unsq(flat(g.cast(released, F)), [1]), g.unsq(flat(hole_open), [1])], 1)   # [NCELL,2]
+    w_rel = flat(g.cast(released, F))
     # row-level inversion for candidate columns: X = cx + drift(...) ~ linear in cx
     row_drop_eff = drift(g.mul(drop_row, 0.5))
     row_scale = g.add(1.0, g.div(g.mul(g.div(row_drop_eff, g.max(g.mul(drop_row, 0.5), 1e-6)),
@@ -635,6 +637,14 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     # break-up the chunks are shaped by their own eroded outline
     tb_row = g.relu(g.sub(tau_row, g.div(g.where(lower, 0.0, 0.11), g.sqrt(grav))))
     row_fade = g.sub(1.0, g.smooth(0.0, 0.12, tb_row))                  # [RMAX,1]
+    # while the upper mass still stands (or drops as a block), a gap that opens below its
+    # roof shows the building's dark interior; above the roof, and once the mass breaks
+    # up, it shows what is behind the building
+    top_i = g.cast(g.max(g.sub(Rf, 1.0), 0.0), I64)
+    drop_top = g.op("Gather", g.reshape(drop_row, [RMAX]), top_i, axis=0)
+    tb_top = g.op("Gather", g.reshape(tb_row, [RMAX]), top_i, axis=0)
+    roof_now = g.sub(g.sub(1.0, g.div(1.3, Rf)), drop_top)         # below the top row's current bottom
+    open_t = g.smooth(0.0, 0.1, tb_top)
     # bounding box of the released chunks (h-units), for the fragment layer
     ext = g.mul(g.sqrt(g.add(g.mul(hw, hw), g.mul(hh, hh))), 1.45)
     relv = g.op("And", released, valid)
@@ -686,8 +696,13 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     Xh = g.unsq(g.div(g.sub(hxs, rl), rh), [0])   # [1,w]
     Yh = g.unsq(g.div(g.sub(hys, rb), rh), [1])   # [h,1]
     Xn = g.div(Xh, aspect)
-    m_here = crop_px(msub, hxs, hys, c0f, r0f)
-    fill_rgb = crop_px(PS, hxs, hys, c0f, r0f)
+    kxh = g.cast(g.op("Clip", g.floor(g.div(g.sub(g.op("Round", g.sub(g.mul(g.sub(hxs, sl), scx), 0.5)), c0f), 2.0)),
+                      g.c(0.0), g.sub(ws2f, 1.0)), I64)
+    kyh = g.cast(g.op("Clip", g.floor(g.div(g.sub(g.op("Round", g.sub(g.mul(g.sub(st, hys), scy), 0.5)), r0f), 2.0)),
+                      g.c(0.0), g.sub(hs2f, 1.0)), I64)
+    ht_ = g.op("Gather", g.op("Gather", HT, kyh, axis=2), kxh, axis=3)      # [1,4,h,w] nearest
+    m_here = g.mul(crop_px(mask, hxs, hys, g.c(0.0), g.c(0.0), post=lambda t: finite(t, unit=True)), ch(ht_, 0))
+    fill_rgb = ch(ht_, 1, 3)
     bg_here = crop_px(bg, hxs, hys, g.c(0.0), g.c(0.0), post=finite)
 
     # crack lines: the boundaries between chunks are irregular (jittered per rest position,
@@ -711,13 +726,12 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     brick_here = g.op("Gather", g.reshape(brick, [RMAX]), g.cast(r_here, I64), axis=0)
     c_here = g.clamp(g.min(g.floor(g.add(g.sub(g.mul(Xn, Cf), brick_here), jxh)), g.sub(Cf, 1.0)), -1, CMAX)
     cell_here = g.cast(g.add(g.mul(r_here, float(CCOLS)), g.add(c_here, 1.0)), I64)
-    hinfo = g.op("Gather", w_hole, cell_here, axis=0)                   # [h,w,2]
-    hole_a = g.mul(m_here, g.sq(g.op("Slice", hinfo, g.i([0]), g.i([1]), g.i([2])), [2]))
-    h_open = g.sq(g.op("Slice", hinfo, g.i([1]), g.i([2]), g.i([2])), [2])
+    hole_a = g.mul(m_here, g.op("Gather", w_rel, cell_here, axis=0))
+    h_open = g.max(g.smooth(-0.01, 0.03, g.sub(Yh, roof_now)), open_t)      # [h,1]
     fill = g.cat([fill_rgb, g.add(g.mul(ch(fill_rgb, 0), 0.0), 1.0)], 1)
     fill = g.lerp(fill, bg_here, has_bg)
     # right after a chunk lets go, the gap shows the building's dark interior
-    interior = g.cat([g.mul(col4(bld), 0.22), g.c(1.0, shape=[1, 1, 1, 1])], 1)
+    interior = g.cat([g.mul(col4(bld), 0.2), g.c(1.0, shape=[1, 1, 1, 1])], 1)
     fill = g.lerp(interior, fill, h_open)
     E = pad(g.mul(fill, hole_a), pads_h)        # -> core box
 
@@ -732,7 +746,7 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     m_x = g.mul(g.sub(g.mul(mcol(0), 1.1), 0.05), aspect)
     m_w = g.mul(g.add(0.04, g.mul(mcol(1), 0.12)), aspect)
     m_t = g.add(0.1, g.mul(mcol(3), 0.35))
-    m_a = g.mul(g.add(0.006, g.mul(g.mul(mcol(2), mcol(2)), 0.035)), g.smooth(m_t, g.add(m_t, 0.45), p))
+    m_a = g.mul(g.add(0.004, g.mul(g.mul(mcol(2), mcol(2)), 0.022)), g.smooth(m_t, g.add(m_t, 0.45), p))
     pile_max = g.add(g.mul(grow, 0.035), g.op("ReduceSum", m_a, keepdims=0))
     rxs, rys, pads_rb, _ = box(fxs, fys, fx0, fx1, fy0, g.add(rb, g.mul(rh, g.add(pile_max, 0.01))))
     Xp = g.unsq(g.div(g.sub(rxs, rl), rh), [0])   # [1,w]
@@ -751,9 +765,10 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     nrs = g.sq(noise(2, g.mul(Xp, 3.0), g.mul(Yp, 3.0)), [0, 1])
     big_s = g.gt(g.sq(noise(0, g.mul(Xp, 1.7), g.mul(Yp, 1.7)), [0, 1]), 0.5)
     ssz = g.where(big_s, 0.03, 0.014)
-    Xs = g.div(g.add(Xp, g.mul(g.sub(nrs, 0.5), 0.025)), ssz)
-    Ys = g.div(g.add(Yp, g.mul(g.sub(nr, 0.5), 0.02)), ssz)
-    qx, qy = g.floor(Xs), g.floor(Ys)
+    Ys = g.div(g.add(Yp, g.mul(g.sub(nr, 0.5), 0.03)), ssz)
+    qy = g.floor(Ys)
+    Xs = g.add(g.div(g.add(Xp, g.mul(g.sub(nrs, 0.5), 0.04)), ssz), g.fract(g.mul(qy, 0.618034)))  # staggered rows
+    qx = g.floor(Xs)
     lx, ly = g.sub(Xs, qx), g.sub(Ys, qy)
     sid = g.add(g.add(g.mul(g.cast(qx, I64), g.i(7)), g.mul(g.cast(qy, I64), g.i(131))),
                 g.add(g.mul(seed_m, g.i(13)), g.cast(g.where(big_s, 512.0, 0.0), I64)))
@@ -763,10 +778,14 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     sy_ = g.add(g.add(0.05, g.mul(sr1, 0.9)), g.mul(g.sub(ly, 0.5), ssz))
     rsamp, rm = ptex_sample(g.add(rl, g.mul(sx_, rh)), g.add(rb, g.mul(sy_, rh)))
     stone = g.add(g.mul(ch(rsamp, 0, 3), rm), g.mul(col4(bld), g.sub(1.0, rm)))
-    egap = g.min(g.min(lx, g.sub(1.0, lx)), g.min(ly, g.sub(1.0, ly)))
-    sshade = g.mul(g.add(0.3, g.mul(g.smooth(0.0, 0.2, egap), 0.7)), g.add(0.65, g.mul(sr2, 0.5)))
+    # each piece: its own brightness, a facet gradient (lit from above), a soft shadow
+    # under it and faint joints at its sides
+    facet = g.add(0.8, g.add(g.mul(g.sub(ly, 0.5), 0.3), g.mul(g.mul(g.sub(lx, 0.5), g.sub(sr2, 0.5)), 0.5)))
+    under = g.add(0.5, g.mul(g.smooth(0.0, 0.22, ly), 0.5))
+    side = g.add(0.82, g.mul(g.smooth(0.0, 0.12, g.min(lx, g.sub(1.0, lx))), 0.18))
+    sshade = g.mul(g.mul(facet, g.mul(under, side)), g.add(0.7, g.mul(sr2, 0.5)))
     sshade = g.mul(sshade, g.add(0.55, g.mul(g.clip01(g.div(Yp, g.max(pile_h, 1e-3))), 0.55)))
-    rub_rgb = g.mul(g.lerp(stone, g.mul(tint, 0.8), 0.35), sshade)
+    rub_rgb = g.mul(g.lerp(stone, g.mul(tint, 0.8), 0.45), sshade)
     E = over(pad(rgba(rub_rgb, pile_a), pads_rb), E)
 
     # fragments (inside the released chunks' bounding box): 2 bracketing rows x 2 columns
@@ -806,17 +825,23 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     mm = g.max(g.abs(uj), g.abs(vj))
     # a pixel belongs to the chunk whose (jittered) cell holds it; the antialiased rim
     # just outside a chunk only wins where no chunk holds the pixel
-    score = g.where(g.op("And", g.lt(mm, 1.0), okk), g.add(gpr, 2.0),
-                    g.where(g.op("And", g.lt(mm, g.add(1.0, ew)), okk), gpr, 0.0))
-    score = g.where(g.gt(gpr, 0.0), score, 0.0)
+    # (unreleased chunks have a negative priority: they never win with a positive score)
+    score = g.where(g.op("And", g.lt(mm, g.add(1.0, ew)), okk),
+                    g.add(gpr, g.mul(g.cast(g.lt(mm, 1.0), F), 2.0)), 0.0)
     win = g.op("ArgMax", score, axis=0, keepdims=1)                      # [1,h,w]
     wscore = g.op("ReduceMax", score, g.i([0]), keepdims=1)
-    gel = lambda t: g.sq(g.op("GatherElements", t, win, axis=0), [0])
-    wu, wv, wuj, wvj = gel(uu), gel(vv), gel(uj), gel(vj)
-    wcell = gel(cidx)                                                    # [h,w]
-    WT = g.op("Gather", TABW, wcell, axis=0)                             # [h,w,9]
-    wtone, wr4, wr5, wcx, wcy, wtau, wisu, wisv, wtb = (
-        g.sq(t, [2]) for t in g.op("Split", WT, axis=2, outs=9, num_outputs=9))
+    gel = lambda t, i: g.sq(g.op("GatherElements", t, i, axis=0), [0])
+    wcell = gel(cidx, win)                                               # [h,w]
+    WT = g.op("Gather", TABW, wcell, axis=0)                             # [h,w,13]
+    wtone, wr4, wr5, wcx, wcy, wtau, wisu, wisv, wtb, wa1, wa2, wa0, wb0 = (
+        g.sq(t, [2]) for t in g.op("Split", WT, axis=2, outs=13, num_outputs=13))
+    # the winner's chunk coordinates, recomputed from its table row; its crack jitter
+    # comes from its row (candidates 0, 2: lower row; 1, 3: upper row)
+    wu = g.add(g.add(g.mul(wa1, X3), g.mul(wa2, Y3)), wa0)
+    wv = g.add(g.mul(g.sub(g.mul(wa1, Y3), g.mul(wa2, X3)), kk), wb0)
+    wrow = g.op("Mod", win, g.i(2))
+    wuj = g.add(wu, g.mul(gel(jxr, wrow), 2.0))
+    wvj = g.add(wv, g.mul(gel(jyr, wrow), 2.0))
     brk = g.clip01(g.mul(wtb, 6.0))        # chunks separate once the mass breaks up
     wm = g.max(g.mul(g.abs(wuj), g.lerp(1.0, wisu, brk)), g.mul(g.abs(wvj), g.lerp(1.0, wisv, brk)))
     srcx = g.add(wcx, g.mul(wu, hw))             # rest position (h-units)
@@ -911,25 +936,33 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     tmax = g.relu(g.sub(p, bursts[0][0]))
     ext_x = g.mul(env_x, g.add(1.0, g.mul(tmax, max(b_[1] for b_ in bursts))))
     peak = max(b_[2] ** 2 for b_ in bursts)
-    ext_y = g.add(0.3, g.div(peak / 2.0, Gd))
+    ext_y = g.add(0.35, g.div(peak / 2.0, Gd))
     cxm = g.add(rl, g.mul(rw, 0.5))
     bxs, bys, pads_b, _ = box(xs, ys, g.sub(cxm, g.mul(ext_x, rh)), g.add(cxm, g.mul(ext_x, rh)),
                               g.sub(rb, g.mul(rh, 0.01)), g.add(rb, g.mul(ext_y, rh)))
-    Xb = g.unsq(g.div(g.sub(bxs, cxm), rh), [0])
-    Yb = g.unsq(g.div(g.sub(bys, rb), rh), [1])
     db_a, db_c = None, None
     life = g.mul(debris_amt, g.sub(1.0, g.smooth(0.9, 1.4, p)))
+    Y0LO, Y0HI = -0.02, 0.33          # launch band (h-units above the ground)
     for k, (t0, vx, vy, sc, th, br) in enumerate(bursts):
         tk = g.relu(g.sub(p, t0))
-        x0 = g.div(Xb, g.add(1.0, g.mul(tk, vx)))
-        y0 = g.add(g.sub(Yb, g.mul(tk, vy)), g.mul(g.mul(tk, tk), g.mul(Gd, 0.5)))
+        lift = g.sub(g.mul(tk, vy), g.mul(g.mul(tk, tk), g.mul(Gd, 0.5)))      # y - y0
+        sx_k = g.add(1.0, g.mul(tk, vx))
+        # this burst's own box (inside the debris box): its launch band, moved
+        kxs, kys, pads_k, _ = box(bxs, bys, g.sub(cxm, g.mul(g.mul(env_x, sx_k), rh)),
+                                  g.add(cxm, g.mul(g.mul(env_x, sx_k), rh)),
+                                  g.add(rb, g.mul(g.max(g.add(lift, Y0LO), 0.0), rh)),
+                                  g.add(rb, g.mul(g.max(g.add(lift, Y0HI), 0.0), rh)))
+        Xb = g.unsq(g.div(g.sub(kxs, cxm), rh), [0])
+        Yb = g.unsq(g.div(g.sub(kys, rb), rh), [1])
+        x0 = g.div(Xb, sx_k)
+        y0 = g.sub(Yb, lift)
         nd = noise(3 if k != 1 else 2, g.add(g.mul(x0, sc), 0.37 * k), g.add(g.mul(y0, sc), 0.61 * k))
         speck = g.lin01(th, th + 0.05, nd)
         # launched from the lower third, across the building's width; only while in the air
         env = g.mul(g.smooth(env_x, g.mul(env_x, 0.7), g.abs(x0)),
-                    g.mul(g.smooth(-0.02, 0.03, y0), g.smooth(0.33, 0.2, y0)))
+                    g.mul(g.smooth(Y0LO, 0.03, y0), g.smooth(Y0HI, 0.2, y0)))
         env = g.mul(env, g.mul(g.smooth(0.0, 0.01, Yb), g.cast(g.gt(tk, 0.0), F)))
-        a_k = g.clip01(g.mul(g.mul(speck, env), life))
+        a_k = pad(g.clip01(g.mul(g.mul(speck, env), life)), pads_k)
         c_k = g.mul(col4(bld), br)
         if db_a is None:
             db_a, db_c = a_k, g.mul(c_k, a_k)
@@ -973,7 +1006,15 @@ def build(fp16=False):
         E = g.cast(g.op("Clip", E, g.c(-65504.0), g.c(65504.0)), TensorProto.FLOAT16)
     g.nodes.append(helper.make_node("Identity", [E], ["element"]))
     outs = [helper.make_tensor_value_info("element", imdt, [1, 4, "Ho", "Wo"])]
-    graph = helper.make_graph(g.nodes, "collapse_default", ins, outs, g.inits)
+    # drop what does not contribute to the element (helpers leave a few dead nodes)
+    need, keep = {"element"}, []
+    for n in reversed(g.nodes):
+        if any(o in need for o in n.output):
+            keep.append(n)
+            need.update(n.input)
+    nodes = keep[::-1]
+    inits = [t for t in g.inits if t.name in need]
+    graph = helper.make_graph(nodes, "collapse_default", ins, outs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="collapse-ofx make_default_model.py",
                               producer_version="1")

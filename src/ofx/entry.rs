@@ -244,10 +244,7 @@ fn run_action(effect: &dyn ImageEffect, action: &CStr, handle: ffi::OfxImageEffe
         return OK;
     }
     if is(action, ffi::kOfxImageEffectActionIsIdentity) {
-        let time = in_args.get_double(ffi::kOfxPropTime, 0)?;
-        let scale = render_scale(in_args);
-        let w = in_args.get_ints::<4>(ffi::kOfxImageEffectPropRenderWindow)?;
-        let window = RectI { x1: w[0], y1: w[1], x2: w[2], y2: w[3] };
+        let RenderArgs { time, scale, window } = render_args(in_args)?;
         return match effect.is_identity(&inst, time, scale, window)? {
             Some((clip, at)) => {
                 out_args.set_string(ffi::kOfxPropName, 0, clip)?;
@@ -258,11 +255,7 @@ fn run_action(effect: &dyn ImageEffect, action: &CStr, handle: ffi::OfxImageEffe
         };
     }
     if is(action, ffi::kOfxImageEffectActionRender) {
-        let time = in_args.get_double(ffi::kOfxPropTime, 0)?;
-        let scale = render_scale(in_args);
-        let w = in_args.get_ints::<4>(ffi::kOfxImageEffectPropRenderWindow)?;
-        let window = RectI { x1: w[0], y1: w[1], x2: w[2], y2: w[3] };
-        effect.render(&inst, &RenderArgs { time, scale, window })?;
+        effect.render(&inst, &render_args(in_args)?)?;
         return OK;
     }
     if is(action, ffi::kOfxImageEffectActionBeginSequenceRender) {
@@ -298,6 +291,12 @@ fn param_set(handle: ffi::OfxImageEffectHandle) -> OfxResult<ffi::OfxParamSetHan
     // SAFETY: an effect handle from the host and an out pointer.
     check("getParamSet", unsafe { f(handle, &mut params) })?;
     Ok(params)
+}
+
+/// Time, render scale and render window of isIdentity and render.
+fn render_args(args: PropertySet) -> OfxResult<RenderArgs> {
+    let w = args.get_ints::<4>(ffi::kOfxImageEffectPropRenderWindow)?;
+    Ok(RenderArgs { time: args.get_double(ffi::kOfxPropTime, 0)?, scale: render_scale(args), window: RectI { x1: w[0], y1: w[1], x2: w[2], y2: w[3] } })
 }
 
 fn render_scale(args: PropertySet) -> (f64, f64) {

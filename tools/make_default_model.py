@@ -4,13 +4,16 @@
 The model is a procedural generator written as an ONNX graph: no training, no
 downloads.  It synthesizes a building collapse for the region the artist drew:
 
-* the facade inside the building matte breaks into a jittered brick grid of
-  chunks; lower floors give first, the upper mass drops as a block and breaks up
-  when it lands; chunks fall under gravity, drift with `direction`, tumble, vary
-  in size, erode at their edges (some with a shadowed face) and vanish at the
-  ground line; rendering is a per-pixel *gather*: each output pixel tests 4
-  candidate chunks (two bracketing rows x own + nearer column), inverts the
-  winner's rigid motion and samples the plate there (GridSample);
+* the facade inside the building matte breaks into a brick grid of chunks whose
+  boundaries are irregular crack lines (a seeded jitter of the rest position, shared
+  with the hole, so chunks tile exactly at rest); lower floors give first, the upper
+  mass drops as a rigid block and breaks up when it lands; chunks fall under gravity,
+  drift with `direction`, tumble, vary in size, erode at their edges and vanish at the
+  ground line; shading is a per-chunk tone from its tilt, a soft darkening toward its
+  edges and thin dark cracks as it starts to move; gaps below the standing mass show the
+  dark interior; rendering is a per-pixel *gather*: each output pixel tests 4 candidate
+  chunks (two bracketing rows x own + nearer column), inverts the winner's rigid motion
+  and samples the plate there (GridSample);
 * without a Mask clip the building matte is estimated: pixels that match the
   background estimate and connect to the region's top through background stay
   the plate;
@@ -19,8 +22,10 @@ downloads.  It synthesizes a building collapse for the region the artist drew:
   top edges (faint distant silhouette and gentle noise fading toward the edges);
 * a dust plume (advected periodic fBm noise on a lattice, sampled bilinearly) bursts
   from the base, rolls outward and upward, hides the fall, then thins to a haze;
-  its colour mixes the dust colour with the plate's ambient colour;
-* dark debris specks scatter around the base; a rubble pile grows on the ground.
+  its colour mixes the dust colour with the plate's ambient colour, its top lit by the
+  plate's key light;
+* three bursts of debris specks fly ballistically from the lower floors; a mounded
+  rubble pile of facade pieces grows on the ground.
 
 Everything is expressed in canonical units relative to the region, so the output
 is tile-invariant and render-scale consistent.  Run:
@@ -502,7 +507,10 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     mhalf = finite(g.op("Slice", mask, st_, en_, g.i([2, 3]), g.i([2, 2])), unit=True)
     est0 = g.lerp(bmat, 1.0, has_mask)
     est = g.mul(mhalf, est0)                           # [1,1,hs2,ws2]
-    HT = g.cat([est0, PS], 1)                          # [1,4,hs2,ws2] estimate, fill rgb
+    # the hole takes the estimate grown by one half-res pixel (so no building pixel is left
+    # standing at its edge; just outside it the fill matches the plate anyway)
+    est0d = g.op("MaxPool", est0, kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1])
+    HT = g.cat([est0d, PS], 1)                         # [1,4,hs2,ws2] estimate, fill rgb
 
     def half_gx(x):  # canonical -> normalized grid coords of the half-res estimate
         u = g.sub(g.mul(g.sub(x, sl), scx), c0f)
@@ -860,7 +868,9 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     # uniform tone from its tilt
     dth = g.sub(thr, wm)                                     # distance inside the outline
     cline = g.smooth(g.mul(edge_w, 2.4), g.mul(edge_w, 0.3), dth)
-    cvis = g.mul(g.clip01(g.mul(wtau, 30.0)), g.add(0.25, g.mul(g.lin01(0.3, 0.62, ne), 0.75)))
+    # cracks run up the facade: each chunk's crack darkens over a few frames, later the higher it sits
+    crack_t = g.sub(wtau, g.mul(g.relu(g.sub(wcy, 0.34)), 0.12))
+    cvis = g.mul(g.clip01(g.mul(crack_t, 10.0)), g.add(0.25, g.mul(g.lin01(0.3, 0.62, ne), 0.75)))
     soft = g.mul(g.smooth(0.35, 0.0, dth), g.smooth(0.0, 0.6, brk))
     shade = g.mul(g.sub(1.0, g.mul(cline, g.mul(cvis, 0.8))), g.sub(1.0, g.mul(soft, 0.3)))
     shade = g.mul(shade, g.lerp(1.0, wtone, g.smooth(0.0, 0.3, brk)))

@@ -300,8 +300,9 @@ def timing(model, seed, controls, n=5):
         ts.append(time.perf_counter() - t)
     print("time per frame 1920x1080, region 960x540, %s: mean %.0f ms, max %.0f ms" %
           ("fp16" if model.fp16 else "fp32", 1000 * np.mean(ts), 1000 * np.max(ts)))
-    # as the plugin runs it: the affected window (region grown by reach, inside the frame)
-    # in tiles of at most 512x512 output pixels, one model run each
+    # as a host that asks for tiles gets it: the affected window (region grown by reach,
+    # inside the frame) in tiles of at most 512x512 output pixels, one model run each (the
+    # plugin itself runs a whole 1920x1080 window in one run)
     rx, ry, rw, rh = shot.region
     L, B, R, T = model.reach
     c0, c1 = max(0, int(math.floor(rx - L * rw))), min(shot.W, int(math.ceil(rx + rw + R * rw)))
@@ -318,7 +319,7 @@ def timing(model, seed, controls, n=5):
         for f in tiles:
             model.sess.run(["element"], f)
         tt.append(time.perf_counter() - t)
-    print("  in %d tiles of <= 512x512 (as the plugin runs it): mean %.0f ms, max %.0f ms" %
+    print("  in %d tiles of <= 512x512 (one run each): mean %.0f ms, max %.0f ms" %
           (len(tiles), 1000 * np.mean(tt), 1000 * np.max(tt)))
     return float(np.mean(ts))
 

@@ -117,6 +117,9 @@ pub struct HostConfig {
     /// Canary pixels around the output bounds, checked after each render for
     /// writes outside the buffer.
     pub guard_pixels: i32,
+    /// Checksum input images when handed out and released, to catch a plugin
+    /// writing into them (a pass over every input pixel; the renderer turns it off).
+    pub verify_inputs: bool,
     /// `render_frame` / `render_tiled` hand the plugin output images this many
     /// pixels larger than the render window on every side (the plugin must
     /// still write only the window).
@@ -157,6 +160,7 @@ impl Default for HostConfig {
             row_padding: 0,
             input_region: InputRegion::RegionOfInterest,
             guard_pixels: 8,
+            verify_inputs: true,
             output_margin: 0,
         }
     }

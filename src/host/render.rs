@@ -228,7 +228,7 @@ pub fn fetch_image(
         Storage::Output
     } else {
         let image = input_image(effect, clip, time, region, render.as_deref())?;
-        let checksum = image.checksum();
+        let checksum = effect.config.verify_inputs.then(|| image.checksum());
         let storage = Storage::Input {
             image: UnsafeCell::new(image),
             checksum,
@@ -341,8 +341,11 @@ fn input_image(
             ((bounds.x2 as f64 / sx).ceil() as i32).min(fb.x2),
             ((bounds.y2 as f64 / sy).ceil() as i32).min(fb.y2),
         );
-        let scaled = frame.cropped(source_area).scaled(scale);
-        image.copy_from(&scaled, bounds);
+        if scale == (1.0, 1.0) {
+            image.copy_from(&frame, bounds);
+        } else {
+            image.copy_from(&frame.cropped(source_area).scaled(scale), bounds);
+        }
     }
     Ok(image)
 }

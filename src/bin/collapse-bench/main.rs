@@ -68,7 +68,8 @@ fn bundle_dir() -> PathBuf {
 }
 
 fn load(bundle: &Bundle, w: i32, h: i32) -> Plugin {
-    let mut config = HostConfig::default();
+    // Like the renderer: a production host that does not checksum input images.
+    let mut config = HostConfig { verify_inputs: false, ..HostConfig::default() };
     config.project = Project { size: (w as f64, h as f64), extent: (w as f64, h as f64), frame_range: (1.0, 100.0), ..Project::default() };
     bundle.load_plugin(PLUGIN_ID, config).expect("load the plugin")
 }

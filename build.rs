@@ -38,7 +38,10 @@ fn main() {
         .write_to_file(&bindings_path)
         .expect("could not write the OpenFX bindings");
     // Lets the ABI test enumerate every declaration we generated.
-    println!("cargo:rustc-env=COLLAPSE_OFX_BINDINGS={}", bindings_path.display());
+    println!(
+        "cargo:rustc-env=COLLAPSE_OFX_BINDINGS={}",
+        bindings_path.display()
+    );
 
     cc::Build::new()
         .file("src/host/variadic.c")
@@ -58,14 +61,22 @@ fn clang_sys_available() -> Result<(), String> {
         };
     }
     let mut candidates: Vec<PathBuf> = Vec::new();
-    for root in ["/usr/lib", "/usr/lib64", "/usr/local/lib", "/usr/lib/x86_64-linux-gnu"] {
+    for root in [
+        "/usr/lib",
+        "/usr/lib64",
+        "/usr/local/lib",
+        "/usr/lib/x86_64-linux-gnu",
+    ] {
         if let Ok(entries) = std::fs::read_dir(root) {
             for entry in entries.flatten() {
                 let p = entry.path();
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if name.starts_with("llvm") {
                     candidates.push(p.join("lib"));
-                } else if name.starts_with("libclang") && name.contains(".so") && !name.contains("cpp") {
+                } else if name.starts_with("libclang")
+                    && name.contains(".so")
+                    && !name.contains("cpp")
+                {
                     return Ok(());
                 }
             }

@@ -7,12 +7,12 @@
 //! `host` is the other side of the ABI: the Rust OpenFX host used by the tests
 //! and by the `collapse-render` command-line renderer.
 
+mod effect;
 pub mod ffi;
 pub mod host;
-pub mod ofx;
-mod effect;
 pub mod inference;
 mod logging;
+pub mod ofx;
 
-pub use effect::PLUGIN_ID;
 pub use effect::DEFAULT_MODEL_FILE;
+pub use effect::PLUGIN_ID;

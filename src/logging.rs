@@ -12,7 +12,11 @@ impl Log for StderrLogger {
     }
     fn log(&self, record: &Record) {
         if self.enabled(record.metadata()) {
-            eprintln!("[collapse {}] {}", record.level().as_str().to_lowercase(), record.args());
+            eprintln!(
+                "[collapse {}] {}",
+                record.level().as_str().to_lowercase(),
+                record.args()
+            );
         }
     }
     fn flush(&self) {}
@@ -23,7 +27,10 @@ static LOGGER: StderrLogger = StderrLogger;
 /// Installs the logger once; later calls (and a logger already set by someone else) are fine.
 pub fn init() {
     if log::set_logger(&LOGGER).is_ok() {
-        let level = std::env::var("COLLAPSE_LOG").ok().and_then(|v| v.parse::<LevelFilter>().ok()).unwrap_or(LevelFilter::Info);
+        let level = std::env::var("COLLAPSE_LOG")
+            .ok()
+            .and_then(|v| v.parse::<LevelFilter>().ok())
+            .unwrap_or(LevelFilter::Info);
         log::set_max_level(level);
     }
 }

@@ -11,7 +11,10 @@ use plugin_util::*;
 fn affected(x: i32, y: i32) -> bool {
     let (bx, by, bw, bh) = BUILDING;
     let (x, y) = (x as f64 + 0.5, y as f64 + 0.5);
-    x > bx - 0.75 * bw - 1.0 && x < bx + bw * 1.75 + 1.0 && y > by - 0.06 * bh - 1.0 && y < by + bh * 1.6 + 1.0
+    x > bx - 0.75 * bw - 1.0
+        && x < bx + bw * 1.75 + 1.0
+        && y > by - 0.06 * bh - 1.0
+        && y < by + bh * 1.6 + 1.0
 }
 
 /// Time at a given collapse progress (start 1, duration 24).
@@ -56,14 +59,25 @@ fn same_inputs_give_the_same_bits_and_seeds_change_the_collapse() {
     let b = frame(&inst, at(0.4));
     assert!(a.same_pixels(&b), "two renders of one frame differ");
     let other = instance(&plugin, Context::General, plate());
-    let c = other.render_tiled(at(0.4), (1.0, 1.0), Some((33, 57)), 4).unwrap();
-    assert!(a.same_pixels(&c), "another instance, in tiles on 4 threads, differs");
+    let c = other
+        .render_tiled(at(0.4), (1.0, 1.0), Some((33, 57)), 4)
+        .unwrap();
+    assert!(
+        a.same_pixels(&c),
+        "another instance, in tiles on 4 threads, differs"
+    );
     // Frame independence: render order does not matter.
     let later_first = instance(&plugin, Context::General, plate());
     frame(&later_first, at(0.9));
-    assert!(frame(&later_first, at(0.4)).same_pixels(&a), "a frame depends on what was rendered before");
+    assert!(
+        frame(&later_first, at(0.4)).same_pixels(&a),
+        "a frame depends on what was rendered before"
+    );
     set(&other, "seed", ParamValue::Int(4));
-    assert!(changed(&frame(&other, at(0.4)), &a).len() > 500, "the seed changes nothing");
+    assert!(
+        changed(&frame(&other, at(0.4)), &a).len() > 500,
+        "the seed changes nothing"
+    );
     assert_clean(&inst);
 }
 
@@ -73,12 +87,27 @@ fn identity_before_and_at_the_start() {
     let inst = instance(&plugin, Context::General, plate());
     set(&inst, "startFrame", ParamValue::Double(10.0));
     for t in [1.0, 9.0, 10.0] {
-        assert_eq!(inst.is_identity(t, (1.0, 1.0), rect(0, 0, W, H)).unwrap(), Some(("Source".into(), t)), "frame {t}");
-        assert!(frame(&inst, t).same_pixels(&plate()), "frame {t} is not the plate");
+        assert_eq!(
+            inst.is_identity(t, (1.0, 1.0), rect(0, 0, W, H)).unwrap(),
+            Some(("Source".into(), t)),
+            "frame {t}"
+        );
+        assert!(
+            frame(&inst, t).same_pixels(&plate()),
+            "frame {t} is not the plate"
+        );
     }
-    assert_eq!(inst.is_identity(11.0, (1.0, 1.0), rect(0, 0, W, H)).unwrap(), None);
+    assert_eq!(
+        inst.is_identity(11.0, (1.0, 1.0), rect(0, 0, W, H))
+            .unwrap(),
+        None
+    );
     // A window away from the building is identity even mid-collapse.
-    assert_eq!(inst.is_identity(20.0, (1.0, 1.0), rect(0, 0, 40, H)).unwrap(), Some(("Source".into(), 20.0)));
+    assert_eq!(
+        inst.is_identity(20.0, (1.0, 1.0), rect(0, 0, 40, H))
+            .unwrap(),
+        Some(("Source".into(), 20.0))
+    );
     assert_clean(&inst);
 }
 
@@ -89,12 +118,23 @@ fn nothing_changes_outside_the_affected_area() {
     let source = plate();
     for p in [0.05, 0.3, 0.6, 1.0, 1.5] {
         let img = frame(&inst, at(p));
-        let stray: Vec<_> = changed(&img, &source).into_iter().filter(|(x, y)| !affected(*x, *y)).collect();
-        assert!(stray.is_empty(), "progress {p}: {} pixels changed outside the affected area, e.g. {:?}", stray.len(), &stray[..stray.len().min(5)]);
+        let stray: Vec<_> = changed(&img, &source)
+            .into_iter()
+            .filter(|(x, y)| !affected(*x, *y))
+            .collect();
+        assert!(
+            stray.is_empty(),
+            "progress {p}: {} pixels changed outside the affected area, e.g. {:?}",
+            stray.len(),
+            &stray[..stray.len().min(5)]
+        );
         for y in 0..H {
             for x in 0..W {
                 let v = img.get(x, y);
-                assert!(v.iter().all(|c| c.is_finite()), "progress {p}: non-finite pixel at {x},{y}: {v:?}");
+                assert!(
+                    v.iter().all(|c| c.is_finite()),
+                    "progress {p}: non-finite pixel at {x},{y}: {v:?}"
+                );
             }
         }
     }
@@ -111,7 +151,10 @@ fn the_building_falls_and_is_gone_by_the_end() {
     let standing = facade_pixels(&plate()).len() as f64;
     // The roof line: the 95th percentile height of the facade's pixels.
     let roof = |p: f64| {
-        let mut ys: Vec<i32> = facade_pixels(&frame(&inst, at(p))).iter().map(|(_, y)| *y).collect();
+        let mut ys: Vec<i32> = facade_pixels(&frame(&inst, at(p)))
+            .iter()
+            .map(|(_, y)| *y)
+            .collect();
         ys.sort_unstable();
         let roof = ys.get(ys.len() * 95 / 100).copied().unwrap_or(0);
         (ys.len() as f64 / standing, roof)
@@ -121,9 +164,19 @@ fn the_building_falls_and_is_gone_by_the_end() {
     let (_, r2) = roof(0.35);
     let (n_end, _) = roof(1.4);
     eprintln!("facade left / roof line: {n0:.2}/{r0} -> {r1} -> {r2} -> {n_end:.2}");
-    assert!(n0 > 0.9, "the building should still stand right after the start ({n0})");
-    assert!(r1 < r0 && r2 < r1 - 5, "the upper mass does not come down: roof {r0} -> {r1} -> {r2}");
-    assert!(n_end < 0.05, "{:.0}% of the facade is still visible after the collapse", n_end * 100.0);
+    assert!(
+        n0 > 0.9,
+        "the building should still stand right after the start ({n0})"
+    );
+    assert!(
+        r1 < r0 && r2 < r1 - 5,
+        "the upper mass does not come down: roof {r0} -> {r1} -> {r2}"
+    );
+    assert!(
+        n_end < 0.05,
+        "{:.0}% of the facade is still visible after the collapse",
+        n_end * 100.0
+    );
     assert_clean(&inst);
 }
 
@@ -136,11 +189,19 @@ fn the_fall_is_continuous_in_time() {
     // Two seconds at 24 fps: no frame may lose a fifth of the facade at once.
     set(&inst, "duration", ParamValue::Double(48.0));
     let standing = facade_pixels(&plate()).len() as f64;
-    let visible: Vec<f64> = (1..=30).map(|t| facade_pixels(&frame(&inst, t as f64)).len() as f64 / standing).collect();
+    let visible: Vec<f64> = (1..=30)
+        .map(|t| facade_pixels(&frame(&inst, t as f64)).len() as f64 / standing)
+        .collect();
     eprintln!("facade visible per frame: {:.2?}", visible);
     for (t, pair) in visible.windows(2).enumerate() {
         let drop = pair[0] - pair[1];
-        assert!(drop < 0.2, "between frames {} and {} {:.0}% of the facade vanishes at once", t + 1, t + 2, drop * 100.0);
+        assert!(
+            drop < 0.2,
+            "between frames {} and {} {:.0}% of the facade vanishes at once",
+            t + 1,
+            t + 2,
+            drop * 100.0
+        );
     }
 }
 
@@ -149,13 +210,19 @@ fn dust_rises_hides_then_thins() {
     let plugin = load(config());
     let inst = instance(&plugin, Context::General, plate());
     with_output(&inst, 2); // matte
-    // Beside the building, where only dust and debris can be.
+                           // Beside the building, where only dust and debris can be.
     let beside = [60..118, 202..260];
     let coverage = |p: f64| mean_alpha(&frame(&inst, at(p)), &beside, 30..110);
     let (early, mid, late) = (coverage(0.05), coverage(0.55), coverage(1.6));
     eprintln!("dust beside the building: {early:.3} -> {mid:.3} -> {late:.3}");
-    assert!(mid > early + 0.2, "the plume does not rise ({early} -> {mid})");
-    assert!(late < mid * 0.5, "the dust does not thin out ({mid} -> {late})");
+    assert!(
+        mid > early + 0.2,
+        "the plume does not rise ({early} -> {mid})"
+    );
+    assert!(
+        late < mid * 0.5,
+        "the dust does not thin out ({mid} -> {late})"
+    );
     assert_clean(&inst);
 }
 
@@ -172,13 +239,27 @@ fn output_modes_composite_element_and_matte_agree() {
     let source = plate();
     for y in 0..H {
         for x in 0..W {
-            let (e, m, c, s) = (element.get(x, y), matte.get(x, y), composite.get(x, y), source.get(x, y));
-            assert!((m[0] - e[3]).abs() < 1e-6 && (m[3] - e[3]).abs() < 1e-6, "matte is not the element's alpha at {x},{y}");
+            let (e, m, c, s) = (
+                element.get(x, y),
+                matte.get(x, y),
+                composite.get(x, y),
+                source.get(x, y),
+            );
+            assert!(
+                (m[0] - e[3]).abs() < 1e-6 && (m[3] - e[3]).abs() < 1e-6,
+                "matte is not the element's alpha at {x},{y}"
+            );
             for k in 0..3 {
                 // Premultiplied: colour vanishes with alpha (lit dust may be brighter than the plate).
-                assert!(e[k] <= e[3] * 1.5 + 1e-4, "element not premultiplied at {x},{y}: {e:?}");
+                assert!(
+                    e[k] <= e[3] * 1.5 + 1e-4,
+                    "element not premultiplied at {x},{y}: {e:?}"
+                );
                 let over = e[k] + (1.0 - e[3]) * s[k];
-                assert!((over - c[k]).abs() < 1e-4, "composite != element over plate at {x},{y}");
+                assert!(
+                    (over - c[k]).abs() < 1e-4,
+                    "composite != element over plate at {x},{y}"
+                );
             }
             if !affected(x, y) {
                 assert_eq!(e, [0.0; 4], "element outside the affected area at {x},{y}");
@@ -192,8 +273,14 @@ fn output_modes_composite_element_and_matte_agree() {
 fn a_clean_plate_shows_where_the_building_stood() {
     let plugin = load(config());
     let inst = instance(&plugin, Context::General, plate());
-    let green = Image::filled(collapse_ofx::host::BitDepth::Float, collapse_ofx::host::Components::Rgba, rect(0, 0, W, H), [0.1, 0.8, 0.2, 1.0]);
-    inst.connect("Background", collapse_ofx::host::ClipSource::still(green)).unwrap();
+    let green = Image::filled(
+        collapse_ofx::host::BitDepth::Float,
+        collapse_ofx::host::Components::Rgba,
+        rect(0, 0, W, H),
+        [0.1, 0.8, 0.2, 1.0],
+    );
+    inst.connect("Background", collapse_ofx::host::ClipSource::still(green))
+        .unwrap();
     let img = frame(&inst, at(1.6));
     let (bx, by, bw, bh) = BUILDING;
     let (mut greenish, mut n) = (0, 0);
@@ -206,7 +293,10 @@ fn a_clean_plate_shows_where_the_building_stood() {
             }
         }
     }
-    assert!(greenish as f64 > 0.8 * n as f64, "only {greenish} of {n} pixels of the upper building show the clean plate");
+    assert!(
+        greenish as f64 > 0.8 * n as f64,
+        "only {greenish} of {n} pixels of the upper building show the clean plate"
+    );
     assert_clean(&inst);
 }
 
@@ -220,7 +310,9 @@ fn half_precision_is_close_to_float() {
     let mut sum = 0.0f64;
     for y in 0..H {
         for x in 0..W {
-            sum += (0..4).map(|c| (a.get(x, y)[c] - b.get(x, y)[c]).abs() as f64).sum::<f64>();
+            sum += (0..4)
+                .map(|c| (a.get(x, y)[c] - b.get(x, y)[c]).abs() as f64)
+                .sum::<f64>();
         }
     }
     let mean = sum / (W * H * 4) as f64;
@@ -237,11 +329,20 @@ fn gpu_request_without_a_gpu_falls_back_to_the_cpu_with_a_warning() {
     assert!(changed(&img, &plate()).len() > 2000, "no collapse rendered");
     let has_cuda = std::path::Path::new("/dev/nvidia0").exists();
     if has_cuda {
-        eprintln!("this machine has an NVIDIA device: see the ignored `gpu_renders_match_the_cpu` test");
+        eprintln!(
+            "this machine has an NVIDIA device: see the ignored `gpu_renders_match_the_cpu` test"
+        );
         return;
     }
-    let warned = inst.messages().iter().any(|m| m.text.contains("GPU") && m.text.contains("CPU"));
-    assert!(warned, "no warning that the GPU was not available: {:?}", inst.messages());
+    let warned = inst
+        .messages()
+        .iter()
+        .any(|m| m.text.contains("GPU") && m.text.contains("CPU"));
+    assert!(
+        warned,
+        "no warning that the GPU was not available: {:?}",
+        inst.messages()
+    );
 }
 
 /// Needs an NVIDIA GPU and the GPU build of ONNX Runtime (`ORT_FLAVOR=gpu tools/setup.sh`).
@@ -254,6 +355,16 @@ fn gpu_renders_match_the_cpu() {
     let gpu = instance(&plugin, Context::General, plate());
     set(&gpu, "device", ParamValue::Choice(2));
     let (a, b) = (frame(&cpu, at(0.5)), frame(&gpu, at(0.5)));
-    assert!(gpu.messages().iter().all(|m| !m.text.contains("rendering on the CPU")), "the GPU was not used: {:?}", gpu.messages());
-    assert!(a.max_difference(&b) < 0.02, "GPU and CPU differ by {}", a.max_difference(&b));
+    assert!(
+        gpu.messages()
+            .iter()
+            .all(|m| !m.text.contains("rendering on the CPU")),
+        "the GPU was not used: {:?}",
+        gpu.messages()
+    );
+    assert!(
+        a.max_difference(&b) < 0.02,
+        "GPU and CPU differ by {}",
+        a.max_difference(&b)
+    );
 }

@@ -4,7 +4,9 @@
 
 mod plugin_util;
 
-use collapse_ofx::host::{BitDepth, ClipSource, Components, Context, HostError, Image, Instance, ParamValue};
+use collapse_ofx::host::{
+    BitDepth, ClipSource, Components, Context, HostError, Image, Instance, ParamValue,
+};
 use plugin_util::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +16,9 @@ fn repo() -> PathBuf {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("faults").join(name);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("faults")
+        .join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -24,26 +28,52 @@ fn scratch(name: &str) -> PathBuf {
 fn render_with_model(model: &Path) -> (Result<Image, HostError>, String) {
     let plugin = load(config());
     let inst = instance(&plugin, Context::General, plate());
-    set(&inst, "model", ParamValue::String(model.display().to_string()));
+    set(
+        &inst,
+        "model",
+        ParamValue::String(model.display().to_string()),
+    );
     let result = inst.render_frame(12.0, (1.0, 1.0));
-    let said = inst.messages().into_iter().map(|m| m.text).collect::<Vec<_>>().join(" | ");
+    let said = inst
+        .messages()
+        .into_iter()
+        .map(|m| m.text)
+        .collect::<Vec<_>>()
+        .join(" | ");
     assert!(inst.violations().is_empty(), "{:?}", inst.violations());
     (result, said)
 }
 
 fn assert_refused(model: &Path, expect: &str) {
     let (result, said) = render_with_model(model);
-    assert!(result.is_err(), "{} rendered; it should have been refused", model.display());
-    assert!(said.contains(expect), "the message for {} should mention '{expect}', it says: {said}", model.display());
+    assert!(
+        result.is_err(),
+        "{} rendered; it should have been refused",
+        model.display()
+    );
+    assert!(
+        said.contains(expect),
+        "the message for {} should mention '{expect}', it says: {said}",
+        model.display()
+    );
 }
 
 #[test]
 fn missing_unreadable_or_folder_models_are_refused_clearly() {
     let dir = scratch("paths");
-    assert_refused(&dir.join("no such model.onnx"), "cannot read the model file");
+    assert_refused(
+        &dir.join("no such model.onnx"),
+        "cannot read the model file",
+    );
     assert_refused(&dir, "is a folder");
     let garbage = dir.join("random.onnx");
-    std::fs::write(&garbage, (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<_>>()).unwrap();
+    std::fs::write(
+        &garbage,
+        (0..4096u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
     assert_refused(&garbage, "ONNX Runtime cannot load the model");
     let default = bundle_dir().join("Contents/Resources/collapse_default.onnx");
     let bytes = std::fs::read(&default).unwrap();
@@ -57,7 +87,11 @@ fn a_model_path_with_spaces_and_accents_works() {
     let dir = scratch("names").join("modèles d'effondrement");
     std::fs::create_dir_all(&dir).unwrap();
     let model = dir.join("mon modèle.onnx");
-    std::fs::copy(bundle_dir().join("Contents/Resources/collapse_default.onnx"), &model).unwrap();
+    std::fs::copy(
+        bundle_dir().join("Contents/Resources/collapse_default.onnx"),
+        &model,
+    )
+    .unwrap();
     let (result, said) = render_with_model(&model);
     let img = result.unwrap_or_else(|e| panic!("{e}: {said}"));
     assert!(changed(&img, &plate()).len() > 2000);
@@ -67,13 +101,22 @@ fn a_model_path_with_spaces_and_accents_works() {
 fn models_that_break_the_contract_are_refused_naming_what_is_wrong() {
     let data = repo().join("tests/data");
     let (ok, said) = render_with_model(&data.join("valid_noop.onnx"));
-    assert!(ok.is_ok(), "the contract-abiding do-nothing model must run: {said}");
-    assert!(ok.unwrap().same_pixels(&plate()), "a model whose element is zero must leave the plate untouched");
+    assert!(
+        ok.is_ok(),
+        "the contract-abiding do-nothing model must run: {said}"
+    );
+    assert!(
+        ok.unwrap().same_pixels(&plate()),
+        "a model whose element is zero must leave the plate untouched"
+    );
     assert_refused(&data.join("wrong_inputs.onnx"), "no input named 'plate'");
     assert_refused(&data.join("wrong_dtype.onnx"), "must be float32 or float16");
     assert_refused(&data.join("no_metadata.onnx"), "collapse.contract");
     assert_refused(&data.join("unknown_control.onnx"), "warp_speed");
-    assert_refused(&data.join("wrong_controls_shape.onnx"), "'controls' has shape");
+    assert_refused(
+        &data.join("wrong_controls_shape.onnx"),
+        "'controls' has shape",
+    );
 }
 
 fn plugin_instance() -> (collapse_ofx::host::Plugin, Instance) {
@@ -85,11 +128,19 @@ fn plugin_instance() -> (collapse_ofx::host::Plugin, Instance) {
 #[test]
 fn degenerate_regions_leave_the_plate_untouched() {
     let (_plugin, inst) = plugin_instance();
-    for (bl, size) in [((120.0, 30.0), (0.0, 100.0)), ((120.0, 30.0), (-50.0, 100.0)), ((5000.0, 5000.0), (80.0, 170.0)), ((-9000.0, 30.0), (80.0, 170.0))] {
+    for (bl, size) in [
+        ((120.0, 30.0), (0.0, 100.0)),
+        ((120.0, 30.0), (-50.0, 100.0)),
+        ((5000.0, 5000.0), (80.0, 170.0)),
+        ((-9000.0, 30.0), (80.0, 170.0)),
+    ] {
         set(&inst, "bottomLeft", ParamValue::Double2D(bl.0, bl.1));
         set(&inst, "size", ParamValue::Double2D(size.0, size.1));
         let img = frame(&inst, 12.0);
-        assert!(img.same_pixels(&plate()), "region {bl:?} {size:?} changed the plate");
+        assert!(
+            img.same_pixels(&plate()),
+            "region {bl:?} {size:?} changed the plate"
+        );
     }
     assert_clean(&inst);
 }
@@ -100,7 +151,12 @@ fn an_enormous_region_fails_clearly_instead_of_exhausting_memory() {
     set(&inst, "bottomLeft", ParamValue::Double2D(-1.0e7, -1.0e7));
     set(&inst, "size", ParamValue::Double2D(3.0e7, 3.0e7));
     let result = inst.render_frame(12.0, (1.0, 1.0));
-    let said = inst.messages().into_iter().map(|m| m.text).collect::<Vec<_>>().join(" | ");
+    let said = inst
+        .messages()
+        .into_iter()
+        .map(|m| m.text)
+        .collect::<Vec<_>>()
+        .join(" | ");
     assert!(result.is_err() && said.contains("too large"), "{said}");
 }
 
@@ -119,7 +175,10 @@ fn nan_and_inf_in_the_plate_stay_where_they_are() {
         for y in 0..H {
             for x in 0..W {
                 if !poisoned.contains(&(x, y)) {
-                    assert!(img.get(x, y).iter().all(|c| c.is_finite()), "frame {t}: non-finite value spread to {x},{y}");
+                    assert!(
+                        img.get(x, y).iter().all(|c| c.is_finite()),
+                        "frame {t}: non-finite value spread to {x},{y}"
+                    );
                 }
             }
         }
@@ -130,10 +189,21 @@ fn nan_and_inf_in_the_plate_stay_where_they_are() {
 #[test]
 fn inputs_of_other_sizes_depths_and_components_are_accepted() {
     let (_plugin, inst) = plugin_instance();
-    let mask = Image::filled(BitDepth::Byte, Components::Alpha, rect(100, 20, 230, 150), [0.0, 0.0, 0.0, 1.0]);
-    let background = Image::filled(BitDepth::Short, Components::Rgb, rect(-50, -50, 500, 400), [0.2, 0.7, 0.3, 1.0]);
+    let mask = Image::filled(
+        BitDepth::Byte,
+        Components::Alpha,
+        rect(100, 20, 230, 150),
+        [0.0, 0.0, 0.0, 1.0],
+    );
+    let background = Image::filled(
+        BitDepth::Short,
+        Components::Rgb,
+        rect(-50, -50, 500, 400),
+        [0.2, 0.7, 0.3, 1.0],
+    );
     inst.connect("Mask", ClipSource::still(mask)).unwrap();
-    inst.connect("Background", ClipSource::still(background)).unwrap();
+    inst.connect("Background", ClipSource::still(background))
+        .unwrap();
     let img = frame(&inst, 20.0);
     assert!(changed(&img, &plate()).len() > 1000);
     assert_clean(&inst);
@@ -147,28 +217,60 @@ fn an_abort_stops_the_render() {
     assert!(matches!(result, Err(HostError::Aborted)), "{result:?}");
     inst.set_abort(false);
     frame(&inst, 12.0);
-    assert!(inst.messages().iter().all(|m| !m.text.contains("internal error")));
+    assert!(inst
+        .messages()
+        .iter()
+        .all(|m| !m.text.contains("internal error")));
 }
 
 // ---- The ONNX Runtime library: one process per case (it loads once per process). ----
 
 fn renderer(extra_env: &[(&str, &Path)], args: &[&str]) -> (i32, String) {
-    let dir = scratch(&format!("render-{}", extra_env.first().map(|e| e.1.file_name().unwrap().to_string_lossy().into_owned()).unwrap_or_default()));
+    let dir = scratch(&format!(
+        "render-{}",
+        extra_env
+            .first()
+            .map(|e| e.1.file_name().unwrap().to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
     let plate_png = dir.join("plate.png");
     image_png(&plate_png);
     let out = dir.join("out.####.png");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_collapse-render"));
-    cmd.arg("--bundle").arg(bundle_dir()).arg("--plate").arg(&plate_png).arg("--out").arg(&out);
-    cmd.args(["--frames", "12", "--set", "bottomLeft=120,30", "--set", "size=80,170", "--set", "startFrame=1", "--set", "duration=24", "--quiet"]);
+    cmd.arg("--bundle")
+        .arg(bundle_dir())
+        .arg("--plate")
+        .arg(&plate_png)
+        .arg("--out")
+        .arg(&out);
+    cmd.args([
+        "--frames",
+        "12",
+        "--set",
+        "bottomLeft=120,30",
+        "--set",
+        "size=80,170",
+        "--set",
+        "startFrame=1",
+        "--set",
+        "duration=24",
+        "--quiet",
+    ]);
     cmd.args(args);
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
     let output = cmd.output().expect("run collapse-render");
-    let code = output.status.code().unwrap_or_else(|| panic!("collapse-render died from a signal: {:?}", output.status));
+    let code = output
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("collapse-render died from a signal: {:?}", output.status));
     let text = String::from_utf8_lossy(&output.stderr).into_owned();
     if code != 0 {
-        assert!(!dir.join("out.0012.png").exists(), "a failed frame left a file behind");
+        assert!(
+            !dir.join("out.0012.png").exists(),
+            "a failed frame left a file behind"
+        );
     }
     (code, text)
 }
@@ -178,10 +280,17 @@ fn image_png(path: &Path) {
     let mut buf = Vec::new();
     for y in (0..H).rev() {
         for x in 0..W {
-            buf.extend(p.get(x, y).iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8));
+            buf.extend(
+                p.get(x, y)
+                    .iter()
+                    .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8),
+            );
         }
     }
-    image::RgbaImage::from_raw(W as u32, H as u32, buf).unwrap().save(path).unwrap();
+    image::RgbaImage::from_raw(W as u32, H as u32, buf)
+        .unwrap()
+        .save(path)
+        .unwrap();
 }
 
 #[test]

@@ -82,7 +82,9 @@ fn manifest_dir() -> PathBuf {
 /// `target/` (the parent of cargo's per-target temporary directory).
 fn target_dir() -> PathBuf {
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    tmp.parent().map(Path::to_path_buf).unwrap_or_else(|| manifest_dir().join("target"))
+    tmp.parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| manifest_dir().join("target"))
 }
 
 fn cannot_run(why: &str) -> ! {
@@ -95,12 +97,21 @@ fn openfx_source() -> PathBuf {
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .unwrap_or_else(|| cannot_run("neither CARGO_HOME nor HOME is set, so the cargo registry cannot be found"));
+        .unwrap_or_else(|| {
+            cannot_run("neither CARGO_HOME nor HOME is set, so the cargo registry cannot be found")
+        });
     let src = cargo_home.join("registry").join("src");
     let mut found: Vec<PathBuf> = fs::read_dir(&src)
-        .map(|rd| rd.flatten().map(|e| e.path().join("openfx-sys-0.1.0").join("openfx")).collect())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path().join("openfx-sys-0.1.0").join("openfx"))
+                .collect()
+        })
         .unwrap_or_default();
-    found.retain(|p| p.join("HostSupport/src/ofxhImageEffect.cpp").is_file() && p.join("include/ofxCore.h").is_file());
+    found.retain(|p| {
+        p.join("HostSupport/src/ofxhImageEffect.cpp").is_file()
+            && p.join("include/ofxCore.h").is_file()
+    });
     found.sort();
     found.pop().unwrap_or_else(|| {
         cannot_run(&format!(
@@ -112,7 +123,12 @@ fn openfx_source() -> PathBuf {
 
 fn tool(env: &str, default: &str) -> OsString {
     let t = std::env::var_os(env).unwrap_or_else(|| default.into());
-    match Command::new(&t).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status() {
+    match Command::new(&t)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
         Ok(s) if s.success() => t,
         _ => cannot_run(&format!(
             "the C/C++ compiler '{}' (${env}) is missing; HostSupport and the test host are C++. \
@@ -139,17 +155,25 @@ impl Job {
         self.obj.with_extension("o.cmd")
     }
     fn cmdline(&self) -> String {
-        self.cmd.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
+        self.cmd
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
     fn up_to_date(&self) -> bool {
         match (mtime(&self.src), mtime(&self.obj)) {
-            (Some(s), Some(o)) => o >= s && fs::read_to_string(self.stamp()).ok().as_deref() == Some(&self.cmdline()),
+            (Some(s), Some(o)) => {
+                o >= s && fs::read_to_string(self.stamp()).ok().as_deref() == Some(&self.cmdline())
+            }
             _ => false,
         }
     }
     /// Compiles into a temporary file, renamed when done (safe if two test runs race).
     fn spawn(&self) -> (Child, PathBuf) {
-        let tmp = self.obj.with_extension(format!("o.tmp{}", std::process::id()));
+        let tmp = self
+            .obj
+            .with_extension(format!("o.tmp{}", std::process::id()));
         let child = Command::new(&self.cmd[0])
             .args(&self.cmd[1..])
             .arg("-o")
@@ -182,9 +206,20 @@ fn build_host() -> PathBuf {
     };
     // HostSupport predates C++17 (dynamic exception specifications, std::auto_ptr).
     let cxx_flags = |extra: &[&str]| {
-        let mut v = vec![cxx.clone(), os("-std=gnu++14"), os("-O1"), os("-g"), os("-Wno-deprecated-declarations"), os("-Wno-deprecated")];
+        let mut v = vec![
+            cxx.clone(),
+            os("-std=gnu++14"),
+            os("-O1"),
+            os("-g"),
+            os("-Wno-deprecated-declarations"),
+            os("-Wno-deprecated"),
+        ];
         v.extend(extra.iter().map(|s| os(s)));
-        v.extend([inc(&hs.join("include")), inc(&openfx.join("include")), inc(&expat)]);
+        v.extend([
+            inc(&hs.join("include")),
+            inc(&openfx.join("include")),
+            inc(&expat),
+        ]);
         v.push(os("-c"));
         v
     };
@@ -193,29 +228,55 @@ fn build_host() -> PathBuf {
         let src = hs.join("src").join(format!("{name}.cpp"));
         let mut cmd = cxx_flags(&["-w", "-DOFX_DEBUG_ACTIONS"]);
         cmd.push(src.clone().into());
-        jobs.push(Job { src, obj: objdir.join(format!("{name}.o")), cmd });
+        jobs.push(Job {
+            src,
+            obj: objdir.join(format!("{name}.o")),
+            cmd,
+        });
     }
     for name in EXPAT_SOURCES {
         let src = expat.join(format!("{name}.c"));
         let mut cmd = vec![cc.clone(), os("-O1"), os("-w")];
         // What expat's configure would define on a little-endian Linux box.
-        for d in ["-DXML_NS", "-DXML_DTD", "-DXML_CONTEXT_BYTES=1024", "-DBYTEORDER=1234", "-DHAVE_MEMMOVE"] {
+        for d in [
+            "-DXML_NS",
+            "-DXML_DTD",
+            "-DXML_CONTEXT_BYTES=1024",
+            "-DBYTEORDER=1234",
+            "-DHAVE_MEMMOVE",
+        ] {
             cmd.push(os(d));
         }
         cmd.extend([inc(&expat), os("-c"), src.clone().into()]);
-        jobs.push(Job { src, obj: objdir.join(format!("expat_{name}.o")), cmd });
+        jobs.push(Job {
+            src,
+            obj: objdir.join(format!("expat_{name}.o")),
+            cmd,
+        });
     }
     {
         let mut cmd = cxx_flags(&["-Wall", "-Wno-unused-variable"]);
         cmd.push(ours.clone().into());
-        jobs.push(Job { src: ours, obj: objdir.join("collapse_host.o"), cmd });
+        jobs.push(Job {
+            src: ours,
+            obj: objdir.join("collapse_host.o"),
+            cmd,
+        });
     }
 
     // Compile what is stale, two at a time (this machine has two cores).
-    let parallel = std::env::var("HOSTSUPPORT_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(2usize).max(1);
+    let parallel = std::env::var("HOSTSUPPORT_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2usize)
+        .max(1);
     let stale: Vec<&Job> = jobs.iter().filter(|j| !j.up_to_date()).collect();
     if !stale.is_empty() {
-        eprintln!("[hostsupport] compiling {} of {} sources ({parallel} at a time)", stale.len(), jobs.len());
+        eprintln!(
+            "[hostsupport] compiling {} of {} sources ({parallel} at a time)",
+            stale.len(),
+            jobs.len()
+        );
     }
     let started = Instant::now();
     let mut queue = stale.into_iter();
@@ -242,11 +303,18 @@ fn build_host() -> PathBuf {
             }
         } else {
             let _ = fs::remove_file(&tmp);
-            errors.push(format!("{}\n  $ {}\n{diagnostics}", job.src.display(), job.cmdline()));
+            errors.push(format!(
+                "{}\n  $ {}\n{diagnostics}",
+                job.src.display(),
+                job.cmdline()
+            ));
         }
     }
     if !errors.is_empty() {
-        panic!("compiling the HostSupport test host failed:\n{}", errors.join("\n"));
+        panic!(
+            "compiling the HostSupport test host failed:\n{}",
+            errors.join("\n")
+        );
     }
 
     let exe = out.join("collapse_host");
@@ -265,19 +333,28 @@ fn build_host() -> PathBuf {
             .expect("run the linker");
         if !output.status.success() {
             let _ = fs::remove_file(&tmp);
-            panic!("linking the HostSupport test host failed:\n{}", String::from_utf8_lossy(&output.stderr));
+            panic!(
+                "linking the HostSupport test host failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
         }
         fs::rename(&tmp, &exe).expect("move the host executable in place");
     }
     if started.elapsed() > Duration::from_millis(500) {
-        eprintln!("[hostsupport] host built in {:.1} s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "[hostsupport] host built in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
     }
     exe
 }
 
 fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
-    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())).flatten() {
+    for entry in fs::read_dir(from)
+        .unwrap_or_else(|e| panic!("read {}: {e}", from.display()))
+        .flatten()
+    {
         let (src, dst) = (entry.path(), to.join(entry.file_name()));
         if entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
             copy_dir(&src, &dst);
@@ -303,7 +380,10 @@ fn stage_bundle(plugins: &Path) -> PathBuf {
     // This tests the bundle as assembled; say so loudly when the tree has moved on.
     let mut newer = Vec::new();
     let mut candidates = vec![target_dir().join("release/libcollapse_ofx.so")];
-    if let Some(deps) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+    if let Some(deps) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
         candidates.push(deps.join("libcollapse_ofx.so")); // built by this cargo invocation
     }
     for lib in candidates {
@@ -341,7 +421,10 @@ fn run_host(exe: &Path, plugins: &Path, out: &Path) -> (bool, String) {
         .arg("--out")
         .arg(out)
         .env("OFX_PLUGIN_PATH", plugins)
-        .env("COLLAPSE_LOG", std::env::var("COLLAPSE_LOG").unwrap_or_else(|_| "info".into()))
+        .env(
+            "COLLAPSE_LOG",
+            std::env::var("COLLAPSE_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .stdout(log_file.try_clone().expect("dup host.log"))
         .stderr(log_file)
         .spawn()
@@ -361,8 +444,17 @@ fn run_host(exe: &Path, plugins: &Path, out: &Path) -> (bool, String) {
     let text = fs::read_to_string(&log).unwrap_or_default();
     match status {
         Some(s) if s.success() => (true, text),
-        Some(s) => (false, format!("{text}\n[hostsupport] the host exited with {s}")),
-        None => (false, format!("{text}\n[hostsupport] the host was killed after {} s", HOST_TIMEOUT.as_secs())),
+        Some(s) => (
+            false,
+            format!("{text}\n[hostsupport] the host exited with {s}"),
+        ),
+        None => (
+            false,
+            format!(
+                "{text}\n[hostsupport] the host was killed after {} s",
+                HOST_TIMEOUT.as_secs()
+            ),
+        ),
     }
 }
 
@@ -379,11 +471,15 @@ impl Summary {
         )
     }
     fn str(&self, key: &str) -> &str {
-        self.0.get(key).map(String::as_str).unwrap_or_else(|| panic!("the host printed no SUMMARY {key}"))
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("the host printed no SUMMARY {key}"))
     }
     fn num(&self, key: &str) -> f64 {
         let v = self.str(key);
-        v.parse().unwrap_or_else(|_| panic!("SUMMARY {key}={v} is not a number"))
+        v.parse()
+            .unwrap_or_else(|_| panic!("SUMMARY {key}={v} is not a number"))
     }
 }
 
@@ -405,21 +501,38 @@ fn hostsupport_loads_describes_and_renders_the_bundle() {
     }
     println!("{text}");
     let s = Summary::parse(&text);
-    let failures: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("FAILURE ")).collect();
-    assert!(ok, "the HostSupport host reported failures (full output above, also in {}):\n  {}", out.join("host.log").display(), failures.join("\n  "));
+    let failures: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("FAILURE "))
+        .collect();
+    assert!(
+        ok,
+        "the HostSupport host reported failures (full output above, also in {}):\n  {}",
+        out.join("host.log").display(),
+        failures.join("\n  ")
+    );
 
     // Found, loaded and described.
     assert_eq!(s.str("plugin_found"), "1");
     assert_eq!(s.str("plugin_version"), "1.0");
     assert_eq!(s.str("label"), "Collapse");
-    assert_eq!(s.str("contexts"), "OfxImageEffectContextFilter,OfxImageEffectContextGeneral");
+    assert_eq!(
+        s.str("contexts"),
+        "OfxImageEffectContextFilter,OfxImageEffectContextGeneral"
+    );
     assert_eq!(s.str("describe_in_context_general"), "OK");
     assert_eq!(s.str("describe_in_context_filter"), "OK");
     assert_eq!(s.str("clips_general"), "Source,Mask,Background,Output");
     assert_eq!(s.str("clips_filter"), "Source,Mask,Background,Output");
-    assert!(s.num("params_general") >= 18.0, "fewer parameters than the plugin declares");
+    assert!(
+        s.num("params_general") >= 18.0,
+        "fewer parameters than the plugin declares"
+    );
     // Normalised Double2D defaults (0.35, 0.12) and (0.3, 0.7) of the 320x240 project.
-    assert_eq!(s.str("general_bottomLeft_coordinates"), "OfxParamCoordinatesNormalised");
+    assert_eq!(
+        s.str("general_bottomLeft_coordinates"),
+        "OfxParamCoordinatesNormalised"
+    );
     assert_eq!(s.str("general_default_bottomLeft"), "112,28.8");
     assert_eq!(s.str("general_default_size"), "96,168");
 
@@ -429,7 +542,10 @@ fn hostsupport_loads_describes_and_renders_the_bundle() {
     assert_eq!(s.str("general_clip_preferences"), "OK");
     assert_eq!(s.str("general_output_depth"), "OfxBitDepthFloat");
     assert_eq!(s.str("general_output_components"), "OfxImageComponentRGBA");
-    assert_eq!(s.str("general_output_premult"), "OfxImageAlphaPremultiplied"); // kOfxImagePreMultiplied
+    assert_eq!(
+        s.str("general_output_premult"),
+        "OfxImageAlphaPremultiplied"
+    ); // kOfxImagePreMultiplied
 
     // Frame 0, before the start: identity, and the forced render is the plate bit for bit.
     assert_eq!(s.str("f0_rod"), "0,0,320,240");
@@ -446,23 +562,41 @@ fn hostsupport_loads_describes_and_renders_the_bundle() {
     assert_eq!(s.num("f13_unwritten"), 0.0);
     assert_eq!(s.num("f13_nonfinite"), 0.0);
     let (changed_region, region_pixels) = (s.num("f13_changed_region"), s.num("f13_region_pixels"));
-    assert!(changed_region >= 0.25 * region_pixels, "only {changed_region} of {region_pixels} pixels changed inside the region at frame 13");
-    assert!(s.num("f13_max_diff") > 0.05, "frame 13 barely differs from the Source");
+    assert!(
+        changed_region >= 0.25 * region_pixels,
+        "only {changed_region} of {region_pixels} pixels changed inside the region at frame 13"
+    );
+    assert!(
+        s.num("f13_max_diff") > 0.05,
+        "frame 13 barely differs from the Source"
+    );
     assert!(s.num("f13_far_pixels") > 40000.0);
-    assert_eq!(s.num("f13_changed_far"), 0.0, "pixels far outside the region changed");
+    assert_eq!(
+        s.num("f13_changed_far"),
+        0.0,
+        "pixels far outside the region changed"
+    );
     assert_eq!(s.str("f13_identity_far_left"), "Source@13");
     assert_eq!(s.str("f13_identity_far_right"), "Source@13");
     assert_eq!(s.str("f13_identity_region"), "none");
 
     // Tiles and the Filter context give the same picture as the full General render.
     assert!(s.num("f13_tiles_rendered") >= 1.0);
-    assert!(s.num("f13_tiles_max_diff") <= 1e-4, "tiled render differs from the full frame by {}", s.num("f13_tiles_max_diff"));
+    assert!(
+        s.num("f13_tiles_max_diff") <= 1e-4,
+        "tiled render differs from the full frame by {}",
+        s.num("f13_tiles_max_diff")
+    );
     assert_eq!(s.str("filter_create_instance"), "kOfxStatOK");
     assert_eq!(s.str("filter_f13_render"), "kOfxStatOK");
     assert!(s.num("filter_f13_vs_general_max_diff") <= 1e-4);
 
     // Nothing went wrong on the plugin's side.
-    assert_eq!(s.num("messages_error"), 0.0, "the plugin posted error messages");
+    assert_eq!(
+        s.num("messages_error"),
+        0.0,
+        "the plugin posted error messages"
+    );
     assert_eq!(s.num("persistent_messages_left"), 0.0);
     assert_eq!(s.num("failures"), 0.0);
 }

@@ -4,7 +4,9 @@
 
 mod plugin_util;
 
-use collapse_ofx::host::{BitDepth, Components, Context, HostConfig, ParamKind, ParamValue, RowOrder};
+use collapse_ofx::host::{
+    BitDepth, Components, Context, HostConfig, ParamKind, ParamValue, RowOrder,
+};
 use plugin_util::*;
 
 #[test]
@@ -13,21 +15,37 @@ fn describes_itself_as_an_image_effect() {
     assert_eq!(plugin.label(), "Collapse");
     assert!(plugin.grouping().starts_with("Filter"));
     let contexts = plugin.supported_contexts();
-    assert!(contexts.contains(&Context::Filter) && contexts.contains(&Context::General), "{contexts:?}");
+    assert!(
+        contexts.contains(&Context::Filter) && contexts.contains(&Context::General),
+        "{contexts:?}"
+    );
     let depths = plugin.supported_depths();
-    for d in [BitDepth::Float, BitDepth::Half, BitDepth::Short, BitDepth::Byte] {
+    for d in [
+        BitDepth::Float,
+        BitDepth::Half,
+        BitDepth::Short,
+        BitDepth::Byte,
+    ] {
         assert!(depths.contains(&d), "{d:?} missing from {depths:?}");
     }
     assert!(plugin.supports_tiles() && plugin.supports_multi_resolution());
-    assert_eq!(plugin.render_thread_safety(), "OfxImageEffectRenderFullySafe");
+    assert_eq!(
+        plugin.render_thread_safety(),
+        "OfxImageEffectRenderFullySafe"
+    );
 
     for context in [Context::Filter, Context::General] {
         let d = plugin.describe_in_context(context).unwrap();
-        let clip = |n: &str| d.clip(n).unwrap_or_else(|| panic!("no clip {n} in {context:?}"));
+        let clip = |n: &str| {
+            d.clip(n)
+                .unwrap_or_else(|| panic!("no clip {n} in {context:?}"))
+        };
         assert!(!clip("Source").optional());
         assert!(clip("Mask").optional() && clip("Mask").is_mask());
         assert!(clip("Background").optional() && !clip("Background").is_mask());
-        assert!(clip("Output").supported_components().contains(&Components::Rgba));
+        assert!(clip("Output")
+            .supported_components()
+            .contains(&Components::Rgba));
 
         // Parameter names are a public interface: saved comps store them.
         let expect = [
@@ -51,22 +69,44 @@ fn describes_itself_as_an_image_effect() {
             ("useTensorRT", ParamKind::Boolean),
         ];
         for (name, kind) in expect {
-            let p = d.param(name).unwrap_or_else(|| panic!("no parameter {name}"));
+            let p = d
+                .param(name)
+                .unwrap_or_else(|| panic!("no parameter {name}"));
             assert_eq!(p.kind, kind, "{name}");
-            assert!(!p.label().is_empty() && !p.hint().is_empty(), "{name} needs a label and a hint");
+            assert!(
+                !p.label().is_empty() && !p.hint().is_empty(),
+                "{name} needs a label and a hint"
+            );
         }
         let p = |n: &str| d.param(n).unwrap();
-        assert_eq!(p("output").options(), ["Composite", "Collapse element only", "Matte"]);
+        assert_eq!(
+            p("output").options(),
+            ["Composite", "Collapse element only", "Matte"]
+        );
         assert_eq!(p("device").options(), ["Auto", "CPU", "GPU"]);
-        assert_eq!(p("model").default_value(), Some(ParamValue::String(String::new())));
-        assert_eq!(p("startFrame").default_value(), Some(ParamValue::Double(1.0)));
-        let pages: Vec<_> = d.params.iter().filter(|p| p.kind == ParamKind::Page).collect();
+        assert_eq!(
+            p("model").default_value(),
+            Some(ParamValue::String(String::new()))
+        );
+        assert_eq!(
+            p("startFrame").default_value(),
+            Some(ParamValue::Double(1.0))
+        );
+        let pages: Vec<_> = d
+            .params
+            .iter()
+            .filter(|p| p.kind == ParamKind::Page)
+            .collect();
         assert_eq!(pages.len(), 3, "Collapse, Look and Model pages");
         let on_pages: usize = pages.iter().map(|p| p.page_children().len()).sum();
         assert_eq!(on_pages, expect.len(), "every parameter sits on a page");
     }
     let v = plugin.violations();
-    assert!(v.is_empty(), "describe broke the protocol:\n{}", v.join("\n"));
+    assert!(
+        v.is_empty(),
+        "describe broke the protocol:\n{}",
+        v.join("\n")
+    );
 }
 
 #[test]
@@ -74,8 +114,14 @@ fn normalised_defaults_place_the_region_in_the_frame() {
     let plugin = load(config());
     let inst = plugin.create_instance(Context::General).unwrap();
     // Defaults are declared as fractions of the project; the host turns them into canonical values.
-    assert_eq!(inst.param("bottomLeft"), Some(ParamValue::Double2D(0.35 * W as f64, 0.12 * H as f64)));
-    assert_eq!(inst.param("size"), Some(ParamValue::Double2D(0.3 * W as f64, 0.7 * H as f64)));
+    assert_eq!(
+        inst.param("bottomLeft"),
+        Some(ParamValue::Double2D(0.35 * W as f64, 0.12 * H as f64))
+    );
+    assert_eq!(
+        inst.param("size"),
+        Some(ParamValue::Double2D(0.3 * W as f64, 0.7 * H as f64))
+    );
 }
 
 #[test]
@@ -84,11 +130,17 @@ fn before_the_start_the_output_is_the_plate_bit_for_bit() {
     let inst = instance(&plugin, Context::General, plate());
     set(&inst, "startFrame", ParamValue::Double(10.0));
     let window = rect(0, 0, W, H);
-    assert_eq!(inst.is_identity(5.0, (1.0, 1.0), window).unwrap(), Some(("Source".to_string(), 5.0)));
+    assert_eq!(
+        inst.is_identity(5.0, (1.0, 1.0), window).unwrap(),
+        Some(("Source".to_string(), 5.0))
+    );
     // A host may render anyway: the pixels must still be the plate's.
     let mut out = inst.new_output_image(window);
     inst.render(5.0, (1.0, 1.0), window, &mut out).unwrap();
-    assert!(out.same_pixels(&plate()), "render before the start changed pixels");
+    assert!(
+        out.same_pixels(&plate()),
+        "render before the start changed pixels"
+    );
     assert_clean(&inst);
 }
 
@@ -100,22 +152,43 @@ fn far_columns() -> impl Iterator<Item = i32> {
 #[test]
 fn renders_every_depth_and_component_layout_whole_and_in_tiles() {
     let plugin = load(config());
-    for depth in [BitDepth::Float, BitDepth::Half, BitDepth::Short, BitDepth::Byte] {
+    for depth in [
+        BitDepth::Float,
+        BitDepth::Half,
+        BitDepth::Short,
+        BitDepth::Byte,
+    ] {
         for comps in [Components::Rgba, Components::Rgb, Components::Alpha] {
             let source = plate().converted(depth, comps);
             let inst = instance(&plugin, Context::General, source.clone());
             let whole = frame(&inst, 9.0);
-            assert_eq!((whole.depth(), whole.components()), (depth, comps), "output layout follows the Source");
+            assert_eq!(
+                (whole.depth(), whole.components()),
+                (depth, comps),
+                "output layout follows the Source"
+            );
             for y in 0..H {
                 for x in far_columns() {
-                    assert_eq!(whole.get(x, y), source.get(x, y), "{depth:?} {comps:?}: pixel {x},{y} far from the region changed");
+                    assert_eq!(
+                        whole.get(x, y),
+                        source.get(x, y),
+                        "{depth:?} {comps:?}: pixel {x},{y} far from the region changed"
+                    );
                 }
             }
             if comps != Components::Alpha {
-                assert!(changed(&whole, &source).len() > 2000, "{depth:?} {comps:?}: the collapse changed almost nothing");
+                assert!(
+                    changed(&whole, &source).len() > 2000,
+                    "{depth:?} {comps:?}: the collapse changed almost nothing"
+                );
             }
-            let tiled = inst.render_tiled(9.0, (1.0, 1.0), Some((64, 48)), 3).unwrap();
-            assert!(tiled.same_pixels(&whole), "{depth:?} {comps:?}: tiles differ from the whole frame");
+            let tiled = inst
+                .render_tiled(9.0, (1.0, 1.0), Some((64, 48)), 3)
+                .unwrap();
+            assert!(
+                tiled.same_pixels(&whole),
+                "{depth:?} {comps:?}: tiles differ from the whole frame"
+            );
             assert_clean(&inst);
         }
     }
@@ -130,7 +203,11 @@ fn the_plugins_own_tiling_does_not_change_the_frame() {
     std::env::set_var("COLLAPSE_TILE_PIXELS", "2000");
     let small_tiles = frame(&inst, 12.0);
     std::env::remove_var("COLLAPSE_TILE_PIXELS");
-    assert!(small_tiles.same_pixels(&whole), "max difference {}", small_tiles.max_difference(&whole));
+    assert!(
+        small_tiles.same_pixels(&whole),
+        "max difference {}",
+        small_tiles.max_difference(&whole)
+    );
 }
 
 #[test]
@@ -146,8 +223,14 @@ fn negative_row_bytes_and_row_padding_give_the_same_frame() {
     c.output_margin = 3;
     let plugin = load(c);
     let inst = instance(&plugin, Context::General, plate());
-    let top_down = inst.render_tiled(12.0, (1.0, 1.0), Some((100, 70)), 2).unwrap();
-    assert!(top_down.same_pixels(&reference), "max difference {}", top_down.max_difference(&reference));
+    let top_down = inst
+        .render_tiled(12.0, (1.0, 1.0), Some((100, 70)), 2)
+        .unwrap();
+    assert!(
+        top_down.same_pixels(&reference),
+        "max difference {}",
+        top_down.max_difference(&reference)
+    );
     assert_clean(&inst);
 }
 
@@ -158,7 +241,10 @@ fn proxy_render_matches_the_full_render_scaled_down() {
     for t in [6.0, 12.0, 20.0] {
         let full = frame(&inst, t).scaled((0.5, 0.5));
         let half = inst.render_frame(t, (0.5, 0.5)).unwrap();
-        assert_eq!(format!("{:?}", half.bounds()), format!("{:?}", full.bounds()));
+        assert_eq!(
+            format!("{:?}", half.bounds()),
+            format!("{:?}", full.bounds())
+        );
         let b = half.bounds();
         let (mut sum, mut n) = (0.0f64, 0usize);
         for y in b.y1..b.y2 {
@@ -169,7 +255,10 @@ fn proxy_render_matches_the_full_render_scaled_down() {
             }
         }
         let mean = sum / n as f64;
-        assert!(mean < 0.02, "frame {t}: the 0.5 proxy differs from the downscaled full render by {mean} on average");
+        assert!(
+            mean < 0.02,
+            "frame {t}: the 0.5 proxy differs from the downscaled full render by {mean} on average"
+        );
     }
     assert_clean(&inst);
 }
@@ -178,13 +267,20 @@ fn proxy_render_matches_the_full_render_scaled_down() {
 fn many_threads_and_instances_give_the_same_bits() {
     let plugin = load(config());
     let reference = frame(&instance(&plugin, Context::General, plate()), 12.0);
-    let instances: Vec<_> = (0..4).map(|_| instance(&plugin, Context::General, plate())).collect();
+    let instances: Vec<_> = (0..4)
+        .map(|_| instance(&plugin, Context::General, plate()))
+        .collect();
     std::thread::scope(|s| {
         for inst in &instances {
             let reference = &reference;
             s.spawn(move || {
-                let img = inst.render_tiled(12.0, (1.0, 1.0), Some((40, 40)), 4).unwrap();
-                assert!(img.same_pixels(reference), "a concurrent tiled render differs");
+                let img = inst
+                    .render_tiled(12.0, (1.0, 1.0), Some((40, 40)), 4)
+                    .unwrap();
+                assert!(
+                    img.same_pixels(reference),
+                    "a concurrent tiled render differs"
+                );
             });
         }
     });
@@ -193,7 +289,13 @@ fn many_threads_and_instances_give_the_same_bits() {
 
 #[test]
 fn works_on_a_host_without_optional_suites() {
-    let c = HostConfig { offer_message_v2: false, offer_progress: false, offer_multithread: false, offer_timeline: false, ..config() };
+    let c = HostConfig {
+        offer_message_v2: false,
+        offer_progress: false,
+        offer_multithread: false,
+        offer_timeline: false,
+        ..config()
+    };
     let plugin = load(c);
     let inst = instance(&plugin, Context::Filter, plate());
     let img = frame(&inst, 12.0);

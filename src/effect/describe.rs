@@ -2,8 +2,9 @@
 
 use super::params::*;
 use crate::ffi;
-use crate::ofx::{c, ChoiceDef, ClipDef, Context, Descriptor, DoubleKind, OfxResult, ParamInfo, ALL_COMPONENTS};
-
+use crate::ofx::{
+    c, ChoiceDef, ClipDef, Context, Descriptor, DoubleKind, OfxResult, ParamInfo, ALL_COMPONENTS,
+};
 
 pub const SOURCE: &str = "Source";
 pub const MASK: &str = "Mask";
@@ -18,8 +19,16 @@ pub fn describe(desc: &Descriptor) -> OfxResult<()> {
     let p = &desc.props;
     p.set_string(ffi::kOfxPropLabel, 0, "Collapse")?;
     p.set_optional(p.set_string(ffi::kOfxPropShortLabel, 0, "Collapse"));
-    p.set_optional(p.set_string(ffi::kOfxPropLongLabel, 0, "Collapse (generative building collapse)"));
-    p.set_string(ffi::kOfxImageEffectPluginPropGrouping, 0, "Filter/Generative")?;
+    p.set_optional(p.set_string(
+        ffi::kOfxPropLongLabel,
+        0,
+        "Collapse (generative building collapse)",
+    ));
+    p.set_string(
+        ffi::kOfxImageEffectPluginPropGrouping,
+        0,
+        "Filter/Generative",
+    )?;
     p.set_optional(p.set_string(
         ffi::kOfxPropPluginDescription,
         0,
@@ -27,10 +36,21 @@ pub fn describe(desc: &Descriptor) -> OfxResult<()> {
          a dust plume rolls out and settles, and what stood behind is revealed. Runs an ONNX model through ONNX Runtime, \
          on the GPU when there is one.",
     ));
-    p.set_strings(ffi::kOfxImageEffectPropSupportedContexts, &[ffi::kOfxImageEffectContextFilter, ffi::kOfxImageEffectContextGeneral])?;
+    p.set_strings(
+        ffi::kOfxImageEffectPropSupportedContexts,
+        &[
+            ffi::kOfxImageEffectContextFilter,
+            ffi::kOfxImageEffectContextGeneral,
+        ],
+    )?;
     p.set_strings(
         ffi::kOfxImageEffectPropSupportedPixelDepths,
-        &[ffi::kOfxBitDepthFloat, ffi::kOfxBitDepthHalf, ffi::kOfxBitDepthShort, ffi::kOfxBitDepthByte],
+        &[
+            ffi::kOfxBitDepthFloat,
+            ffi::kOfxBitDepthHalf,
+            ffi::kOfxBitDepthShort,
+            ffi::kOfxBitDepthByte,
+        ],
     )?;
     p.set_int(ffi::kOfxImageEffectPluginPropSingleInstance, 0, 0)?;
     p.set_int(ffi::kOfxImageEffectPluginPropHostFrameThreading, 0, 0)?;
@@ -41,51 +61,224 @@ pub fn describe(desc: &Descriptor) -> OfxResult<()> {
     p.set_int(ffi::kOfxImageEffectPropSupportsMultipleClipPARs, 0, 0)?;
     p.set_int(ffi::kOfxImageEffectPluginPropFieldRenderTwiceAlways, 0, 0)?;
     // Sessions are shared behind a lock and renders keep no per-frame state.
-    p.set_cstr(ffi::kOfxImageEffectPluginRenderThreadSafety, 0, c(ffi::kOfxImageEffectRenderFullySafe))?;
+    p.set_cstr(
+        ffi::kOfxImageEffectPluginRenderThreadSafety,
+        0,
+        c(ffi::kOfxImageEffectRenderFullySafe),
+    )?;
     Ok(())
 }
 
 pub fn describe_in_context(desc: &Descriptor, _context: Context) -> OfxResult<()> {
     let clips = desc.clips();
-    clips.define(&ClipDef { name: SOURCE, label: "Source", optional: false, is_mask: false, components: ALL_COMPONENTS })?;
-    clips.define(&ClipDef { name: MASK, label: "Mask", optional: true, is_mask: true, components: &[ffi::kOfxImageComponentAlpha, ffi::kOfxImageComponentRGBA] })?;
-    clips.define(&ClipDef { name: BACKGROUND, label: "Background", optional: true, is_mask: false, components: ALL_COMPONENTS })?;
-    clips.define(&ClipDef { name: OUTPUT_CLIP, label: "Output", optional: false, is_mask: false, components: ALL_COMPONENTS })?;
+    clips.define(&ClipDef {
+        name: SOURCE,
+        label: "Source",
+        optional: false,
+        is_mask: false,
+        components: ALL_COMPONENTS,
+    })?;
+    clips.define(&ClipDef {
+        name: MASK,
+        label: "Mask",
+        optional: true,
+        is_mask: true,
+        components: &[ffi::kOfxImageComponentAlpha, ffi::kOfxImageComponentRGBA],
+    })?;
+    clips.define(&ClipDef {
+        name: BACKGROUND,
+        label: "Background",
+        optional: true,
+        is_mask: false,
+        components: ALL_COMPONENTS,
+    })?;
+    clips.define(&ClipDef {
+        name: OUTPUT_CLIP,
+        label: "Output",
+        optional: false,
+        is_mask: false,
+        components: ALL_COMPONENTS,
+    })?;
     define_params(desc)
 }
 
 fn info<'a>(name: &'a str, label: &'a str, hint: &'a str) -> ParamInfo<'a> {
-    ParamInfo { name, label, hint, parent: None }
+    ParamInfo {
+        name,
+        label,
+        hint,
+        parent: None,
+    }
 }
 
 fn define_params(desc: &Descriptor) -> OfxResult<()> {
     let d = desc.params()?;
     d.double2d(&info(BOTTOM_LEFT, "Bottom Left", "Lower-left corner of the building's region, where it meets the ground (canonical coordinates)."), DoubleKind::XYAbsolute, (0.35, 0.12))?;
-    d.double2d(&info(SIZE, "Size", "Width and height of the building's region (canonical coordinates)."), DoubleKind::XY, (0.3, 0.7))?;
-    d.double(&info(START_FRAME, "Start Frame", "Frame at which the building starts to give way. Before it the output is the plate."), DoubleKind::AbsoluteTime, 1.0, (-1.0e6, 1.0e6), (1.0, 250.0))?;
-    d.double(&info(DURATION, "Duration", "Frames from the first crack until the rubble settles."), DoubleKind::Time, 72.0, (1.0, 1.0e5), (12.0, 240.0))?;
+    d.double2d(
+        &info(
+            SIZE,
+            "Size",
+            "Width and height of the building's region (canonical coordinates).",
+        ),
+        DoubleKind::XY,
+        (0.3, 0.7),
+    )?;
+    d.double(
+        &info(
+            START_FRAME,
+            "Start Frame",
+            "Frame at which the building starts to give way. Before it the output is the plate.",
+        ),
+        DoubleKind::AbsoluteTime,
+        1.0,
+        (-1.0e6, 1.0e6),
+        (1.0, 250.0),
+    )?;
+    d.double(
+        &info(
+            DURATION,
+            "Duration",
+            "Frames from the first crack until the rubble settles.",
+        ),
+        DoubleKind::Time,
+        72.0,
+        (1.0, 1.0e5),
+        (12.0, 240.0),
+    )?;
     d.int(&info(SEED, "Seed", "Changes the pattern of fragments, dust and debris; the same seed always gives the same collapse."), 1, (0, 1 << 24), (0, 1000))?;
     d.choice(
         &info(OUTPUT, "Output", "Composite: the plate with the collapse. Collapse element only: the premultiplied element. Matte: the element's alpha."),
         &ChoiceDef { options: OUTPUT_OPTIONS, default: 0 },
     )?;
-    d.double(&info(DIRECTION, "Direction", "Which way the mass leans as it falls: -1 left, 0 straight down, 1 right."), DoubleKind::Plain, 0.0, (-1.0, 1.0), (-1.0, 1.0))?;
-    d.double(&info(FRAGMENT_SIZE, "Fragment Size", "Relative size of the chunks the facade breaks into."), DoubleKind::Plain, 1.0, (0.25, 4.0), (0.25, 4.0))?;
-    d.double(&info(GRAVITY, "Gravity", "How fast the chunks fall (1 is natural for the region's size)."), DoubleKind::Plain, 1.0, (0.25, 4.0), (0.25, 4.0))?;
-    d.double(&info(DUST_AMOUNT, "Dust Amount", "Density of the dust plume."), DoubleKind::Plain, 1.0, (0.0, 2.0), (0.0, 2.0))?;
-    d.rgb(&info(DUST_COLOR, "Dust Color", "Base colour of the dust before it takes light and tint from the plate."), [0.62, 0.58, 0.52])?;
-    d.double(&info(DUST_TINT, "Dust Tint", "How much the dust takes its colour and light from the plate (0 none, 1 fully)."), DoubleKind::Plain, 0.5, (0.0, 1.0), (0.0, 1.0))?;
-    d.double(&info(DUST_SPREAD, "Dust Spread", "How far the plume rolls outward from the base."), DoubleKind::Plain, 1.0, (0.0, 2.0), (0.0, 2.0))?;
-    d.double(&info(DEBRIS, "Debris", "Amount of small debris scattered around the base."), DoubleKind::Plain, 1.0, (0.0, 2.0), (0.0, 2.0))?;
-    d.file_path(&info(MODEL, "Model", "ONNX model file. Empty: the model bundled with the plugin."), "")?;
+    d.double(
+        &info(
+            DIRECTION,
+            "Direction",
+            "Which way the mass leans as it falls: -1 left, 0 straight down, 1 right.",
+        ),
+        DoubleKind::Plain,
+        0.0,
+        (-1.0, 1.0),
+        (-1.0, 1.0),
+    )?;
+    d.double(
+        &info(
+            FRAGMENT_SIZE,
+            "Fragment Size",
+            "Relative size of the chunks the facade breaks into.",
+        ),
+        DoubleKind::Plain,
+        1.0,
+        (0.25, 4.0),
+        (0.25, 4.0),
+    )?;
+    d.double(
+        &info(
+            GRAVITY,
+            "Gravity",
+            "How fast the chunks fall (1 is natural for the region's size).",
+        ),
+        DoubleKind::Plain,
+        1.0,
+        (0.25, 4.0),
+        (0.25, 4.0),
+    )?;
+    d.double(
+        &info(DUST_AMOUNT, "Dust Amount", "Density of the dust plume."),
+        DoubleKind::Plain,
+        1.0,
+        (0.0, 2.0),
+        (0.0, 2.0),
+    )?;
+    d.rgb(
+        &info(
+            DUST_COLOR,
+            "Dust Color",
+            "Base colour of the dust before it takes light and tint from the plate.",
+        ),
+        [0.62, 0.58, 0.52],
+    )?;
+    d.double(
+        &info(
+            DUST_TINT,
+            "Dust Tint",
+            "How much the dust takes its colour and light from the plate (0 none, 1 fully).",
+        ),
+        DoubleKind::Plain,
+        0.5,
+        (0.0, 1.0),
+        (0.0, 1.0),
+    )?;
+    d.double(
+        &info(
+            DUST_SPREAD,
+            "Dust Spread",
+            "How far the plume rolls outward from the base.",
+        ),
+        DoubleKind::Plain,
+        1.0,
+        (0.0, 2.0),
+        (0.0, 2.0),
+    )?;
+    d.double(
+        &info(
+            DEBRIS,
+            "Debris",
+            "Amount of small debris scattered around the base.",
+        ),
+        DoubleKind::Plain,
+        1.0,
+        (0.0, 2.0),
+        (0.0, 2.0),
+    )?;
+    d.file_path(
+        &info(
+            MODEL,
+            "Model",
+            "ONNX model file. Empty: the model bundled with the plugin.",
+        ),
+        "",
+    )?;
     d.choice(
         &info(DEVICE, "Device", "Auto: the GPU when ONNX Runtime can use one, else the CPU. GPU falls back to the CPU with a warning."),
         &ChoiceDef { options: DEVICE_OPTIONS, default: 0 },
     )?;
-    d.boolean(&info(HALF_PRECISION, "Half Precision", "Run the model's 16-bit float variant when it has one: faster and lighter on the GPU."), false)?;
-    d.boolean(&info(USE_TENSORRT, "Use TensorRT", "On NVIDIA GPUs, build and cache a TensorRT engine (slow first frame, faster after)."), false)?;
-    d.page(&info(PAGE_COLLAPSE, "Collapse", ""), &[BOTTOM_LEFT, SIZE, START_FRAME, DURATION, SEED, OUTPUT])?;
-    d.page(&info(PAGE_LOOK, "Look", ""), &[DIRECTION, FRAGMENT_SIZE, GRAVITY, DUST_AMOUNT, DUST_COLOR, DUST_TINT, DUST_SPREAD, DEBRIS])?;
-    d.page(&info(PAGE_MODEL, "Model", ""), &[MODEL, DEVICE, HALF_PRECISION, USE_TENSORRT])?;
+    d.boolean(
+        &info(
+            HALF_PRECISION,
+            "Half Precision",
+            "Run the model's 16-bit float variant when it has one: faster and lighter on the GPU.",
+        ),
+        false,
+    )?;
+    d.boolean(
+        &info(
+            USE_TENSORRT,
+            "Use TensorRT",
+            "On NVIDIA GPUs, build and cache a TensorRT engine (slow first frame, faster after).",
+        ),
+        false,
+    )?;
+    d.page(
+        &info(PAGE_COLLAPSE, "Collapse", ""),
+        &[BOTTOM_LEFT, SIZE, START_FRAME, DURATION, SEED, OUTPUT],
+    )?;
+    d.page(
+        &info(PAGE_LOOK, "Look", ""),
+        &[
+            DIRECTION,
+            FRAGMENT_SIZE,
+            GRAVITY,
+            DUST_AMOUNT,
+            DUST_COLOR,
+            DUST_TINT,
+            DUST_SPREAD,
+            DEBRIS,
+        ],
+    )?;
+    d.page(
+        &info(PAGE_MODEL, "Model", ""),
+        &[MODEL, DEVICE, HALF_PRECISION, USE_TENSORRT],
+    )?;
     Ok(())
 }

@@ -29,17 +29,39 @@ pub fn region(bottom_left: (f64, f64), size: (f64, f64)) -> RectD {
     if vals.iter().any(|v| !v.is_finite()) || size.0 <= 0.0 || size.1 <= 0.0 {
         return RectD::default();
     }
-    RectD { x1: bottom_left.0, y1: bottom_left.1, x2: bottom_left.0 + size.0, y2: bottom_left.1 + size.1 }
+    RectD {
+        x1: bottom_left.0,
+        y1: bottom_left.1,
+        x2: bottom_left.0 + size.0,
+        y2: bottom_left.1 + size.1,
+    }
 }
 
 fn grow(r: RectD, m: &Margins) -> RectD {
     let (w, h) = (r.x2 - r.x1, r.y2 - r.y1);
-    RectD { x1: r.x1 - m.left * w, y1: r.y1 - m.bottom * h, x2: r.x2 + m.right * w, y2: r.y2 + m.top * h }
+    RectD {
+        x1: r.x1 - m.left * w,
+        y1: r.y1 - m.bottom * h,
+        x2: r.x2 + m.right * w,
+        y2: r.y2 + m.top * h,
+    }
 }
 
 impl Geometry {
-    pub fn new(region: RectD, reach: &Margins, context: &Margins, scale: (f64, f64), pixel_aspect: f64) -> Self {
-        Geometry { region, affected: grow(region, reach), source: grow(region, context), sx: scale.0 / pixel_aspect, sy: scale.1 }
+    pub fn new(
+        region: RectD,
+        reach: &Margins,
+        context: &Margins,
+        scale: (f64, f64),
+        pixel_aspect: f64,
+    ) -> Self {
+        Geometry {
+            region,
+            affected: grow(region, reach),
+            source: grow(region, context),
+            sx: scale.0 / pixel_aspect,
+            sy: scale.1,
+        }
     }
 
     /// The smallest pixel rectangle covering `r`.
@@ -48,11 +70,21 @@ impl Geometry {
             return RectI::default();
         }
         let clamp = |v: f64| v.clamp(i32::MIN as f64 / 2.0, i32::MAX as f64 / 2.0) as i32;
-        RectI { x1: clamp((r.x1 * self.sx).floor()), y1: clamp((r.y1 * self.sy).floor()), x2: clamp((r.x2 * self.sx).ceil()), y2: clamp((r.y2 * self.sy).ceil()) }
+        RectI {
+            x1: clamp((r.x1 * self.sx).floor()),
+            y1: clamp((r.y1 * self.sy).floor()),
+            x2: clamp((r.x2 * self.sx).ceil()),
+            y2: clamp((r.y2 * self.sy).ceil()),
+        }
     }
 
     pub fn to_canonical(&self, r: RectI) -> RectD {
-        RectD { x1: r.x1 as f64 / self.sx, y1: r.y1 as f64 / self.sy, x2: r.x2 as f64 / self.sx, y2: r.y2 as f64 / self.sy }
+        RectD {
+            x1: r.x1 as f64 / self.sx,
+            y1: r.y1 as f64 / self.sy,
+            x2: r.x2 as f64 / self.sx,
+            y2: r.y2 as f64 / self.sy,
+        }
     }
 
     /// How much of pixel (x, y) the region covers, from 0 to 1 (anti-aliased edges).
@@ -61,7 +93,8 @@ impl Geometry {
             let (a, b) = (p as f64 / s, (p + 1) as f64 / s);
             ((b.min(hi) - a.max(lo)).max(0.0) * s).min(1.0)
         };
-        (overlap(x, self.sx, self.region.x1, self.region.x2) * overlap(y, self.sy, self.region.y1, self.region.y2)) as f32
+        (overlap(x, self.sx, self.region.x1, self.region.x2)
+            * overlap(y, self.sy, self.region.y1, self.region.y2)) as f32
     }
 }
 
@@ -71,11 +104,32 @@ mod tests {
 
     #[test]
     fn windows_scale_with_render_scale() {
-        let m = Margins { left: 0.5, bottom: 0.1, right: 0.5, top: 0.25 };
+        let m = Margins {
+            left: 0.5,
+            bottom: 0.1,
+            right: 0.5,
+            top: 0.25,
+        };
         let r = region((100.0, 50.0), (200.0, 400.0));
         let g = Geometry::new(r, &m, &m, (0.5, 0.5), 1.0);
-        assert_eq!(g.affected, RectD { x1: 0.0, y1: 10.0, x2: 400.0, y2: 550.0 });
-        assert_eq!(g.to_pixels(g.affected), RectI { x1: 0, y1: 5, x2: 200, y2: 275 });
+        assert_eq!(
+            g.affected,
+            RectD {
+                x1: 0.0,
+                y1: 10.0,
+                x2: 400.0,
+                y2: 550.0
+            }
+        );
+        assert_eq!(
+            g.to_pixels(g.affected),
+            RectI {
+                x1: 0,
+                y1: 5,
+                x2: 200,
+                y2: 275
+            }
+        );
         assert_eq!(g.region_coverage(60, 30), 1.0);
         assert_eq!(g.region_coverage(10, 30), 0.0);
         assert!(region((0.0, 0.0), (0.0, 10.0)).is_empty());

@@ -7,7 +7,10 @@ mod render;
 
 use crate::ffi;
 use crate::inference;
-use crate::ofx::{self, ClipPreferences, Context, Descriptor, ImageEffect, Instance, MessageLevel, OfxResult, PluginInfo, RectD, RectI, RenderArgs};
+use crate::ofx::{
+    self, ClipPreferences, Context, Descriptor, ImageEffect, Instance, MessageLevel, OfxResult,
+    PluginInfo, RectD, RectI, RenderArgs,
+};
 use describe::{BACKGROUND, MASK, OUTPUT_CLIP, SOURCE};
 use geometry::{region, Geometry};
 use params::{OutputMode, Settings};
@@ -23,7 +26,12 @@ pub struct Collapse {
     info: PluginInfo,
 }
 
-static COLLAPSE: Collapse = Collapse { info: PluginInfo { identifier: PLUGIN_ID_C, version: (1, 0) } };
+static COLLAPSE: Collapse = Collapse {
+    info: PluginInfo {
+        identifier: PLUGIN_ID_C,
+        version: (1, 0),
+    },
+};
 
 impl ImageEffect for Collapse {
     fn info(&self) -> &PluginInfo {
@@ -47,24 +55,49 @@ impl ImageEffect for Collapse {
         describe::describe_in_context(desc, context)
     }
 
-    fn region_of_definition(&self, inst: &Instance, time: f64, _scale: (f64, f64)) -> OfxResult<Option<RectD>> {
+    fn region_of_definition(
+        &self,
+        inst: &Instance,
+        time: f64,
+        _scale: (f64, f64),
+    ) -> OfxResult<Option<RectD>> {
         // The output covers what the Source covers, whatever the other inputs.
         Ok(Some(inst.clips().get(SOURCE)?.region_of_definition(time)?))
     }
 
-    fn regions_of_interest(&self, inst: &Instance, time: f64, scale: (f64, f64), wanted: RectD) -> OfxResult<Vec<(&'static str, RectD)>> {
+    fn regions_of_interest(
+        &self,
+        inst: &Instance,
+        time: f64,
+        scale: (f64, f64),
+        wanted: RectD,
+    ) -> OfxResult<Vec<(&'static str, RectD)>> {
         let settings = Settings::read(&inst.params()?, time)?;
         let rect = region(settings.bottom_left, settings.size);
         if rect.is_empty() || settings.progress(time) <= 0.0 {
-            return Ok(vec![(SOURCE, wanted), (MASK, RectD::default()), (BACKGROUND, RectD::default())]);
+            return Ok(vec![
+                (SOURCE, wanted),
+                (MASK, RectD::default()),
+                (BACKGROUND, RectD::default()),
+            ]);
         }
         let Ok(model) = render::model_for(&settings) else {
             // Render reports the failure; ask only for what a plain copy needs.
             return Ok(vec![(SOURCE, wanted)]);
         };
-        let geo = Geometry::new(rect, &model.contract.reach, &model.contract.context, scale, 1.0);
+        let geo = Geometry::new(
+            rect,
+            &model.contract.reach,
+            &model.contract.context,
+            scale,
+            1.0,
+        );
         let source = geo.source;
-        Ok(vec![(SOURCE, source.union(&wanted)), (MASK, source), (BACKGROUND, source)])
+        Ok(vec![
+            (SOURCE, source.union(&wanted)),
+            (MASK, source),
+            (BACKGROUND, source),
+        ])
     }
 
     fn clip_preferences(&self, inst: &Instance, prefs: &ClipPreferences) -> OfxResult<()> {
@@ -77,7 +110,13 @@ impl ImageEffect for Collapse {
         prefs.set_premultiplied()
     }
 
-    fn is_identity(&self, inst: &Instance, time: f64, scale: (f64, f64), window: RectI) -> OfxResult<Option<(&'static str, f64)>> {
+    fn is_identity(
+        &self,
+        inst: &Instance,
+        time: f64,
+        scale: (f64, f64),
+        window: RectI,
+    ) -> OfxResult<Option<(&'static str, f64)>> {
         let settings = Settings::read(&inst.params()?, time)?;
         if settings.output != OutputMode::Composite {
             return Ok(None);
@@ -86,9 +125,17 @@ impl ImageEffect for Collapse {
         if rect.is_empty() || settings.progress(time) <= 0.0 {
             return Ok(Some((SOURCE, time)));
         }
-        let Ok(model) = render::model_for(&settings) else { return Ok(None) };
+        let Ok(model) = render::model_for(&settings) else {
+            return Ok(None);
+        };
         let par = inst.clips().get(SOURCE)?.pixel_aspect_ratio();
-        let geo = Geometry::new(rect, &model.contract.reach, &model.contract.context, scale, par);
+        let geo = Geometry::new(
+            rect,
+            &model.contract.reach,
+            &model.contract.context,
+            scale,
+            par,
+        );
         if window.intersect(&geo.to_pixels(geo.affected)).is_empty() {
             return Ok(Some((SOURCE, time)));
         }
@@ -100,20 +147,37 @@ impl ImageEffect for Collapse {
     }
 
     fn instance_changed(&self, inst: &Instance, param: &str, time: f64) -> OfxResult<()> {
-        if ![params::MODEL, params::DEVICE, params::HALF_PRECISION, params::USE_TENSORRT].contains(&param) {
+        if ![
+            params::MODEL,
+            params::DEVICE,
+            params::HALF_PRECISION,
+            params::USE_TENSORRT,
+        ]
+        .contains(&param)
+        {
             return Ok(());
         }
         // Load the model now so that a bad file is reported when it is chosen, not at render.
         let settings = Settings::read(&inst.params()?, time)?;
         match render::model_for(&settings) {
             Ok(model) => match &model.warning {
-                Some(w) => ofx::set_persistent_message(inst.message_handle(), MessageLevel::Warning, w),
+                Some(w) => {
+                    ofx::set_persistent_message(inst.message_handle(), MessageLevel::Warning, w)
+                }
                 None => {
                     ofx::clear_persistent_message(inst.message_handle());
-                    log::info!("Collapse runs '{}' on {}", model.contract.name, model.device.label());
+                    log::info!(
+                        "Collapse runs '{}' on {}",
+                        model.contract.name,
+                        model.device.label()
+                    );
                 }
             },
-            Err(e) => ofx::set_persistent_message(inst.message_handle(), MessageLevel::Error, &format!("Collapse: {}", e.message)),
+            Err(e) => ofx::set_persistent_message(
+                inst.message_handle(),
+                MessageLevel::Error,
+                &format!("Collapse: {}", e.message),
+            ),
         }
         Ok(())
     }
@@ -143,7 +207,12 @@ unsafe extern "C" fn set_host(host: *mut ffi::OfxHost) {
     ofx::set_host(host);
 }
 
-unsafe extern "C" fn main_entry(action: *const c_char, handle: *const c_void, in_args: ffi::OfxPropertySetHandle, out_args: ffi::OfxPropertySetHandle) -> ffi::OfxStatus {
+unsafe extern "C" fn main_entry(
+    action: *const c_char,
+    handle: *const c_void,
+    in_args: ffi::OfxPropertySetHandle,
+    out_args: ffi::OfxPropertySetHandle,
+) -> ffi::OfxStatus {
     // SAFETY: the host calls mainEntry with the arguments OpenFX defines.
     unsafe { ofx::dispatch(&COLLAPSE, action, handle, in_args, out_args) }
 }

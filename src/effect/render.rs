@@ -2,11 +2,15 @@
 //! source window, run the model over the affected part of the render window,
 //! and write composite / element / matte.
 
-use super::describe::{BACKGROUND, MASK, SOURCE, OUTPUT_CLIP};
+use super::describe::{BACKGROUND, MASK, OUTPUT_CLIP, SOURCE};
 use super::geometry::{region, Geometry, MAX_SOURCE_PIXELS};
 use super::params::{OutputMode, Settings};
-use crate::inference::{self, scene, FrameInputs, LoadedModel, ModelRequest, OutputGrid, SCENE_LEN};
-use crate::ofx::{set_persistent_message, Image, Instance, MessageLevel, OfxError, OfxResult, RectI, RenderArgs};
+use crate::inference::{
+    self, scene, FrameInputs, LoadedModel, ModelRequest, OutputGrid, SCENE_LEN,
+};
+use crate::ofx::{
+    set_persistent_message, Image, Instance, MessageLevel, OfxError, OfxResult, RectI, RenderArgs,
+};
 use ndarray::Array4;
 use std::sync::Arc;
 
@@ -15,11 +19,18 @@ pub fn model_for(settings: &Settings) -> OfxResult<Arc<LoadedModel>> {
     let path = if settings.model.trim().is_empty() {
         inference::bundle_resources()
             .map(|r| r.join(super::DEFAULT_MODEL_FILE))
-            .ok_or_else(|| OfxError::failed("cannot locate the plugin bundle to find its default model"))?
+            .ok_or_else(|| {
+                OfxError::failed("cannot locate the plugin bundle to find its default model")
+            })?
     } else {
         settings.model.trim().into()
     };
-    let request = ModelRequest { path, device: settings.device, half: settings.half_precision, tensorrt: settings.use_tensorrt };
+    let request = ModelRequest {
+        path,
+        device: settings.device,
+        half: settings.half_precision,
+        tensorrt: settings.use_tensorrt,
+    };
     inference::load_model(&request).map_err(|e| OfxError::failed(e.message))
 }
 
@@ -33,14 +44,25 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
     let progress = settings.progress(args.time);
 
     if rect.is_empty() || progress <= 0.0 || window.is_empty() {
-        return write_unchanged(&mut out, &source_clip.image(args.time, None).ok(), window, settings.output);
+        return write_unchanged(
+            &mut out,
+            &source_clip.image(args.time, None).ok(),
+            window,
+            settings.output,
+        );
     }
     let model = model_for(&settings)?;
     if let Some(w) = &model.warning {
         set_persistent_message(inst.message_handle(), MessageLevel::Warning, w);
     }
     let contract = &model.contract;
-    let geo = Geometry::new(rect, &contract.reach, &contract.context, args.scale, source_clip.pixel_aspect_ratio());
+    let geo = Geometry::new(
+        rect,
+        &contract.reach,
+        &contract.context,
+        args.scale,
+        source_clip.pixel_aspect_ratio(),
+    );
     let work = window.intersect(&geo.to_pixels(geo.affected));
     if work.is_empty() {
         let plate = source_clip.image(args.time, Some(geo.to_canonical(window)))?;
@@ -60,9 +82,13 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
     }
 
     let background = clips.get(BACKGROUND).ok().filter(|c| c.is_connected());
-    let background_img = background.map(|c| c.image(args.time, Some(geo.to_canonical(source_px)))).transpose()?;
+    let background_img = background
+        .map(|c| c.image(args.time, Some(geo.to_canonical(source_px))))
+        .transpose()?;
     let mask = clips.get(MASK).ok().filter(|c| c.is_connected());
-    let mask_img = mask.map(|c| c.image(args.time, Some(geo.to_canonical(source_px)))).transpose()?;
+    let mask_img = mask
+        .map(|c| c.image(args.time, Some(geo.to_canonical(source_px))))
+        .transpose()?;
 
     let mut scene_v = [0.0f32; SCENE_LEN];
     scene_v[scene::PROGRESS] = progress as f32;
@@ -82,7 +108,17 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
 
     let inputs = FrameInputs {
         plate: planar_rgba(&plate_img, source_px),
-        background: background_img.as_ref().map_or_else(|| Array4::zeros((1, 4, source_px.height() as usize, source_px.width() as usize)), |img| planar_rgba(img, source_px)),
+        background: background_img.as_ref().map_or_else(
+            || {
+                Array4::zeros((
+                    1,
+                    4,
+                    source_px.height() as usize,
+                    source_px.width() as usize,
+                ))
+            },
+            |img| planar_rgba(img, source_px),
+        ),
         mask: coverage(&geo, mask_img.as_ref(), source_px),
         scene: scene_v,
         controls: contract.control_values(&settings.controls),
@@ -96,13 +132,22 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
         width: work.width() as usize,
         height: work.height() as usize,
     };
-    let element = model.run(&inputs, &grid, &|| inst.aborted()).map_err(|e| match e.kind {
-        inference::ErrorKind::Aborted => OfxError::aborted(),
-        _ => OfxError::failed(e.message),
-    })?;
+    let element = model
+        .run(&inputs, &grid, &|| inst.aborted())
+        .map_err(|e| match e.kind {
+            inference::ErrorKind::Aborted => OfxError::aborted(),
+            _ => OfxError::failed(e.message),
+        })?;
     let ran = clock.elapsed();
     drop(inputs);
-    write_result(&mut out, &plate_img, window, work, &element, settings.output);
+    write_result(
+        &mut out,
+        &plate_img,
+        window,
+        work,
+        &element,
+        settings.output,
+    );
     log::debug!(
         "render {}x{} at {}: fetch {:.1} ms, tensors {:.1} ms, model {:.1} ms, write {:.1} ms",
         window.width(),
@@ -117,12 +162,19 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
 }
 
 /// Output where the collapse changes nothing: the plate (composite) or transparent black.
-fn write_unchanged(out: &mut Image, source: &Option<Image>, window: RectI, mode: OutputMode) -> OfxResult<()> {
+fn write_unchanged(
+    out: &mut Image,
+    source: &Option<Image>,
+    window: RectI,
+    mode: OutputMode,
+) -> OfxResult<()> {
     let zeros = vec![0.0f32; window.width() as usize * 4];
     let mut scratch = Vec::new();
     for y in window.y1..window.y2 {
         match (mode, source) {
-            (OutputMode::Composite, Some(src)) => out.copy_row_from(src, y, window.x1, window.x2, &mut scratch),
+            (OutputMode::Composite, Some(src)) => {
+                out.copy_row_from(src, y, window.x1, window.x2, &mut scratch)
+            }
             _ => out.write_rgba(y, window.x1, window.x2, &zeros),
         }
     }
@@ -130,14 +182,23 @@ fn write_unchanged(out: &mut Image, source: &Option<Image>, window: RectI, mode:
 }
 
 /// Writes the window: the plate (or zeros) outside `work`, the chosen output inside.
-fn write_result(out: &mut Image, plate: &Image, window: RectI, work: RectI, element: &[f32], mode: OutputMode) {
+fn write_result(
+    out: &mut Image,
+    plate: &Image,
+    window: RectI,
+    work: RectI,
+    element: &[f32],
+    mode: OutputMode,
+) {
     let (w, h) = (work.width() as usize, work.height() as usize);
     let mut scratch = Vec::new();
     let mut row = vec![0.0f32; w * 4];
     let zeros = vec![0.0f32; window.width() as usize * 4];
     for y in window.y1..window.y2 {
         match mode {
-            OutputMode::Composite => out.copy_row_from(plate, y, window.x1, window.x2, &mut scratch),
+            OutputMode::Composite => {
+                out.copy_row_from(plate, y, window.x1, window.x2, &mut scratch)
+            }
             _ => out.write_rgba(y, window.x1, window.x2, &zeros),
         }
         if y < work.y1 || y >= work.y2 {
@@ -148,7 +209,12 @@ fn write_result(out: &mut Image, plate: &Image, window: RectI, work: RectI, elem
             plate.read_rgba(y, work.x1, work.x2, &mut row);
         }
         for i in 0..w {
-            let e = [element[j * w + i], element[(h + j) * w + i], element[(2 * h + j) * w + i], element[(3 * h + j) * w + i]];
+            let e = [
+                element[j * w + i],
+                element[(h + j) * w + i],
+                element[(2 * h + j) * w + i],
+                element[(3 * h + j) * w + i],
+            ];
             let px = &mut row[i * 4..i * 4 + 4];
             match mode {
                 OutputMode::Composite => {
@@ -158,7 +224,11 @@ fn write_result(out: &mut Image, plate: &Image, window: RectI, work: RectI, elem
                     let a = e[3].clamp(0.0, 1.0);
                     for c in 0..4 {
                         let under = if px[c].is_finite() { px[c] } else { 0.0 };
-                        px[c] = if a >= 1.0 { e[c] } else { e[c] + (1.0 - a) * under };
+                        px[c] = if a >= 1.0 {
+                            e[c]
+                        } else {
+                            e[c] + (1.0 - a) * under
+                        };
                     }
                 }
                 OutputMode::Element => px.copy_from_slice(&e),
@@ -176,7 +246,16 @@ fn write_result(out: &mut Image, plate: &Image, window: RectI, work: RectI, elem
 
 /// Writes composited pixels, leaving the copied plate bits wherever the element is zero.
 #[allow(clippy::too_many_arguments)]
-fn write_changed(out: &mut Image, y: i32, x1: i32, row: &[f32], element: &[f32], j: usize, w: usize, h: usize) {
+fn write_changed(
+    out: &mut Image,
+    y: i32,
+    x1: i32,
+    row: &[f32],
+    element: &[f32],
+    j: usize,
+    w: usize,
+    h: usize,
+) {
     let mut i = 0;
     while i < w {
         let touched = |i: usize| (0..4).any(|c| element[(c * h + j) * w + i] != 0.0);
@@ -223,7 +302,12 @@ fn coverage(geo: &Geometry, mask: Option<&Image>, rect: RectI) -> Array4<f32> {
         for i in 0..w {
             let rect_cov = geo.region_coverage(rect.x1 + i as i32, y);
             let mask_a = if mask.is_some() { row[i * 4 + 3] } else { 1.0 };
-            t[[0, 0, j, i]] = rect_cov * if mask_a.is_finite() { mask_a.clamp(0.0, 1.0) } else { 0.0 };
+            t[[0, 0, j, i]] = rect_cov
+                * if mask_a.is_finite() {
+                    mask_a.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
         }
     }
     t

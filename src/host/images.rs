@@ -662,7 +662,9 @@ impl ImageHandle {
     pub fn input_untouched(&self) -> bool {
         match &self.storage {
             // SAFETY: see the `Sync` impl; the plugin has released the image.
-            Storage::Input { image, checksum } => checksum.is_none_or(|c| unsafe { (*image.get()).checksum() } == c),
+            Storage::Input { image, checksum } => {
+                checksum.is_none_or(|c| unsafe { (*image.get()).checksum() } == c)
+            }
             Storage::Output => true,
         }
     }

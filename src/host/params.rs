@@ -235,20 +235,42 @@ pub struct Param {
 /// A default given in normalised project coordinates, in canonical coordinates
 /// (sizes scale by the project size; absolute positions also add its offset).
 fn normalised_default(value: ParamValue, props: &PropertySet, project: &Project) -> ParamValue {
-    if props.str(name(f::kOfxParamPropDefaultCoordinateSystem)).as_deref() != Some(name(f::kOfxParamCoordinatesNormalised)) {
+    if props
+        .str(name(f::kOfxParamPropDefaultCoordinateSystem))
+        .as_deref()
+        != Some(name(f::kOfxParamCoordinatesNormalised))
+    {
         return value;
     }
-    let ty = props.str(name(f::kOfxParamPropDoubleType)).unwrap_or_default();
+    let ty = props
+        .str(name(f::kOfxParamPropDoubleType))
+        .unwrap_or_default();
     let absolute = ty.ends_with("Absolute");
     let axis = |v: f64, i: usize| {
-        let (size, offset) = if i == 0 { (project.size.0, project.offset.0) } else { (project.size.1, project.offset.1) };
+        let (size, offset) = if i == 0 {
+            (project.size.0, project.offset.0)
+        } else {
+            (project.size.1, project.offset.1)
+        };
         v * size + if absolute { offset } else { 0.0 }
     };
     let is = |k: &'static [u8]| ty == name(k);
     match value {
-        ParamValue::Double2D(x, y) if is(f::kOfxParamDoubleTypeXY) || is(f::kOfxParamDoubleTypeXYAbsolute) => ParamValue::Double2D(axis(x, 0), axis(y, 1)),
-        ParamValue::Double(x) if is(f::kOfxParamDoubleTypeX) || is(f::kOfxParamDoubleTypeXAbsolute) => ParamValue::Double(axis(x, 0)),
-        ParamValue::Double(y) if is(f::kOfxParamDoubleTypeY) || is(f::kOfxParamDoubleTypeYAbsolute) => ParamValue::Double(axis(y, 1)),
+        ParamValue::Double2D(x, y)
+            if is(f::kOfxParamDoubleTypeXY) || is(f::kOfxParamDoubleTypeXYAbsolute) =>
+        {
+            ParamValue::Double2D(axis(x, 0), axis(y, 1))
+        }
+        ParamValue::Double(x)
+            if is(f::kOfxParamDoubleTypeX) || is(f::kOfxParamDoubleTypeXAbsolute) =>
+        {
+            ParamValue::Double(axis(x, 0))
+        }
+        ParamValue::Double(y)
+            if is(f::kOfxParamDoubleTypeY) || is(f::kOfxParamDoubleTypeYAbsolute) =>
+        {
+            ParamValue::Double(axis(y, 1))
+        }
         other => other,
     }
 }
@@ -293,7 +315,8 @@ impl Param {
                 props.set_access(p, Access::Ro);
             }
         }
-        let value = ParamValue::from_default(descriptor.kind, &props).map(|v| normalised_default(v, &props, project));
+        let value = ParamValue::from_default(descriptor.kind, &props)
+            .map(|v| normalised_default(v, &props, project));
         let c_string = cstring(value.as_ref().and_then(ParamValue::as_str).unwrap_or(""));
         Arc::new(Param {
             name: descriptor.name.clone(),

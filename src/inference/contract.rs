@@ -85,9 +85,14 @@ pub const OUTPUT: &str = "element";
 impl Contract {
     /// Reads and checks a session's metadata and signature.
     pub fn from_session(session: &Session) -> Result<Contract, InferenceError> {
-        let meta = session.metadata().map_err(|e| InferenceError::contract(format!("cannot read metadata: {e}")))?;
+        let meta = session
+            .metadata()
+            .map_err(|e| InferenceError::contract(format!("cannot read metadata: {e}")))?;
         let get = |key: &str| meta.custom(key);
-        let require = |key: &str| get(key).ok_or_else(|| InferenceError::contract(format!("metadata key '{key}' is missing")));
+        let require = |key: &str| {
+            get(key)
+                .ok_or_else(|| InferenceError::contract(format!("metadata key '{key}' is missing")))
+        };
 
         let version = require("collapse.contract")?;
         if version.trim() != CONTRACT_VERSION {
@@ -97,7 +102,9 @@ impl Contract {
         }
         let kind = get("collapse.kind").unwrap_or_else(|| "generator".into());
         if kind.trim() != "generator" {
-            return Err(InferenceError::contract(format!("collapse.kind '{kind}' is not supported by this plugin version (only 'generator')")));
+            return Err(InferenceError::contract(format!(
+                "collapse.kind '{kind}' is not supported by this plugin version (only 'generator')"
+            )));
         }
         let halo = parse_halo(&require("collapse.halo")?)?;
         let reach = parse_margins("collapse.reach", &require("collapse.reach")?)?;
@@ -105,7 +112,14 @@ impl Contract {
         let controls = parse_controls(&get("collapse.controls").unwrap_or_default())?;
         let precision = check_signature(session, controls.len())?;
         let name = get("collapse.name").unwrap_or_else(|| "unnamed model".into());
-        Ok(Contract { name, precision, halo, reach, context, controls })
+        Ok(Contract {
+            name,
+            precision,
+            halo,
+            reach,
+            context,
+            controls,
+        })
     }
 
     /// The control vector in declared order, each clamped to its declared range;
@@ -114,7 +128,12 @@ impl Contract {
         self.controls
             .iter()
             .map(|spec| {
-                let v = provided.iter().find(|(n, _)| *n == spec.name).map(|(_, v)| *v as f32).filter(|v| v.is_finite()).unwrap_or(spec.default);
+                let v = provided
+                    .iter()
+                    .find(|(n, _)| *n == spec.name)
+                    .map(|(_, v)| *v as f32)
+                    .filter(|v| v.is_finite())
+                    .unwrap_or(spec.default);
                 v.clamp(spec.min, spec.max)
             })
             .collect()
@@ -124,16 +143,31 @@ impl Contract {
 fn parse_halo(text: &str) -> Result<u32, InferenceError> {
     match text.trim().parse::<u32>() {
         Ok(h) if h <= 512 => Ok(h),
-        _ => Err(InferenceError::contract(format!("collapse.halo '{text}' is not a whole number of pixels from 0 to 512"))),
+        _ => Err(InferenceError::contract(format!(
+            "collapse.halo '{text}' is not a whole number of pixels from 0 to 512"
+        ))),
     }
 }
 
 pub(crate) fn parse_margins(key: &str, text: &str) -> Result<Margins, InferenceError> {
-    let v: Vec<f64> = text.split_whitespace().filter_map(|t| t.parse::<f64>().ok()).collect();
-    if v.len() != 4 || text.split_whitespace().count() != 4 || v.iter().any(|x| !x.is_finite() || *x < 0.0 || *x > 16.0) {
-        return Err(InferenceError::contract(format!("{key} '{text}' must be four numbers from 0 to 16 (left bottom right top)")));
+    let v: Vec<f64> = text
+        .split_whitespace()
+        .filter_map(|t| t.parse::<f64>().ok())
+        .collect();
+    if v.len() != 4
+        || text.split_whitespace().count() != 4
+        || v.iter().any(|x| !x.is_finite() || *x < 0.0 || *x > 16.0)
+    {
+        return Err(InferenceError::contract(format!(
+            "{key} '{text}' must be four numbers from 0 to 16 (left bottom right top)"
+        )));
     }
-    Ok(Margins { left: v[0], bottom: v[1], right: v[2], top: v[3] })
+    Ok(Margins {
+        left: v[0],
+        bottom: v[1],
+        right: v[2],
+        top: v[3],
+    })
 }
 
 /// `name min max default; name min max default; ...`
@@ -141,9 +175,15 @@ pub(crate) fn parse_controls(text: &str) -> Result<Vec<ControlSpec>, InferenceEr
     let mut out: Vec<ControlSpec> = Vec::new();
     for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
         let parts: Vec<&str> = entry.split_whitespace().collect();
-        let nums: Vec<f32> = parts.iter().skip(1).filter_map(|p| p.parse::<f32>().ok()).collect();
+        let nums: Vec<f32> = parts
+            .iter()
+            .skip(1)
+            .filter_map(|p| p.parse::<f32>().ok())
+            .collect();
         if parts.len() != 4 || nums.len() != 3 || nums.iter().any(|x| !x.is_finite()) {
-            return Err(InferenceError::contract(format!("collapse.controls entry '{entry}' must be 'name min max default'")));
+            return Err(InferenceError::contract(format!(
+                "collapse.controls entry '{entry}' must be 'name min max default'"
+            )));
         }
         let (name, min, max, default) = (parts[0], nums[0], nums[1], nums[2]);
         if !CONTROL_VOCABULARY.contains(&name) {
@@ -153,34 +193,53 @@ pub(crate) fn parse_controls(text: &str) -> Result<Vec<ControlSpec>, InferenceEr
             )));
         }
         if !(min <= default && default <= max) {
-            return Err(InferenceError::contract(format!("control '{name}': need min <= default <= max, got {min} {default} {max}")));
+            return Err(InferenceError::contract(format!(
+                "control '{name}': need min <= default <= max, got {min} {default} {max}"
+            )));
         }
         if out.iter().any(|c| c.name == name) {
-            return Err(InferenceError::contract(format!("control '{name}' is declared twice")));
+            return Err(InferenceError::contract(format!(
+                "control '{name}' is declared twice"
+            )));
         }
-        out.push(ControlSpec { name: name.to_string(), min, max, default });
+        out.push(ControlSpec {
+            name: name.to_string(),
+            min,
+            max,
+            default,
+        });
     }
     Ok(out)
 }
 
 /// Checks input/output names, ranks, fixed dimensions and element types.
 fn check_signature(session: &Session, control_count: usize) -> Result<Precision, InferenceError> {
-    let tensor = |outlets: &[ort::value::Outlet], name: &str, what: &str| -> Result<(TensorElementType, Vec<i64>), InferenceError> {
-        let outlet = outlets
-            .iter()
-            .find(|o| o.name() == name)
-            .ok_or_else(|| InferenceError::contract(format!("the model has no {what} named '{name}'")))?;
+    let tensor = |outlets: &[ort::value::Outlet],
+                  name: &str,
+                  what: &str|
+     -> Result<(TensorElementType, Vec<i64>), InferenceError> {
+        let outlet = outlets.iter().find(|o| o.name() == name).ok_or_else(|| {
+            InferenceError::contract(format!("the model has no {what} named '{name}'"))
+        })?;
         match outlet.dtype() {
             ValueType::Tensor { ty, shape, .. } => Ok((*ty, shape.iter().copied().collect())),
-            other => Err(InferenceError::contract(format!("{what} '{name}' is not a tensor ({other:?})"))),
+            other => Err(InferenceError::contract(format!(
+                "{what} '{name}' is not a tensor ({other:?})"
+            ))),
         }
     };
     let expect_shape = |name: &str, shape: &[i64], want: &[i64]| -> Result<(), InferenceError> {
-        let ok = shape.len() == want.len() && shape.iter().zip(want).all(|(d, w)| *w < 0 || *d < 0 || d == w);
+        let ok = shape.len() == want.len()
+            && shape
+                .iter()
+                .zip(want)
+                .all(|(d, w)| *w < 0 || *d < 0 || d == w);
         if ok {
             Ok(())
         } else {
-            Err(InferenceError::contract(format!("'{name}' has shape {shape:?}, the contract wants {want:?} (-1: any)")))
+            Err(InferenceError::contract(format!(
+                "'{name}' has shape {shape:?}, the contract wants {want:?} (-1: any)"
+            )))
         }
     };
     let inputs = session.inputs();
@@ -189,7 +248,11 @@ fn check_signature(session: &Session, control_count: usize) -> Result<Precision,
     let precision = match plate_ty {
         TensorElementType::Float32 => Precision::Float32,
         TensorElementType::Float16 => Precision::Float16,
-        other => return Err(InferenceError::contract(format!("input 'plate' is {other:?}; it must be float32 or float16"))),
+        other => {
+            return Err(InferenceError::contract(format!(
+                "input 'plate' is {other:?}; it must be float32 or float16"
+            )))
+        }
     };
     expect_shape("plate", &plate_shape, &[1, 4, -1, -1])?;
     for (name, want) in [("background", [1i64, 4, -1, -1]), ("mask", [1, 1, -1, -1])] {
@@ -199,10 +262,17 @@ fn check_signature(session: &Session, control_count: usize) -> Result<Precision,
         }
         expect_shape(name, &shape, &want)?;
     }
-    for (name, want) in [("out_x", vec![-1i64]), ("out_y", vec![-1]), ("scene", vec![SCENE_LEN as i64]), ("controls", vec![control_count as i64])] {
+    for (name, want) in [
+        ("out_x", vec![-1i64]),
+        ("out_y", vec![-1]),
+        ("scene", vec![SCENE_LEN as i64]),
+        ("controls", vec![control_count as i64]),
+    ] {
         let (ty, shape) = tensor(inputs, name, "input")?;
         if ty != TensorElementType::Float32 {
-            return Err(InferenceError::contract(format!("input '{name}' is {ty:?}; it must be float32")));
+            return Err(InferenceError::contract(format!(
+                "input '{name}' is {ty:?}; it must be float32"
+            )));
         }
         expect_shape(name, &shape, &want)?;
     }
@@ -212,7 +282,9 @@ fn check_signature(session: &Session, control_count: usize) -> Result<Precision,
     }
     let (out_ty, out_shape) = tensor(outputs, OUTPUT, "output")?;
     if out_ty != plate_ty {
-        return Err(InferenceError::contract(format!("output 'element' is {out_ty:?} but 'plate' is {plate_ty:?}")));
+        return Err(InferenceError::contract(format!(
+            "output 'element' is {out_ty:?} but 'plate' is {plate_ty:?}"
+        )));
     }
     expect_shape(OUTPUT, &out_shape, &[1, 4, -1, -1])?;
     Ok(precision)
@@ -227,7 +299,10 @@ mod tests {
         let c = parse_controls("direction -1 1 0; dust_amount 0 2 1").unwrap();
         assert_eq!(c.len(), 2);
         assert_eq!(c[1].name, "dust_amount");
-        assert!(parse_controls("warp 0 1 0").unwrap_err().to_string().contains("warp"));
+        assert!(parse_controls("warp 0 1 0")
+            .unwrap_err()
+            .to_string()
+            .contains("warp"));
         assert!(parse_controls("direction 1 0 0").is_err());
         assert!(parse_controls("direction 0 1").is_err());
         assert!(parse_controls("direction 0 1 0; direction 0 1 0").is_err());

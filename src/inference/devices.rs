@@ -1,6 +1,6 @@
 //! Execution providers: which device a session runs on.
 
-use ort::ep::{ExecutionProvider, ExecutionProviderDispatch, CUDA, TensorRT};
+use ort::ep::{ExecutionProvider, ExecutionProviderDispatch, TensorRT, CUDA};
 use std::path::PathBuf;
 
 /// What the artist asked for.
@@ -47,7 +47,11 @@ pub fn tensorrt_cache_dir() -> PathBuf {
 }
 
 /// GPU providers to try, best first, for a request.
-pub fn gpu_candidates(request: DeviceRequest, tensorrt: bool, half: bool) -> Vec<(ExecutionDevice, ExecutionProviderDispatch)> {
+pub fn gpu_candidates(
+    request: DeviceRequest,
+    tensorrt: bool,
+    half: bool,
+) -> Vec<(ExecutionDevice, ExecutionProviderDispatch)> {
     if request == DeviceRequest::Cpu {
         return Vec::new();
     }
@@ -55,7 +59,10 @@ pub fn gpu_candidates(request: DeviceRequest, tensorrt: bool, half: bool) -> Vec
     if tensorrt && TensorRT::is_available().unwrap_or(false) {
         let cache = tensorrt_cache_dir();
         if let Err(e) = std::fs::create_dir_all(&cache) {
-            log::warn!("cannot create the TensorRT cache folder {}: {e}", cache.display());
+            log::warn!(
+                "cannot create the TensorRT cache folder {}: {e}",
+                cache.display()
+            );
         }
         let trt = TensorRT::default()
             .with_engine_cache(true)
@@ -67,7 +74,10 @@ pub fn gpu_candidates(request: DeviceRequest, tensorrt: bool, half: bool) -> Vec
         out.push((ExecutionDevice::TensorRt, trt));
     }
     if CUDA::is_available().unwrap_or(false) {
-        out.push((ExecutionDevice::Cuda, CUDA::default().build().error_on_failure()));
+        out.push((
+            ExecutionDevice::Cuda,
+            CUDA::default().build().error_on_failure(),
+        ));
     }
     out
 }

@@ -38,19 +38,34 @@ pub enum ErrorKind {
 
 impl InferenceError {
     pub fn runtime(m: impl Into<String>) -> Self {
-        InferenceError { kind: ErrorKind::Runtime, message: m.into() }
+        InferenceError {
+            kind: ErrorKind::Runtime,
+            message: m.into(),
+        }
     }
     pub fn model(m: impl Into<String>) -> Self {
-        InferenceError { kind: ErrorKind::Model, message: m.into() }
+        InferenceError {
+            kind: ErrorKind::Model,
+            message: m.into(),
+        }
     }
     pub fn contract(m: impl Into<String>) -> Self {
-        InferenceError { kind: ErrorKind::Contract, message: format!("the model breaks the collapse contract: {}", m.into()) }
+        InferenceError {
+            kind: ErrorKind::Contract,
+            message: format!("the model breaks the collapse contract: {}", m.into()),
+        }
     }
     pub fn run(m: impl Into<String>) -> Self {
-        InferenceError { kind: ErrorKind::Run, message: m.into() }
+        InferenceError {
+            kind: ErrorKind::Run,
+            message: m.into(),
+        }
     }
     pub fn aborted() -> Self {
-        InferenceError { kind: ErrorKind::Aborted, message: "aborted".into() }
+        InferenceError {
+            kind: ErrorKind::Aborted,
+            message: "aborted".into(),
+        }
     }
 }
 

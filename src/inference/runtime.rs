@@ -25,11 +25,18 @@ pub fn environment() -> Result<&'static Environment, InferenceError> {
 fn load() -> Result<Environment, InferenceError> {
     let path = library_path()?;
     check_elf(&path)?;
-    let builder = ort::init_from(&path).map_err(|e| InferenceError::runtime(format!("cannot load ONNX Runtime from {}: {e:?}", path.display())))?;
-    let env = builder
-        .with_name("collapse-ofx")
-        .build()
-        .map_err(|e| InferenceError::runtime(format!("ONNX Runtime at {} refused to start: {e}", path.display())))?;
+    let builder = ort::init_from(&path).map_err(|e| {
+        InferenceError::runtime(format!(
+            "cannot load ONNX Runtime from {}: {e:?}",
+            path.display()
+        ))
+    })?;
+    let env = builder.with_name("collapse-ofx").build().map_err(|e| {
+        InferenceError::runtime(format!(
+            "ONNX Runtime at {} refused to start: {e}",
+            path.display()
+        ))
+    })?;
     log::info!("ONNX Runtime loaded from {}", path.display());
     Ok(env)
 }
@@ -41,7 +48,11 @@ pub fn library_path() -> Result<PathBuf, InferenceError> {
             return Ok(PathBuf::from(p));
         }
     }
-    let dir = plugin_binary_dir().ok_or_else(|| InferenceError::runtime(format!("cannot locate the plugin binary to find {LIBRARY_NAME}; set {LIBRARY_ENV}")))?;
+    let dir = plugin_binary_dir().ok_or_else(|| {
+        InferenceError::runtime(format!(
+            "cannot locate the plugin binary to find {LIBRARY_NAME}; set {LIBRARY_ENV}"
+        ))
+    })?;
     Ok(dir.join("lib").join(LIBRARY_NAME))
 }
 
@@ -68,16 +79,30 @@ pub fn bundle_resources() -> Option<PathBuf> {
 /// Refuses anything `dlopen` could crash on: not a file, not a 64-bit ELF shared
 /// object for this machine, or program segments / section table past the end.
 pub fn check_elf(path: &Path) -> Result<(), InferenceError> {
-    let bad = |why: &str| InferenceError::runtime(format!("{} is not a usable ONNX Runtime library: {why}", path.display()));
+    let bad = |why: &str| {
+        InferenceError::runtime(format!(
+            "{} is not a usable ONNX Runtime library: {why}",
+            path.display()
+        ))
+    };
     let meta = std::fs::metadata(path).map_err(|e| bad(&e.to_string()))?;
     if !meta.is_file() {
         return Err(bad("not a regular file"));
     }
     let data = std::fs::read(path).map_err(|e| bad(&e.to_string()))?;
     let len = data.len() as u64;
-    let u16_at = |o: usize| data.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as u64);
-    let u32_at = |o: usize| data.get(o..o + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()) as u64);
-    let u64_at = |o: usize| data.get(o..o + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap()));
+    let u16_at = |o: usize| {
+        data.get(o..o + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as u64)
+    };
+    let u32_at = |o: usize| {
+        data.get(o..o + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap()) as u64)
+    };
+    let u64_at = |o: usize| {
+        data.get(o..o + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+    };
     if data.len() < 64 || &data[..4] != b"\x7fELF" {
         return Err(bad("no ELF header"));
     }
@@ -87,8 +112,16 @@ pub fn check_elf(path: &Path) -> Result<(), InferenceError> {
     if u16_at(16) != Some(3) {
         return Err(bad("not a shared object"));
     }
-    let (phoff, phentsize, phnum) = (u64_at(0x20).unwrap_or(0), u16_at(0x36).unwrap_or(0), u16_at(0x38).unwrap_or(0));
-    let (shoff, shentsize, shnum) = (u64_at(0x28).unwrap_or(0), u16_at(0x3a).unwrap_or(0), u16_at(0x3c).unwrap_or(0));
+    let (phoff, phentsize, phnum) = (
+        u64_at(0x20).unwrap_or(0),
+        u16_at(0x36).unwrap_or(0),
+        u16_at(0x38).unwrap_or(0),
+    );
+    let (shoff, shentsize, shnum) = (
+        u64_at(0x28).unwrap_or(0),
+        u16_at(0x3a).unwrap_or(0),
+        u16_at(0x3c).unwrap_or(0),
+    );
     if phnum == 0 || phoff.saturating_add(phentsize * phnum) > len {
         return Err(bad("program headers lie outside the file (truncated?)"));
     }
@@ -97,9 +130,15 @@ pub fn check_elf(path: &Path) -> Result<(), InferenceError> {
     }
     for i in 0..phnum {
         let at = (phoff + i * phentsize) as usize;
-        let (ty, offset, filesz) = (u32_at(at).unwrap_or(0), u64_at(at + 8).unwrap_or(0), u64_at(at + 32).unwrap_or(0));
+        let (ty, offset, filesz) = (
+            u32_at(at).unwrap_or(0),
+            u64_at(at + 8).unwrap_or(0),
+            u64_at(at + 32).unwrap_or(0),
+        );
         if ty == 1 && offset.saturating_add(filesz) > len {
-            return Err(bad("a loadable segment lies past the end of the file (truncated?)"));
+            return Err(bad(
+                "a loadable segment lies past the end of the file (truncated?)",
+            ));
         }
     }
     Ok(())

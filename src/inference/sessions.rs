@@ -32,7 +32,8 @@ pub struct LoadedModel {
     pub warning: Option<String>,
 }
 
-static CACHE: Lazy<Mutex<HashMap<ModelRequest, Arc<LoadedModel>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+static CACHE: Lazy<Mutex<HashMap<ModelRequest, Arc<LoadedModel>>>> =
+    Lazy::new(|| Mutex::new(HashMap::new()));
 
 /// The shared session for a request, creating it on first use.
 pub fn load_model(request: &ModelRequest) -> Result<Arc<LoadedModel>, InferenceError> {
@@ -67,7 +68,10 @@ fn create(request: &ModelRequest) -> Result<LoadedModel, InferenceError> {
         match half_variant(&request.path) {
             Some(p) => p,
             None => {
-                warnings.push(format!("{} has no half-precision variant; running it in float32", request.path.display()));
+                warnings.push(format!(
+                    "{} has no half-precision variant; running it in float32",
+                    request.path.display()
+                ));
                 request.path.clone()
             }
         }
@@ -77,7 +81,11 @@ fn create(request: &ModelRequest) -> Result<LoadedModel, InferenceError> {
     let env = environment()?;
     let mut session = None;
     for (device, ep) in gpu_candidates(request.device, request.tensorrt, request.half) {
-        match builder(env)?.with_execution_providers([ep]).map_err(|e| e.to_string()).and_then(|mut b| b.commit_from_file(&path).map_err(|e| e.to_string())) {
+        match builder(env)?
+            .with_execution_providers([ep])
+            .map_err(|e| e.to_string())
+            .and_then(|mut b| b.commit_from_file(&path).map_err(|e| e.to_string()))
+        {
             Ok(s) => {
                 session = Some((s, device));
                 break;
@@ -89,26 +97,55 @@ fn create(request: &ModelRequest) -> Result<LoadedModel, InferenceError> {
         Some(found) => found,
         None => {
             if request.device == DeviceRequest::Gpu {
-                warnings.push("GPU asked for, but ONNX Runtime has no usable GPU here; rendering on the CPU".to_string());
+                warnings.push(
+                    "GPU asked for, but ONNX Runtime has no usable GPU here; rendering on the CPU"
+                        .to_string(),
+                );
             }
-            let s = builder(env)?
-                .commit_from_file(&path)
-                .map_err(|e| InferenceError::model(format!("ONNX Runtime cannot load the model {}: {e}", path.display())))?;
+            let s = builder(env)?.commit_from_file(&path).map_err(|e| {
+                InferenceError::model(format!(
+                    "ONNX Runtime cannot load the model {}: {e}",
+                    path.display()
+                ))
+            })?;
             (s, ExecutionDevice::Cpu)
         }
     };
-    let contract = Contract::from_session(&session).map_err(|e| InferenceError { message: format!("{} ({})", e.message, path.display()), ..e })?;
-    let warning = if warnings.is_empty() { None } else { Some(warnings.join("; ")) };
-    Ok(LoadedModel { session: Mutex::new(session), contract, device, path, warning })
+    let contract = Contract::from_session(&session).map_err(|e| InferenceError {
+        message: format!("{} ({})", e.message, path.display()),
+        ..e
+    })?;
+    let warning = if warnings.is_empty() {
+        None
+    } else {
+        Some(warnings.join("; "))
+    };
+    Ok(LoadedModel {
+        session: Mutex::new(session),
+        contract,
+        device,
+        path,
+        warning,
+    })
 }
 
 /// Environment variable limiting ONNX Runtime's threads per session (default: every core).
 pub const THREADS_ENV: &str = "COLLAPSE_THREADS";
 
-fn builder(env: &ort::environment::Environment) -> Result<ort::session::builder::SessionBuilder, InferenceError> {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let threads = std::env::var(THREADS_ENV).ok().and_then(|v| v.parse::<usize>().ok()).filter(|n| *n >= 1).unwrap_or(cores);
-    let fail = |e: ort::Error| InferenceError::runtime(format!("cannot configure an ONNX Runtime session: {e}"));
+fn builder(
+    env: &ort::environment::Environment,
+) -> Result<ort::session::builder::SessionBuilder, InferenceError> {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let threads = std::env::var(THREADS_ENV)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(cores);
+    let fail = |e: ort::Error| {
+        InferenceError::runtime(format!("cannot configure an ONNX Runtime session: {e}"))
+    };
     Session::builder(env)
         .map_err(fail)?
         .with_optimization_level(GraphOptimizationLevel::Level3)
@@ -121,11 +158,24 @@ fn builder(env: &ort::environment::Environment) -> Result<ort::session::builder:
 
 /// A clear message for the common ways a model path is wrong, before ONNX Runtime sees it.
 fn check_model_file(path: &Path) -> Result<(), InferenceError> {
-    let meta = std::fs::metadata(path).map_err(|e| InferenceError::model(format!("cannot read the model file {}: {e}", path.display())))?;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        InferenceError::model(format!(
+            "cannot read the model file {}: {e}",
+            path.display()
+        ))
+    })?;
     if meta.is_dir() {
-        return Err(InferenceError::model(format!("the model path {} is a folder, not an .onnx file", path.display())));
+        return Err(InferenceError::model(format!(
+            "the model path {} is a folder, not an .onnx file",
+            path.display()
+        )));
     }
-    std::fs::File::open(path).map_err(|e| InferenceError::model(format!("cannot open the model file {}: {e}", path.display())))?;
+    std::fs::File::open(path).map_err(|e| {
+        InferenceError::model(format!(
+            "cannot open the model file {}: {e}",
+            path.display()
+        ))
+    })?;
     Ok(())
 }
 

@@ -23,7 +23,11 @@ pub const TILE_PIXELS_ENV: &str = "COLLAPSE_TILE_PIXELS";
 
 /// The tile size for a `width`-wide grid: full-width strips up to the pixel budget.
 fn tile_shape(width: usize) -> (usize, usize) {
-    let budget = std::env::var(TILE_PIXELS_ENV).ok().and_then(|v| v.parse::<usize>().ok()).filter(|b| *b >= 64).map_or(TILE_PIXELS, |b| b.min(TILE_PIXELS));
+    let budget = std::env::var(TILE_PIXELS_ENV)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|b| *b >= 64)
+        .map_or(TILE_PIXELS, |b| b.min(TILE_PIXELS));
     let w = width.clamp(1, TILE_MAX_WIDTH).min(budget);
     (w, (budget / w).max(1))
 }
@@ -51,10 +55,14 @@ pub struct OutputGrid {
 
 impl OutputGrid {
     fn xs(&self, from: i64, to: i64) -> Array1<f32> {
-        (from..to).map(|i| (self.left + i as f64 * self.step_x) as f32).collect()
+        (from..to)
+            .map(|i| (self.left + i as f64 * self.step_x) as f32)
+            .collect()
     }
     fn ys(&self, from: i64, to: i64) -> Array1<f32> {
-        (from..to).map(|j| (self.top - j as f64 * self.step_y) as f32).collect()
+        (from..to)
+            .map(|j| (self.top - j as f64 * self.step_y) as f32)
+            .collect()
     }
 }
 
@@ -76,14 +84,34 @@ impl Sample for f16 {
 impl LoadedModel {
     /// Computes the element (premultiplied RGBA, planar `[4, height, width]`, top row first)
     /// over `grid`. `aborted` is polled between tiles.
-    pub fn run(&self, inputs: &FrameInputs, grid: &OutputGrid, aborted: &dyn Fn() -> bool) -> Result<Vec<f32>, InferenceError> {
+    pub fn run(
+        &self,
+        inputs: &FrameInputs,
+        grid: &OutputGrid,
+        aborted: &dyn Fn() -> bool,
+    ) -> Result<Vec<f32>, InferenceError> {
         if inputs.controls.len() != self.contract.controls.len() {
-            return Err(InferenceError::run(format!("{} control values for {} declared controls", inputs.controls.len(), self.contract.controls.len())));
+            return Err(InferenceError::run(format!(
+                "{} control values for {} declared controls",
+                inputs.controls.len(),
+                self.contract.controls.len()
+            )));
         }
         match self.contract.precision {
-            Precision::Float32 => self.run_tiles(inputs.plate.view(), inputs.background.view(), inputs.mask.view(), inputs, grid, aborted),
+            Precision::Float32 => self.run_tiles(
+                inputs.plate.view(),
+                inputs.background.view(),
+                inputs.mask.view(),
+                inputs,
+                grid,
+                aborted,
+            ),
             Precision::Float16 => {
-                let (p, b, m) = (inputs.plate.mapv(f16::from_f32), inputs.background.mapv(f16::from_f32), inputs.mask.mapv(f16::from_f32));
+                let (p, b, m) = (
+                    inputs.plate.mapv(f16::from_f32),
+                    inputs.background.mapv(f16::from_f32),
+                    inputs.mask.mapv(f16::from_f32),
+                );
                 self.run_tiles(p.view(), b.view(), m.view(), inputs, grid, aborted)
             }
         }
@@ -103,7 +131,9 @@ impl LoadedModel {
         let halo = self.contract.halo as i64;
         let scene = Array1::from(inputs.scene.to_vec());
         let controls = Array1::from(inputs.controls.clone());
-        let tensor_err = |e: ort::Error| InferenceError::run(format!("cannot pass a tensor to ONNX Runtime: {e}"));
+        let tensor_err = |e: ort::Error| {
+            InferenceError::run(format!("cannot pass a tensor to ONNX Runtime: {e}"))
+        };
         let (tile_w, tile_h) = tile_shape(w);
         for ty in (0..h).step_by(tile_h) {
             for tx in (0..w).step_by(tile_w) {
@@ -127,11 +157,14 @@ impl LoadedModel {
                         "controls" => TensorRef::from_array_view(&controls).map_err(tensor_err)?,
                     ])
                     .map_err(|e| InferenceError::run(format!("the model failed to run: {e}")))?;
-                let element = outputs[OUTPUT]
-                    .try_extract_array::<T>()
-                    .map_err(|e| InferenceError::run(format!("cannot read the model's output: {e}")))?;
+                let element = outputs[OUTPUT].try_extract_array::<T>().map_err(|e| {
+                    InferenceError::run(format!("cannot read the model's output: {e}"))
+                })?;
                 if element.shape() != [1, 4, gh, gw] {
-                    return Err(InferenceError::contract(format!("output 'element' has shape {:?} for a {gw}x{gh} tile", element.shape())));
+                    return Err(InferenceError::contract(format!(
+                        "output 'element' has shape {:?} for a {gw}x{gh} tile",
+                        element.shape()
+                    )));
                 }
                 let h0 = halo as usize;
                 for c in 0..4 {

@@ -4,7 +4,10 @@
 use super::error::{check, status_name};
 use super::message::{post_message, MessageLevel};
 use super::suites::{fetch_suites, forget_suites, remember_host};
-use super::{c, host_suites, matches, Clips, OfxError, OfxResult, ParamDefs, ParamValues, PropertySet, RectD, RectI, Status};
+use super::{
+    c, host_suites, matches, Clips, OfxError, OfxResult, ParamDefs, ParamValues, PropertySet,
+    RectD, RectI, Status,
+};
 use crate::ffi;
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_void};
@@ -82,7 +85,8 @@ pub struct ClipPreferences {
 
 impl ClipPreferences {
     fn set(&self, prefix: &str, clip: &str, value: &'static [u8]) -> OfxResult<()> {
-        let name = CString::new(format!("{prefix}{clip}")).map_err(|_| OfxError::failed("clip name with NUL"))?;
+        let name = CString::new(format!("{prefix}{clip}"))
+            .map_err(|_| OfxError::failed("clip name with NUL"))?;
         self.out.set_cstr_dyn(&name, c(value))
     }
     pub fn set_depth(&self, clip: &str, depth: super::BitDepth) -> OfxResult<()> {
@@ -92,7 +96,11 @@ impl ClipPreferences {
         self.set("OfxImageClipPropComponents_", clip, components.ofx_name())
     }
     pub fn set_premultiplied(&self) -> OfxResult<()> {
-        self.out.set_cstr(ffi::kOfxImageEffectPropPreMultiplication, 0, c(ffi::kOfxImagePreMultiplied))
+        self.out.set_cstr(
+            ffi::kOfxImageEffectPropPreMultiplication,
+            0,
+            c(ffi::kOfxImagePreMultiplied),
+        )
     }
 }
 
@@ -110,12 +118,29 @@ pub trait ImageEffect: Sync {
     }
     fn destroy_instance(&self, _inst: &Instance) {}
     /// `None`: the host's default (the Source's RoD).
-    fn region_of_definition(&self, inst: &Instance, time: f64, scale: (f64, f64)) -> OfxResult<Option<RectD>>;
+    fn region_of_definition(
+        &self,
+        inst: &Instance,
+        time: f64,
+        scale: (f64, f64),
+    ) -> OfxResult<Option<RectD>>;
     /// Regions of interest per input clip for rendering `region` (canonical).
-    fn regions_of_interest(&self, inst: &Instance, time: f64, scale: (f64, f64), region: RectD) -> OfxResult<Vec<(&'static str, RectD)>>;
+    fn regions_of_interest(
+        &self,
+        inst: &Instance,
+        time: f64,
+        scale: (f64, f64),
+        region: RectD,
+    ) -> OfxResult<Vec<(&'static str, RectD)>>;
     fn clip_preferences(&self, inst: &Instance, prefs: &ClipPreferences) -> OfxResult<()>;
     /// `Some((clip, time))` when the output equals that clip at that time.
-    fn is_identity(&self, inst: &Instance, time: f64, scale: (f64, f64), window: RectI) -> OfxResult<Option<(&'static str, f64)>>;
+    fn is_identity(
+        &self,
+        inst: &Instance,
+        time: f64,
+        scale: (f64, f64),
+        window: RectI,
+    ) -> OfxResult<Option<(&'static str, f64)>>;
     fn render(&self, inst: &Instance, args: &RenderArgs) -> OfxResult<()>;
     fn begin_sequence(&self, _inst: &Instance) -> OfxResult<()> {
         Ok(())
@@ -138,19 +163,37 @@ pub fn set_host(host: *mut ffi::OfxHost) {
 ///
 /// # Safety
 /// The arguments must be what an OpenFX host passes to `mainEntry`.
-pub unsafe fn dispatch(effect: &dyn ImageEffect, action: *const c_char, handle: *const c_void, in_args: ffi::OfxPropertySetHandle, out_args: ffi::OfxPropertySetHandle) -> Status {
+pub unsafe fn dispatch(
+    effect: &dyn ImageEffect,
+    action: *const c_char,
+    handle: *const c_void,
+    in_args: ffi::OfxPropertySetHandle,
+    out_args: ffi::OfxPropertySetHandle,
+) -> Status {
     if action.is_null() {
         return ffi::kOfxStatErrBadHandle;
     }
     // SAFETY: the host passes a NUL-terminated action name.
     let action = unsafe { CStr::from_ptr(action) };
     let handle = handle as ffi::OfxImageEffectHandle;
-    let result = catch_unwind(AssertUnwindSafe(|| run_action(effect, action, handle, PropertySet(in_args), PropertySet(out_args))));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        run_action(
+            effect,
+            action,
+            handle,
+            PropertySet(in_args),
+            PropertySet(out_args),
+        )
+    }));
     match result {
         Ok(Ok(status)) => status,
         Ok(Err(e)) => {
             let is_render = action == c(ffi::kOfxImageEffectActionRender);
-            let what = if is_render { "render".into() } else { action.to_string_lossy() };
+            let what = if is_render {
+                "render".into()
+            } else {
+                action.to_string_lossy()
+            };
             let text = format!("Collapse: {what} failed: {}", e.message);
             if e.is_abort() {
                 log::info!("render aborted by the host");
@@ -167,9 +210,14 @@ pub unsafe fn dispatch(effect: &dyn ImageEffect, action: *const c_char, handle: 
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            let text = format!("Collapse: internal error during {}: {what}", action.to_string_lossy());
+            let text = format!(
+                "Collapse: internal error during {}: {what}",
+                action.to_string_lossy()
+            );
             // Posting may itself fail if the host state is odd; never let that escape either.
-            let _ = catch_unwind(AssertUnwindSafe(|| post_message(handle as *mut c_void, MessageLevel::Error, &text)));
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                post_message(handle as *mut c_void, MessageLevel::Error, &text)
+            }));
             ffi::kOfxStatFailed
         }
     }
@@ -179,7 +227,13 @@ fn is(action: &CStr, name: &'static [u8]) -> bool {
     action.to_bytes_with_nul() == name
 }
 
-fn run_action(effect: &dyn ImageEffect, action: &CStr, handle: ffi::OfxImageEffectHandle, in_args: PropertySet, out_args: PropertySet) -> OfxResult<Status> {
+fn run_action(
+    effect: &dyn ImageEffect,
+    action: &CStr,
+    handle: ffi::OfxImageEffectHandle,
+    in_args: PropertySet,
+    out_args: PropertySet,
+) -> OfxResult<Status> {
     const OK: OfxResult<Status> = Ok(ffi::kOfxStatOK);
     if is(action, ffi::kOfxActionLoad) {
         fetch_suites()?;
@@ -196,7 +250,10 @@ fn run_action(effect: &dyn ImageEffect, action: &CStr, handle: ffi::OfxImageEffe
         return OK;
     }
     if handle.is_null() {
-        return Err(OfxError::new(ffi::kOfxStatErrBadHandle, "null effect handle"));
+        return Err(OfxError::new(
+            ffi::kOfxStatErrBadHandle,
+            "null effect handle",
+        ));
     }
     let props = effect_props(handle)?;
     if is(action, ffi::kOfxActionDescribe) {
@@ -222,7 +279,10 @@ fn run_action(effect: &dyn ImageEffect, action: &CStr, handle: ffi::OfxImageEffe
         let scale = render_scale(in_args);
         return match effect.region_of_definition(&inst, time, scale)? {
             Some(rod) => {
-                out_args.set_doubles(ffi::kOfxImageEffectPropRegionOfDefinition, &[rod.x1, rod.y1, rod.x2, rod.y2])?;
+                out_args.set_doubles(
+                    ffi::kOfxImageEffectPropRegionOfDefinition,
+                    &[rod.x1, rod.y1, rod.x2, rod.y2],
+                )?;
                 OK
             }
             None => Ok(ffi::kOfxStatReplyDefault),
@@ -232,9 +292,15 @@ fn run_action(effect: &dyn ImageEffect, action: &CStr, handle: ffi::OfxImageEffe
         let time = in_args.get_double(ffi::kOfxPropTime, 0)?;
         let scale = render_scale(in_args);
         let r = in_args.get_doubles::<4>(ffi::kOfxImageEffectPropRegionOfInterest)?;
-        let region = RectD { x1: r[0], y1: r[1], x2: r[2], y2: r[3] };
+        let region = RectD {
+            x1: r[0],
+            y1: r[1],
+            x2: r[2],
+            y2: r[3],
+        };
         for (clip, roi) in effect.regions_of_interest(&inst, time, scale, region)? {
-            let name = CString::new(format!("OfxImageClipPropRoI_{clip}")).map_err(|_| OfxError::failed("clip name with NUL"))?;
+            let name = CString::new(format!("OfxImageClipPropRoI_{clip}"))
+                .map_err(|_| OfxError::failed("clip name with NUL"))?;
             out_args.set_doubles_dyn(&name, &[roi.x1, roi.y1, roi.x2, roi.y2])?;
         }
         return OK;
@@ -244,7 +310,11 @@ fn run_action(effect: &dyn ImageEffect, action: &CStr, handle: ffi::OfxImageEffe
         return OK;
     }
     if is(action, ffi::kOfxImageEffectActionIsIdentity) {
-        let RenderArgs { time, scale, window } = render_args(in_args)?;
+        let RenderArgs {
+            time,
+            scale,
+            window,
+        } = render_args(in_args)?;
         return match effect.is_identity(&inst, time, scale, window)? {
             Some((clip, at)) => {
                 out_args.set_string(ffi::kOfxPropName, 0, clip)?;
@@ -277,7 +347,10 @@ fn run_action(effect: &dyn ImageEffect, action: &CStr, handle: ffi::OfxImageEffe
 
 fn effect_props(handle: ffi::OfxImageEffectHandle) -> OfxResult<PropertySet> {
     let suites = host_suites()?;
-    let f = suites.effect.getPropertySet.ok_or_else(|| OfxError::host_call("getPropertySet", ffi::kOfxStatErrMissingHostFeature))?;
+    let f = suites
+        .effect
+        .getPropertySet
+        .ok_or_else(|| OfxError::host_call("getPropertySet", ffi::kOfxStatErrMissingHostFeature))?;
     let mut props: ffi::OfxPropertySetHandle = std::ptr::null_mut();
     // SAFETY: an effect handle from the host and an out pointer.
     check("getPropertySet", unsafe { f(handle, &mut props) })?;
@@ -286,7 +359,10 @@ fn effect_props(handle: ffi::OfxImageEffectHandle) -> OfxResult<PropertySet> {
 
 fn param_set(handle: ffi::OfxImageEffectHandle) -> OfxResult<ffi::OfxParamSetHandle> {
     let suites = host_suites()?;
-    let f = suites.effect.getParamSet.ok_or_else(|| OfxError::host_call("getParamSet", ffi::kOfxStatErrMissingHostFeature))?;
+    let f = suites
+        .effect
+        .getParamSet
+        .ok_or_else(|| OfxError::host_call("getParamSet", ffi::kOfxStatErrMissingHostFeature))?;
     let mut params: ffi::OfxParamSetHandle = std::ptr::null_mut();
     // SAFETY: an effect handle from the host and an out pointer.
     check("getParamSet", unsafe { f(handle, &mut params) })?;
@@ -296,7 +372,16 @@ fn param_set(handle: ffi::OfxImageEffectHandle) -> OfxResult<ffi::OfxParamSetHan
 /// Time, render scale and render window of isIdentity and render.
 fn render_args(args: PropertySet) -> OfxResult<RenderArgs> {
     let w = args.get_ints::<4>(ffi::kOfxImageEffectPropRenderWindow)?;
-    Ok(RenderArgs { time: args.get_double(ffi::kOfxPropTime, 0)?, scale: render_scale(args), window: RectI { x1: w[0], y1: w[1], x2: w[2], y2: w[3] } })
+    Ok(RenderArgs {
+        time: args.get_double(ffi::kOfxPropTime, 0)?,
+        scale: render_scale(args),
+        window: RectI {
+            x1: w[0],
+            y1: w[1],
+            x2: w[2],
+            y2: w[3],
+        },
+    })
 }
 
 fn render_scale(args: PropertySet) -> (f64, f64) {

@@ -19,7 +19,10 @@ const ABORTED: &str = "render aborted by the host";
 
 impl OfxError {
     pub fn new(status: Status, message: impl Into<String>) -> Self {
-        OfxError { status, message: message.into() }
+        OfxError {
+            status,
+            message: message.into(),
+        }
     }
     /// A render or action that could not be done (kOfxStatFailed).
     pub fn failed(message: impl Into<String>) -> Self {
@@ -34,7 +37,10 @@ impl OfxError {
     }
     /// A host call returned `status`.
     pub fn host_call(what: &str, status: Status) -> Self {
-        Self::new(status, format!("host call {what} returned {}", status_name(status)))
+        Self::new(
+            status,
+            format!("host call {what} returned {}", status_name(status)),
+        )
     }
 }
 

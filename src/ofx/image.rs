@@ -35,7 +35,10 @@ impl BitDepth {
         } else if is(ffi::kOfxBitDepthFloat) {
             Ok(BitDepth::Float)
         } else {
-            Err(OfxError::new(ffi::kOfxStatErrUnsupported, format!("unsupported pixel depth '{name}'")))
+            Err(OfxError::new(
+                ffi::kOfxStatErrUnsupported,
+                format!("unsupported pixel depth '{name}'"),
+            ))
         }
     }
     pub fn ofx_name(self) -> &'static [u8] {
@@ -65,7 +68,10 @@ impl Components {
         } else if is(ffi::kOfxImageComponentAlpha) {
             Ok(Components::Alpha)
         } else {
-            Err(OfxError::new(ffi::kOfxStatErrUnsupported, format!("unsupported components '{name}'")))
+            Err(OfxError::new(
+                ffi::kOfxStatErrUnsupported,
+                format!("unsupported components '{name}'"),
+            ))
         }
     }
     pub fn ofx_name(self) -> &'static [u8] {
@@ -100,15 +106,32 @@ impl Image {
         let b = props.get_ints::<4>(ffi::kOfxImagePropBounds)?;
         let row_bytes = props.get_int(ffi::kOfxImagePropRowBytes, 0)? as isize;
         let depth = BitDepth::from_name(&props.get_string(ffi::kOfxImageEffectPropPixelDepth, 0)?)?;
-        let components = Components::from_name(&props.get_string(ffi::kOfxImageEffectPropComponents, 0)?)?;
-        let bounds = RectI { x1: b[0], y1: b[1], x2: b[2], y2: b[3] };
-        let image = Image { props, data, bounds, row_bytes, depth, components };
+        let components =
+            Components::from_name(&props.get_string(ffi::kOfxImageEffectPropComponents, 0)?)?;
+        let bounds = RectI {
+            x1: b[0],
+            y1: b[1],
+            x2: b[2],
+            y2: b[3],
+        };
+        let image = Image {
+            props,
+            data,
+            bounds,
+            row_bytes,
+            depth,
+            components,
+        };
         if data.is_null() && !bounds.is_empty() {
-            return Err(OfxError::failed("the host gave an image without pixel data"));
+            return Err(OfxError::failed(
+                "the host gave an image without pixel data",
+            ));
         }
         let min_row = bounds.width() as isize * (depth.bytes() * components.count()) as isize;
         if !bounds.is_empty() && row_bytes.abs() < min_row {
-            return Err(OfxError::failed(format!("image rowBytes {row_bytes} is smaller than a row ({min_row} bytes)")));
+            return Err(OfxError::failed(format!(
+                "image rowBytes {row_bytes} is smaller than a row ({min_row} bytes)"
+            )));
         }
         Ok(image)
     }
@@ -155,10 +178,27 @@ impl Image {
         // SAFETY: [a, b) lies inside the bounds on row y; the host's buffer holds n pixels there.
         unsafe {
             match self.depth {
-                BitDepth::Byte => spread(std::slice::from_raw_parts(src, n * nc), nc, dst, |v| v as f32 / 255.0),
-                BitDepth::Short => spread(std::slice::from_raw_parts(src as *const u16, n * nc), nc, dst, |v| v as f32 / 65535.0),
-                BitDepth::Half => spread(std::slice::from_raw_parts(src as *const f16, n * nc), nc, dst, f32::from),
-                BitDepth::Float => spread(std::slice::from_raw_parts(src as *const f32, n * nc), nc, dst, |v| v),
+                BitDepth::Byte => spread(std::slice::from_raw_parts(src, n * nc), nc, dst, |v| {
+                    v as f32 / 255.0
+                }),
+                BitDepth::Short => spread(
+                    std::slice::from_raw_parts(src as *const u16, n * nc),
+                    nc,
+                    dst,
+                    |v| v as f32 / 65535.0,
+                ),
+                BitDepth::Half => spread(
+                    std::slice::from_raw_parts(src as *const f16, n * nc),
+                    nc,
+                    dst,
+                    f32::from,
+                ),
+                BitDepth::Float => spread(
+                    std::slice::from_raw_parts(src as *const f32, n * nc),
+                    nc,
+                    dst,
+                    |v| v,
+                ),
             }
         }
     }
@@ -177,10 +217,29 @@ impl Image {
         // SAFETY: [a, b) lies inside the bounds on row y of a writable output image.
         unsafe {
             match self.depth {
-                BitDepth::Byte => gather(src, nc, std::slice::from_raw_parts_mut(dst, n * nc), |v| (v.clamp(0.0, 1.0) * 255.0).round() as u8),
-                BitDepth::Short => gather(src, nc, std::slice::from_raw_parts_mut(dst as *mut u16, n * nc), |v| (v.clamp(0.0, 1.0) * 65535.0).round() as u16),
-                BitDepth::Half => gather(src, nc, std::slice::from_raw_parts_mut(dst as *mut f16, n * nc), f16::from_f32),
-                BitDepth::Float => gather(src, nc, std::slice::from_raw_parts_mut(dst as *mut f32, n * nc), |v| v),
+                BitDepth::Byte => {
+                    gather(src, nc, std::slice::from_raw_parts_mut(dst, n * nc), |v| {
+                        (v.clamp(0.0, 1.0) * 255.0).round() as u8
+                    })
+                }
+                BitDepth::Short => gather(
+                    src,
+                    nc,
+                    std::slice::from_raw_parts_mut(dst as *mut u16, n * nc),
+                    |v| (v.clamp(0.0, 1.0) * 65535.0).round() as u16,
+                ),
+                BitDepth::Half => gather(
+                    src,
+                    nc,
+                    std::slice::from_raw_parts_mut(dst as *mut f16, n * nc),
+                    f16::from_f32,
+                ),
+                BitDepth::Float => gather(
+                    src,
+                    nc,
+                    std::slice::from_raw_parts_mut(dst as *mut f32, n * nc),
+                    |v| v,
+                ),
             }
         }
     }
@@ -193,11 +252,14 @@ impl Image {
             return;
         }
         let same_layout = src.depth == self.depth && src.components == self.components;
-        let inside_src = y >= src.bounds.y1 && y < src.bounds.y2 && a >= src.bounds.x1 && b <= src.bounds.x2;
+        let inside_src =
+            y >= src.bounds.y1 && y < src.bounds.y2 && a >= src.bounds.x1 && b <= src.bounds.x2;
         if same_layout && inside_src {
             let bytes = (b - a) as usize * self.pixel_bytes();
             // SAFETY: both rows hold [a, b) inside their bounds; the buffers are distinct host images.
-            unsafe { std::ptr::copy_nonoverlapping(src.pixel_ptr(a, y), self.pixel_ptr(a, y), bytes) };
+            unsafe {
+                std::ptr::copy_nonoverlapping(src.pixel_ptr(a, y), self.pixel_ptr(a, y), bytes)
+            };
         } else {
             scratch.resize((b - a) as usize * 4, 0.0);
             src.read_rgba(y, a, b, scratch);

@@ -41,27 +41,53 @@ fn text(s: &str) -> CString {
 pub fn post_message(handle: *mut c_void, level: MessageLevel, message: &str) {
     level.log(message);
     let Ok(suites) = host_suites() else { return };
-    let Some(f) = suites.message.and_then(|m| m.message) else { return };
+    let Some(f) = suites.message.and_then(|m| m.message) else {
+        return;
+    };
     let msg = text(message);
     // SAFETY: the message suite takes a handle, two C strings, a printf format and its argument.
-    unsafe { f(handle, c(level.ofx()).as_ptr(), c(MESSAGE_ID).as_ptr(), c(FORMAT).as_ptr(), msg.as_ptr()) };
+    unsafe {
+        f(
+            handle,
+            c(level.ofx()).as_ptr(),
+            c(MESSAGE_ID).as_ptr(),
+            c(FORMAT).as_ptr(),
+            msg.as_ptr(),
+        )
+    };
 }
 
 /// Shows a message that stays on the node until cleared (message suite v2),
 /// falling back to a one-off message on hosts without v2.
 pub fn set_persistent_message(handle: *mut c_void, level: MessageLevel, message: &str) {
-    let Some(f) = host_suites().ok().and_then(|s| s.message_v2).and_then(|m| m.setPersistentMessage) else {
+    let Some(f) = host_suites()
+        .ok()
+        .and_then(|s| s.message_v2)
+        .and_then(|m| m.setPersistentMessage)
+    else {
         return post_message(handle, level, message);
     };
     level.log(message);
     let msg = text(message);
     // SAFETY: as for `post_message`, on the v2 suite.
-    unsafe { f(handle, c(level.ofx()).as_ptr(), c(MESSAGE_ID).as_ptr(), c(FORMAT).as_ptr(), msg.as_ptr()) };
+    unsafe {
+        f(
+            handle,
+            c(level.ofx()).as_ptr(),
+            c(MESSAGE_ID).as_ptr(),
+            c(FORMAT).as_ptr(),
+            msg.as_ptr(),
+        )
+    };
 }
 
 /// Clears the node's persistent message, if the host has message suite v2.
 pub fn clear_persistent_message(handle: *mut c_void) {
-    if let Some(f) = host_suites().ok().and_then(|s| s.message_v2).and_then(|m| m.clearPersistentMessage) {
+    if let Some(f) = host_suites()
+        .ok()
+        .and_then(|s| s.message_v2)
+        .and_then(|m| m.clearPersistentMessage)
+    {
         // SAFETY: an instance handle given to us by the host.
         unsafe { f(handle) };
     }

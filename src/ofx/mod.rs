@@ -10,10 +10,13 @@ mod param;
 mod property;
 mod suites;
 
-pub use entry::{dispatch, set_host, ClipPreferences, Context, Descriptor, ImageEffect, Instance, PluginInfo, RenderArgs};
+pub use entry::{
+    dispatch, set_host, ClipPreferences, Context, Descriptor, ImageEffect, Instance, PluginInfo,
+    RenderArgs,
+};
 pub use error::{OfxError, OfxResult, Status};
 pub use image::{BitDepth, Components, Image};
-pub use message::{post_message, set_persistent_message, clear_persistent_message, MessageLevel};
+pub use message::{clear_persistent_message, post_message, set_persistent_message, MessageLevel};
 pub use param::{ChoiceDef, DoubleKind, ParamDefs, ParamInfo, ParamValues};
 pub use property::PropertySet;
 pub use suites::host_suites;
@@ -57,7 +60,12 @@ impl RectD {
         !(self.x2 > self.x1 && self.y2 > self.y1)
     }
     pub fn intersect(&self, o: &RectD) -> RectD {
-        RectD { x1: self.x1.max(o.x1), y1: self.y1.max(o.y1), x2: self.x2.min(o.x2), y2: self.y2.min(o.y2) }
+        RectD {
+            x1: self.x1.max(o.x1),
+            y1: self.y1.max(o.y1),
+            x2: self.x2.min(o.x2),
+            y2: self.y2.min(o.y2),
+        }
     }
     pub fn union(&self, o: &RectD) -> RectD {
         if self.is_empty() {
@@ -66,13 +74,28 @@ impl RectD {
         if o.is_empty() {
             return *self;
         }
-        RectD { x1: self.x1.min(o.x1), y1: self.y1.min(o.y1), x2: self.x2.max(o.x2), y2: self.y2.max(o.y2) }
+        RectD {
+            x1: self.x1.min(o.x1),
+            y1: self.y1.min(o.y1),
+            x2: self.x2.max(o.x2),
+            y2: self.y2.max(o.y2),
+        }
     }
     pub(crate) fn from_ffi(r: ffi::OfxRectD) -> Self {
-        RectD { x1: r.x1, y1: r.y1, x2: r.x2, y2: r.y2 }
+        RectD {
+            x1: r.x1,
+            y1: r.y1,
+            x2: r.x2,
+            y2: r.y2,
+        }
     }
     pub(crate) fn to_ffi(self) -> ffi::OfxRectD {
-        ffi::OfxRectD { x1: self.x1, y1: self.y1, x2: self.x2, y2: self.y2 }
+        ffi::OfxRectD {
+            x1: self.x1,
+            y1: self.y1,
+            x2: self.x2,
+            y2: self.y2,
+        }
     }
 }
 
@@ -87,7 +110,12 @@ impl RectI {
         self.width() == 0 || self.height() == 0
     }
     pub fn intersect(&self, o: &RectI) -> RectI {
-        let r = RectI { x1: self.x1.max(o.x1), y1: self.y1.max(o.y1), x2: self.x2.min(o.x2), y2: self.y2.min(o.y2) };
+        let r = RectI {
+            x1: self.x1.max(o.x1),
+            y1: self.y1.max(o.y1),
+            x2: self.x2.min(o.x2),
+            y2: self.y2.min(o.y2),
+        };
         if r.is_empty() {
             RectI::default()
         } else {

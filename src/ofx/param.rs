@@ -46,8 +46,11 @@ impl ParamDefs {
 
     fn define(&self, kind: &'static [u8], info: &ParamInfo) -> OfxResult<PropertySet> {
         let suites = host_suites()?;
-        let define = suites.param.paramDefine.ok_or_else(|| OfxError::host_call("paramDefine", ffi::kOfxStatErrMissingHostFeature))?;
-        let name = CString::new(info.name).map_err(|_| OfxError::failed("parameter name with NUL"))?;
+        let define = suites.param.paramDefine.ok_or_else(|| {
+            OfxError::host_call("paramDefine", ffi::kOfxStatErrMissingHostFeature)
+        })?;
+        let name =
+            CString::new(info.name).map_err(|_| OfxError::failed("parameter name with NUL"))?;
         let mut props: ffi::OfxPropertySetHandle = std::ptr::null_mut();
         // SAFETY: a descriptor's parameter set handle, a known param type and a C string name.
         let status = unsafe { define(self.handle, c(kind).as_ptr(), name.as_ptr(), &mut props) };
@@ -64,7 +67,14 @@ impl ParamDefs {
     }
 
     /// A double with a default, a hard range and a slider range.
-    pub fn double(&self, info: &ParamInfo, kind: DoubleKind, default: f64, range: (f64, f64), display: (f64, f64)) -> OfxResult<PropertySet> {
+    pub fn double(
+        &self,
+        info: &ParamInfo,
+        kind: DoubleKind,
+        default: f64,
+        range: (f64, f64),
+        display: (f64, f64),
+    ) -> OfxResult<PropertySet> {
         let p = self.define(ffi::kOfxParamTypeDouble, info)?;
         p.set_double(ffi::kOfxParamPropDefault, 0, default)?;
         p.set_double(ffi::kOfxParamPropMin, 0, range.0)?;
@@ -76,14 +86,25 @@ impl ParamDefs {
     }
 
     /// A 2D double position or size in canonical coordinates.
-    pub fn double2d(&self, info: &ParamInfo, kind: DoubleKind, default: (f64, f64)) -> OfxResult<PropertySet> {
+    pub fn double2d(
+        &self,
+        info: &ParamInfo,
+        kind: DoubleKind,
+        default: (f64, f64),
+    ) -> OfxResult<PropertySet> {
         let p = self.define(ffi::kOfxParamTypeDouble2D, info)?;
         p.set_doubles(ffi::kOfxParamPropDefault, &[default.0, default.1])?;
         set_double_kind(&p, kind)?;
         Ok(p)
     }
 
-    pub fn int(&self, info: &ParamInfo, default: i32, range: (i32, i32), display: (i32, i32)) -> OfxResult<PropertySet> {
+    pub fn int(
+        &self,
+        info: &ParamInfo,
+        default: i32,
+        range: (i32, i32),
+        display: (i32, i32),
+    ) -> OfxResult<PropertySet> {
         let p = self.define(ffi::kOfxParamTypeInteger, info)?;
         p.set_int(ffi::kOfxParamPropDefault, 0, default)?;
         p.set_int(ffi::kOfxParamPropMin, 0, range.0)?;
@@ -114,7 +135,11 @@ impl ParamDefs {
     pub fn file_path(&self, info: &ParamInfo, default: &str) -> OfxResult<PropertySet> {
         let p = self.define(ffi::kOfxParamTypeString, info)?;
         p.set_string(ffi::kOfxParamPropDefault, 0, default)?;
-        p.set_cstr(ffi::kOfxParamPropStringMode, 0, c(ffi::kOfxParamStringIsFilePath))?;
+        p.set_cstr(
+            ffi::kOfxParamPropStringMode,
+            0,
+            c(ffi::kOfxParamStringIsFilePath),
+        )?;
         p.set_optional(p.set_int(ffi::kOfxParamPropStringFilePathExists, 0, 1));
         p.set_int(ffi::kOfxParamPropAnimates, 0, 0)?;
         Ok(p)
@@ -153,7 +178,11 @@ fn set_double_kind(p: &PropertySet, kind: DoubleKind) -> OfxResult<()> {
     p.set_cstr(ffi::kOfxParamPropDoubleType, 0, c(ty))?;
     if normalised {
         // Defaults are fractions of the project size; values stay canonical.
-        p.set_optional(p.set_cstr(ffi::kOfxParamPropDefaultCoordinateSystem, 0, c(ffi::kOfxParamCoordinatesNormalised)));
+        p.set_optional(p.set_cstr(
+            ffi::kOfxParamPropDefaultCoordinateSystem,
+            0,
+            c(ffi::kOfxParamCoordinatesNormalised),
+        ));
     }
     Ok(())
 }
@@ -171,20 +200,31 @@ impl ParamValues {
 
     fn param(&self, name: &str) -> OfxResult<ffi::OfxParamHandle> {
         let suites = host_suites()?;
-        let get = suites.param.paramGetHandle.ok_or_else(|| OfxError::host_call("paramGetHandle", ffi::kOfxStatErrMissingHostFeature))?;
+        let get = suites.param.paramGetHandle.ok_or_else(|| {
+            OfxError::host_call("paramGetHandle", ffi::kOfxStatErrMissingHostFeature)
+        })?;
         let cname = CString::new(name).map_err(|_| OfxError::failed("parameter name with NUL"))?;
         let mut handle: ffi::OfxParamHandle = std::ptr::null_mut();
         // SAFETY: an instance's parameter set, a C string, and an out pointer; the property-set out pointer may be null.
-        let status = unsafe { get(self.handle, cname.as_ptr(), &mut handle, std::ptr::null_mut()) };
+        let status = unsafe {
+            get(
+                self.handle,
+                cname.as_ptr(),
+                &mut handle,
+                std::ptr::null_mut(),
+            )
+        };
         check(&format!("paramGetHandle({name})"), status)?;
         Ok(handle)
     }
 
-    fn get_at_time(&self) -> OfxResult<unsafe extern "C" fn(ffi::OfxParamHandle, ffi::OfxTime, ...) -> ffi::OfxStatus> {
-        host_suites()?
-            .param
-            .paramGetValueAtTime
-            .ok_or_else(|| OfxError::host_call("paramGetValueAtTime", ffi::kOfxStatErrMissingHostFeature))
+    fn get_at_time(
+        &self,
+    ) -> OfxResult<unsafe extern "C" fn(ffi::OfxParamHandle, ffi::OfxTime, ...) -> ffi::OfxStatus>
+    {
+        host_suites()?.param.paramGetValueAtTime.ok_or_else(|| {
+            OfxError::host_call("paramGetValueAtTime", ffi::kOfxStatErrMissingHostFeature)
+        })
     }
 
     pub fn double(&self, name: &str, time: f64) -> OfxResult<f64> {
@@ -199,7 +239,9 @@ impl ParamValues {
         let (h, f) = (self.param(name)?, self.get_at_time()?);
         let (mut x, mut y) = (0.0f64, 0.0f64);
         // SAFETY: a Double2D parameter takes two double* after the time.
-        check(name, unsafe { f(h, time, &mut x as *mut f64, &mut y as *mut f64) })?;
+        check(name, unsafe {
+            f(h, time, &mut x as *mut f64, &mut y as *mut f64)
+        })?;
         Ok((x, y))
     }
 
@@ -208,7 +250,9 @@ impl ParamValues {
         let mut v = [0.0f64; 3];
         let [r, g, b] = &mut v;
         // SAFETY: an RGB parameter takes three double* after the time.
-        check(name, unsafe { f(h, time, r as *mut f64, g as *mut f64, b as *mut f64) })?;
+        check(name, unsafe {
+            f(h, time, r as *mut f64, g as *mut f64, b as *mut f64)
+        })?;
         Ok(v)
     }
 

@@ -35,39 +35,69 @@ impl PropertySet {
 
     pub fn set_cstr(&self, name: &'static [u8], index: usize, value: &CStr) -> OfxResult<()> {
         let s = suite()?;
-        check(prop_what(name), call!(s, propSetString(self.0, c(name).as_ptr(), index as c_int, value.as_ptr())))
+        check(
+            prop_what(name),
+            call!(
+                s,
+                propSetString(self.0, c(name).as_ptr(), index as c_int, value.as_ptr())
+            ),
+        )
     }
 
     pub fn set_int(&self, name: &'static [u8], index: usize, value: i32) -> OfxResult<()> {
         let s = suite()?;
-        check(prop_what(name), call!(s, propSetInt(self.0, c(name).as_ptr(), index as c_int, value)))
+        check(
+            prop_what(name),
+            call!(
+                s,
+                propSetInt(self.0, c(name).as_ptr(), index as c_int, value)
+            ),
+        )
     }
 
     pub fn set_double(&self, name: &'static [u8], index: usize, value: f64) -> OfxResult<()> {
         let s = suite()?;
-        check(prop_what(name), call!(s, propSetDouble(self.0, c(name).as_ptr(), index as c_int, value)))
+        check(
+            prop_what(name),
+            call!(
+                s,
+                propSetDouble(self.0, c(name).as_ptr(), index as c_int, value)
+            ),
+        )
     }
 
     pub fn set_doubles(&self, name: &'static [u8], values: &[f64]) -> OfxResult<()> {
-        values.iter().enumerate().try_for_each(|(i, v)| self.set_double(name, i, *v))
+        values
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| self.set_double(name, i, *v))
     }
 
     pub fn set_ints(&self, name: &'static [u8], values: &[i32]) -> OfxResult<()> {
-        values.iter().enumerate().try_for_each(|(i, v)| self.set_int(name, i, *v))
+        values
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| self.set_int(name, i, *v))
     }
 
     /// Sets a property whose name is built at run time (e.g. `OfxImageClipPropRoI_Source`).
     pub fn set_doubles_dyn(&self, name: &CStr, values: &[f64]) -> OfxResult<()> {
         let s = suite()?;
         for (i, v) in values.iter().enumerate() {
-            check("propSetDouble", call!(s, propSetDouble(self.0, name.as_ptr(), i as c_int, *v)))?;
+            check(
+                "propSetDouble",
+                call!(s, propSetDouble(self.0, name.as_ptr(), i as c_int, *v)),
+            )?;
         }
         Ok(())
     }
 
     pub fn set_cstr_dyn(&self, name: &CStr, value: &CStr) -> OfxResult<()> {
         let s = suite()?;
-        check("propSetString", call!(s, propSetString(self.0, name.as_ptr(), 0, value.as_ptr())))
+        check(
+            "propSetString",
+            call!(s, propSetString(self.0, name.as_ptr(), 0, value.as_ptr())),
+        )
     }
 
     pub fn set_double_dyn(&self, name: &CStr, value: f64) -> OfxResult<()> {
@@ -76,36 +106,62 @@ impl PropertySet {
 
     pub fn set_pointer(&self, name: &'static [u8], value: *mut c_void) -> OfxResult<()> {
         let s = suite()?;
-        check(prop_what(name), call!(s, propSetPointer(self.0, c(name).as_ptr(), 0, value)))
+        check(
+            prop_what(name),
+            call!(s, propSetPointer(self.0, c(name).as_ptr(), 0, value)),
+        )
     }
 
     /// Sets every string of a multi-valued property, e.g. supported contexts.
     pub fn set_strings(&self, name: &'static [u8], values: &[&'static [u8]]) -> OfxResult<()> {
-        values.iter().enumerate().try_for_each(|(i, v)| self.set_cstr(name, i, c(v)))
+        values
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| self.set_cstr(name, i, c(v)))
     }
 
     pub fn get_string(&self, name: &'static [u8], index: usize) -> OfxResult<String> {
         let s = suite()?;
         let mut out: *mut c_char = std::ptr::null_mut();
-        check(prop_what(name), call!(s, propGetString(self.0, c(name).as_ptr(), index as c_int, &mut out)))?;
+        check(
+            prop_what(name),
+            call!(
+                s,
+                propGetString(self.0, c(name).as_ptr(), index as c_int, &mut out)
+            ),
+        )?;
         if out.is_null() {
             return Ok(String::new());
         }
         // SAFETY: the host returns a NUL-terminated string valid for the duration of the action.
-        Ok(unsafe { CStr::from_ptr(out) }.to_string_lossy().into_owned())
+        Ok(unsafe { CStr::from_ptr(out) }
+            .to_string_lossy()
+            .into_owned())
     }
 
     pub fn get_int(&self, name: &'static [u8], index: usize) -> OfxResult<i32> {
         let s = suite()?;
         let mut out: c_int = 0;
-        check(prop_what(name), call!(s, propGetInt(self.0, c(name).as_ptr(), index as c_int, &mut out)))?;
+        check(
+            prop_what(name),
+            call!(
+                s,
+                propGetInt(self.0, c(name).as_ptr(), index as c_int, &mut out)
+            ),
+        )?;
         Ok(out)
     }
 
     pub fn get_double(&self, name: &'static [u8], index: usize) -> OfxResult<f64> {
         let s = suite()?;
         let mut out = 0.0f64;
-        check(prop_what(name), call!(s, propGetDouble(self.0, c(name).as_ptr(), index as c_int, &mut out)))?;
+        check(
+            prop_what(name),
+            call!(
+                s,
+                propGetDouble(self.0, c(name).as_ptr(), index as c_int, &mut out)
+            ),
+        )?;
         Ok(out)
     }
 
@@ -128,20 +184,28 @@ impl PropertySet {
     pub fn get_pointer(&self, name: &'static [u8]) -> OfxResult<*mut c_void> {
         let s = suite()?;
         let mut out: *mut c_void = std::ptr::null_mut();
-        check(prop_what(name), call!(s, propGetPointer(self.0, c(name).as_ptr(), 0, &mut out)))?;
+        check(
+            prop_what(name),
+            call!(s, propGetPointer(self.0, c(name).as_ptr(), 0, &mut out)),
+        )?;
         Ok(out)
     }
 
     pub fn dimension(&self, name: &'static [u8]) -> OfxResult<usize> {
         let s = suite()?;
         let mut out: c_int = 0;
-        check(prop_what(name), call!(s, propGetDimension(self.0, c(name).as_ptr(), &mut out)))?;
+        check(
+            prop_what(name),
+            call!(s, propGetDimension(self.0, c(name).as_ptr(), &mut out)),
+        )?;
         Ok(out.max(0) as usize)
     }
 
     /// Every string of a multi-valued property.
     pub fn get_strings(&self, name: &'static [u8]) -> OfxResult<Vec<String>> {
-        (0..self.dimension(name)?).map(|i| self.get_string(name, i)).collect()
+        (0..self.dimension(name)?)
+            .map(|i| self.get_string(name, i))
+            .collect()
     }
 
     /// Sets an optional property: a host that does not know it is not an error

@@ -41,11 +41,18 @@ static HOST: RwLock<HostPtr> = RwLock::new(HostPtr(std::ptr::null_mut()));
 pub(crate) fn fetch_suites() -> OfxResult<HostSuites> {
     let host = HOST.read().unwrap_or_else(|e| e.into_inner()).0;
     if host.is_null() {
-        return Err(OfxError::new(ffi::kOfxStatErrMissingHostFeature, "the host never called setHost"));
+        return Err(OfxError::new(
+            ffi::kOfxStatErrMissingHostFeature,
+            "the host never called setHost",
+        ));
     }
     // SAFETY: the host pointer stays valid between setHost and unload (OpenFX contract).
-    let fetch = unsafe { (*host).fetchSuite }
-        .ok_or_else(|| OfxError::new(ffi::kOfxStatErrMissingHostFeature, "the host has no fetchSuite"))?;
+    let fetch = unsafe { (*host).fetchSuite }.ok_or_else(|| {
+        OfxError::new(
+            ffi::kOfxStatErrMissingHostFeature,
+            "the host has no fetchSuite",
+        )
+    })?;
     let host_props = unsafe { (*host).host };
     let get = |name: &'static [u8], version: i32| -> *const c_void {
         // SAFETY: fetchSuite takes the host's own property set and a C string.
@@ -56,7 +63,10 @@ pub(crate) fn fetch_suites() -> OfxResult<HostSuites> {
         if p.is_null() {
             Err(OfxError::new(
                 ffi::kOfxStatErrMissingHostFeature,
-                format!("the host lacks the required suite {} v{version}", c(name).to_string_lossy()),
+                format!(
+                    "the host lacks the required suite {} v{version}",
+                    c(name).to_string_lossy()
+                ),
             ))
         } else {
             Ok(p)
@@ -68,7 +78,8 @@ pub(crate) fn fetch_suites() -> OfxResult<HostSuites> {
             host,
             property: &*(required(ffi::kOfxPropertySuite, 1)? as *const ffi::OfxPropertySuiteV1),
             param: &*(required(ffi::kOfxParameterSuite, 1)? as *const ffi::OfxParameterSuiteV1),
-            effect: &*(required(ffi::kOfxImageEffectSuite, 1)? as *const ffi::OfxImageEffectSuiteV1),
+            effect: &*(required(ffi::kOfxImageEffectSuite, 1)?
+                as *const ffi::OfxImageEffectSuiteV1),
             message: (get(ffi::kOfxMessageSuite, 1) as *const ffi::OfxMessageSuiteV1).as_ref(),
             message_v2: (get(ffi::kOfxMessageSuite, 2) as *const ffi::OfxMessageSuiteV2).as_ref(),
             progress: (get(ffi::kOfxProgressSuite, 1) as *const ffi::OfxProgressSuiteV1).as_ref(),
@@ -88,5 +99,10 @@ pub fn host_suites() -> OfxResult<HostSuites> {
     SUITES
         .read()
         .unwrap_or_else(|e| e.into_inner())
-        .ok_or_else(|| OfxError::new(ffi::kOfxStatErrMissingHostFeature, "action before kOfxActionLoad"))
+        .ok_or_else(|| {
+            OfxError::new(
+                ffi::kOfxStatErrMissingHostFeature,
+                "action before kOfxActionLoad",
+            )
+        })
 }

@@ -2,7 +2,9 @@
 //! this build, synthetic plates, and a ready instance.
 #![allow(dead_code)]
 
-use collapse_ofx::host::{Bundle, ClipSource, Context, HostConfig, Image, Instance, OfxRectI, ParamValue, Plugin};
+use collapse_ofx::host::{
+    Bundle, ClipSource, Context, HostConfig, Image, Instance, OfxRectI, ParamValue, Plugin,
+};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -57,8 +59,11 @@ pub fn bundle_dir() -> &'static Path {
 }
 
 pub fn load(config: HostConfig) -> Plugin {
-    let bundle = Bundle::open(bundle_dir()).unwrap_or_else(|e| panic!("cannot open the bundle: {e}"));
-    bundle.load_plugin(PLUGIN_ID, config).unwrap_or_else(|e| panic!("cannot load the plugin: {e}"))
+    let bundle =
+        Bundle::open(bundle_dir()).unwrap_or_else(|e| panic!("cannot open the bundle: {e}"));
+    bundle
+        .load_plugin(PLUGIN_ID, config)
+        .unwrap_or_else(|e| panic!("cannot load the plugin: {e}"))
 }
 
 pub fn config() -> HostConfig {
@@ -89,8 +94,15 @@ pub fn plate() -> Image {
                 c = [0.22, 0.21, 0.2, 1.0];
             }
             if in_building(x, y) {
-                let window = (x - 120) % 10 >= 3 && (x - 120) % 10 < 7 && (y - 30) % 12 >= 4 && (y - 30) % 12 < 9;
-                c = if window { [0.25, 0.14, 0.1, 1.0] } else { FACADE };
+                let window = (x - 120) % 10 >= 3
+                    && (x - 120) % 10 < 7
+                    && (y - 30) % 12 >= 4
+                    && (y - 30) % 12 < 9;
+                c = if window {
+                    [0.25, 0.14, 0.1, 1.0]
+                } else {
+                    FACADE
+                };
             }
             px.extend_from_slice(&c);
         }
@@ -100,13 +112,17 @@ pub fn plate() -> Image {
 
 /// True for pixels whose colour is the building's facade.
 pub fn is_facade(p: [f32; 4]) -> bool {
-    (p[0] - FACADE[0]).abs() < 0.08 && (p[1] - FACADE[1]).abs() < 0.08 && (p[2] - FACADE[2]).abs() < 0.08
+    (p[0] - FACADE[0]).abs() < 0.08
+        && (p[1] - FACADE[1]).abs() < 0.08
+        && (p[2] - FACADE[2]).abs() < 0.08
 }
 
 /// An instance in `context` with the plate connected and the region on the building:
 /// the collapse starts at frame 1 and lasts 24 frames.
 pub fn instance(plugin: &Plugin, context: Context, plate: Image) -> Instance {
-    let inst = plugin.create_instance(context).unwrap_or_else(|e| panic!("createInstance failed: {e}"));
+    let inst = plugin
+        .create_instance(context)
+        .unwrap_or_else(|e| panic!("createInstance failed: {e}"));
     inst.connect("Source", ClipSource::still(plate)).unwrap();
     let (x, y, w, h) = BUILDING;
     set(&inst, "bottomLeft", ParamValue::Double2D(x, y));
@@ -118,19 +134,33 @@ pub fn instance(plugin: &Plugin, context: Context, plate: Image) -> Instance {
 }
 
 pub fn set(inst: &Instance, name: &str, v: ParamValue) {
-    inst.set_param(name, v).unwrap_or_else(|e| panic!("cannot set {name}: {e}"));
+    inst.set_param(name, v)
+        .unwrap_or_else(|e| panic!("cannot set {name}: {e}"));
 }
 
 /// No protocol violations and no error messages from the plugin.
 pub fn assert_clean(inst: &Instance) {
     let v = inst.violations();
-    assert!(v.is_empty(), "the plugin broke the OpenFX protocol:\n{}", v.join("\n"));
-    let errors: Vec<_> = inst.messages().into_iter().filter(|m| format!("{:?}", m.level).contains("Error")).collect();
+    assert!(
+        v.is_empty(),
+        "the plugin broke the OpenFX protocol:\n{}",
+        v.join("\n")
+    );
+    let errors: Vec<_> = inst
+        .messages()
+        .into_iter()
+        .filter(|m| format!("{:?}", m.level).contains("Error"))
+        .collect();
     assert!(errors.is_empty(), "the plugin posted errors: {errors:?}");
 }
 
 pub fn frame(inst: &Instance, time: f64) -> Image {
-    inst.render_frame(time, (1.0, 1.0)).unwrap_or_else(|e| panic!("render at {time} failed: {e}; messages: {:?}", inst.messages()))
+    inst.render_frame(time, (1.0, 1.0)).unwrap_or_else(|e| {
+        panic!(
+            "render at {time} failed: {e}; messages: {:?}",
+            inst.messages()
+        )
+    })
 }
 
 /// Pixels where two images differ (over the first one's bounds).
@@ -139,7 +169,11 @@ pub fn changed(a: &Image, b: &Image) -> Vec<(i32, i32)> {
     let mut out = Vec::new();
     for y in r.y1..r.y2 {
         for x in r.x1..r.x2 {
-            if a.get(x, y).iter().zip(b.get(x, y)).any(|(p, q)| p.to_bits() != q.to_bits()) {
+            if a.get(x, y)
+                .iter()
+                .zip(b.get(x, y))
+                .any(|(p, q)| p.to_bits() != q.to_bits())
+            {
                 out.push((x, y));
             }
         }

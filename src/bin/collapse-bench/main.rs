@@ -5,8 +5,10 @@
 //! `make bench` (or `cargo run --release --bin collapse-bench -- [--quick]`)
 //! prints a Markdown table: medians with min and max over repeated runs.
 
-use collapse_ofx::host::{Bundle, ClipSource, Context, HostConfig, Image, Instance, OfxRectI, ParamValue, Plugin, Project};
-use collapse_ofx::inference::{self, scene, FrameInputs, ModelRequest, OutputGrid, DeviceRequest};
+use collapse_ofx::host::{
+    Bundle, ClipSource, Context, HostConfig, Image, Instance, OfxRectI, ParamValue, Plugin, Project,
+};
+use collapse_ofx::inference::{self, scene, DeviceRequest, FrameInputs, ModelRequest, OutputGrid};
 use ndarray::Array4;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -31,11 +33,18 @@ fn measure(runs: usize, mut f: impl FnMut()) -> Stats {
         })
         .collect();
     t.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    Stats { median: t[t.len() / 2], min: t[0], max: t[t.len() - 1] }
+    Stats {
+        median: t[t.len() / 2],
+        min: t[0],
+        max: t[t.len() - 1],
+    }
 }
 
 fn row(what: &str, s: &Stats, note: &str) {
-    println!("| {what} | {:.1} | {:.1} – {:.1} | {note} |", s.median, s.min, s.max);
+    println!(
+        "| {what} | {:.1} | {:.1} – {:.1} | {note} |",
+        s.median, s.min, s.max
+    );
 }
 
 /// A plate with a sky gradient, ground and textured building blocks.
@@ -56,7 +65,15 @@ fn plate(w: i32, h: i32) -> Image {
             px.extend_from_slice(&c);
         }
     }
-    Image::from_f32_rgba(OfxRectI { x1: 0, y1: 0, x2: w, y2: h }, &px)
+    Image::from_f32_rgba(
+        OfxRectI {
+            x1: 0,
+            y1: 0,
+            x2: w,
+            y2: h,
+        },
+        &px,
+    )
 }
 
 fn bundle_dir() -> PathBuf {
@@ -69,17 +86,33 @@ fn bundle_dir() -> PathBuf {
 
 fn load(bundle: &Bundle, w: i32, h: i32) -> Plugin {
     // Like the renderer: a production host that does not checksum input images.
-    let mut config = HostConfig { verify_inputs: false, ..HostConfig::default() };
-    config.project = Project { size: (w as f64, h as f64), extent: (w as f64, h as f64), frame_range: (1.0, 100.0), ..Project::default() };
-    bundle.load_plugin(PLUGIN_ID, config).expect("load the plugin")
+    let mut config = HostConfig {
+        verify_inputs: false,
+        ..HostConfig::default()
+    };
+    config.project = Project {
+        size: (w as f64, h as f64),
+        extent: (w as f64, h as f64),
+        frame_range: (1.0, 100.0),
+        ..Project::default()
+    };
+    bundle
+        .load_plugin(PLUGIN_ID, config)
+        .expect("load the plugin")
 }
 
 /// An instance on a `w`x`h` plate with a `rw`x`rh` region standing on the ground, centred.
 fn instance(plugin: &Plugin, w: i32, h: i32, rw: f64, rh: f64) -> Instance {
-    let inst = plugin.create_instance(Context::General).expect("create an instance");
-    inst.connect("Source", ClipSource::still(plate(w, h))).unwrap();
+    let inst = plugin
+        .create_instance(Context::General)
+        .expect("create an instance");
+    inst.connect("Source", ClipSource::still(plate(w, h)))
+        .unwrap();
     let set = |n: &str, v| inst.set_param(n, v).expect("set a parameter");
-    set("bottomLeft", ParamValue::Double2D((w as f64 - rw) / 2.0, h as f64 / 10.0));
+    set(
+        "bottomLeft",
+        ParamValue::Double2D((w as f64 - rw) / 2.0, h as f64 / 10.0),
+    );
     set("size", ParamValue::Double2D(rw, rh));
     set("startFrame", ParamValue::Double(1.0));
     set("duration", ParamValue::Double(100.0));
@@ -93,7 +126,11 @@ fn time_at(progress: f64) -> f64 {
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
 }
@@ -101,24 +138,43 @@ fn peak_rss_mb() -> f64 {
 fn cpu_name() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
 /// The bundled model run straight through ONNX Runtime on the tensors the plugin
 /// would build for the same frame (one run over the whole affected area).
 fn raw_ort(bundle: &Path, w: i32, h: i32, rw: f64, rh: f64, runs: usize) -> Stats {
-    std::env::set_var(inference::LIBRARY_ENV, bundle.join("Contents/Linux-x86-64/lib/libonnxruntime.so.1"));
-    let request = ModelRequest { path: bundle.join("Contents/Resources/collapse_default.onnx"), device: DeviceRequest::Cpu, half: false, tensorrt: false };
+    std::env::set_var(
+        inference::LIBRARY_ENV,
+        bundle.join("Contents/Linux-x86-64/lib/libonnxruntime.so.1"),
+    );
+    let request = ModelRequest {
+        path: bundle.join("Contents/Resources/collapse_default.onnx"),
+        device: DeviceRequest::Cpu,
+        half: false,
+        tensorrt: false,
+    };
     let model = inference::load_model(&request).expect("load the model directly");
     let c = &model.contract;
     let (x0, y0) = ((w as f64 - rw) / 2.0, h as f64 / 10.0);
-    let grow = |a: f64, b: f64, lo: f64, hi: f64, len: f64| ((a - lo * len).floor(), (b + hi * len).ceil());
+    let grow = |a: f64, b: f64, lo: f64, hi: f64, len: f64| {
+        ((a - lo * len).floor(), (b + hi * len).ceil())
+    };
     let (sx1, sx2) = grow(x0, x0 + rw, c.context.left, c.context.right, rw);
     let (sy1, sy2) = grow(y0, y0 + rh, c.context.bottom, c.context.top, rh);
     let (ax1, ax2) = grow(x0, x0 + rw, c.reach.left, c.reach.right, rw);
     let (ay1, ay2) = grow(y0, y0 + rh, c.reach.bottom, c.reach.top, rh);
-    let (ax1, ax2, ay1, ay2) = (ax1.max(0.0), ax2.min(w as f64), ay1.max(0.0), ay2.min(h as f64));
+    let (ax1, ax2, ay1, ay2) = (
+        ax1.max(0.0),
+        ax2.min(w as f64),
+        ay1.max(0.0),
+        ay2.min(h as f64),
+    );
     let img = plate(w, h);
     let (ws, hs) = ((sx2 - sx1) as usize, (sy2 - sy1) as usize);
     let mut plate_t = Array4::<f32>::zeros((1, 4, hs, ws));
@@ -131,7 +187,10 @@ fn raw_ort(bundle: &Path, w: i32, h: i32, rw: f64, rh: f64, runs: usize) -> Stat
             for k in 0..4 {
                 plate_t[[0, k, j, i]] = p[k];
             }
-            let inside = (x as f64) >= x0 && (x as f64) < x0 + rw && (y as f64) >= y0 && (y as f64) < y0 + rh;
+            let inside = (x as f64) >= x0
+                && (x as f64) < x0 + rw
+                && (y as f64) >= y0
+                && (y as f64) < y0 + rh;
             mask[[0, 0, j, i]] = inside as i32 as f32;
         }
     }
@@ -149,8 +208,21 @@ fn raw_ort(bundle: &Path, w: i32, h: i32, rw: f64, rh: f64, runs: usize) -> Stat
     s[scene::REGION_WIDTH] = rw as f32;
     s[scene::REGION_HEIGHT] = rh as f32;
     s[scene::HAS_MASK] = 0.0;
-    let inputs = FrameInputs { background: Array4::zeros(plate_t.raw_dim()), plate: plate_t, mask, scene: s, controls: c.control_values(&[]) };
-    let grid = OutputGrid { left: ax1 + 0.5, top: ay2 - 0.5, step_x: 1.0, step_y: 1.0, width: (ax2 - ax1) as usize, height: (ay2 - ay1) as usize };
+    let inputs = FrameInputs {
+        background: Array4::zeros(plate_t.raw_dim()),
+        plate: plate_t,
+        mask,
+        scene: s,
+        controls: c.control_values(&[]),
+    };
+    let grid = OutputGrid {
+        left: ax1 + 0.5,
+        top: ay2 - 0.5,
+        step_x: 1.0,
+        step_y: 1.0,
+        width: (ax2 - ax1) as usize,
+        height: (ay2 - ay1) as usize,
+    };
     measure(runs, || {
         model.run_whole(&inputs, &grid).expect("run the model");
     })
@@ -160,15 +232,25 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let runs = if quick { 3 } else { 7 };
     let bundle_path = bundle_dir();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    println!("Collapse benchmark: {} ({} cores), bundle {}", cpu_name(), cores, bundle_path.display());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    println!(
+        "Collapse benchmark: {} ({} cores), bundle {}",
+        cpu_name(),
+        cores,
+        bundle_path.display()
+    );
     println!("Float RGBA, default model, CPU execution provider, frames at collapse progress {PROGRESS}. Times in ms.\n");
 
     let load_start = Instant::now();
-    let bundle = Bundle::open(&bundle_path).unwrap_or_else(|e| panic!("{e}: build the bundle with `make bundle`"));
+    let bundle = Bundle::open(&bundle_path)
+        .unwrap_or_else(|e| panic!("{e}: build the bundle with `make bundle`"));
     let plugin = load(&bundle, 1920, 1080);
     let first = instance(&plugin, 1920, 1080, 960.0, 540.0);
-    first.render_frame(time_at(PROGRESS), (1.0, 1.0)).expect("first frame");
+    first
+        .render_frame(time_at(PROGRESS), (1.0, 1.0))
+        .expect("first frame");
     let first_frame = load_start.elapsed().as_secs_f64() * 1000.0;
 
     println!("| what | median | min – max | note |");
@@ -181,27 +263,68 @@ fn main() {
     });
     row("1080p, region 960x540, whole frame, all cores", &whole, "");
     let tiled = measure(runs, || {
-        first.render_tiled(t, (1.0, 1.0), Some((256, 256)), cores).unwrap();
+        first
+            .render_tiled(t, (1.0, 1.0), Some((256, 256)), cores)
+            .unwrap();
     });
-    row("1080p, region 960x540, 256x256 tiles on all cores", &tiled, "Natron-style tiles");
+    row(
+        "1080p, region 960x540, 256x256 tiles on all cores",
+        &tiled,
+        "Natron-style tiles",
+    );
     let raw = raw_ort(&bundle_path, 1920, 1080, 960.0, 540.0, runs);
-    row("same tensors straight through ort", &raw, "model only, no OFX");
-    println!("| plugin overhead (whole frame / raw ort) | {:.2}x | | |", whole.median / raw.median);
+    row(
+        "same tensors straight through ort",
+        &raw,
+        "model only, no OFX",
+    );
+    println!(
+        "| plugin overhead (whole frame / raw ort) | {:.2}x | | |",
+        whole.median / raw.median
+    );
 
     let before = measure(runs * 3, || {
         first.render_frame(0.0, (1.0, 1.0)).unwrap();
     });
-    row("identity frame (before the start)", &before, "host copies the source");
+    row(
+        "identity frame (before the start)",
+        &before,
+        "host copies the source",
+    );
     let identity_query = measure(runs * 3, || {
-        first.is_identity(0.0, (1.0, 1.0), OfxRectI { x1: 0, y1: 0, x2: 1920, y2: 1080 }).unwrap();
+        first
+            .is_identity(
+                0.0,
+                (1.0, 1.0),
+                OfxRectI {
+                    x1: 0,
+                    y1: 0,
+                    x2: 1920,
+                    y2: 1080,
+                },
+            )
+            .unwrap();
     });
-    row("isIdentity call before the start", &identity_query, "what the plugin spends");
-    let far = OfxRectI { x1: 0, y1: 0, x2: 200, y2: 1080 };
+    row(
+        "isIdentity call before the start",
+        &identity_query,
+        "what the plugin spends",
+    );
+    let far = OfxRectI {
+        x1: 0,
+        y1: 0,
+        x2: 200,
+        y2: 1080,
+    };
     let outside = measure(runs * 3, || {
         let mut out = first.new_output_image(far);
         first.render(t, (1.0, 1.0), far, &mut out).unwrap();
     });
-    row("render window outside the region (200x1080)", &outside, "plate copied");
+    row(
+        "render window outside the region (200x1080)",
+        &outside,
+        "plate copied",
+    );
 
     // Single core: a fresh session with one ONNX Runtime thread.
     std::env::set_var(inference::THREADS_ENV, "1");
@@ -209,17 +332,30 @@ fn main() {
     let single = measure(runs, || {
         first.render_frame(t, (1.0, 1.0)).unwrap();
     });
-    row("1080p, region 960x540, one core", &single, "COLLAPSE_THREADS=1");
+    row(
+        "1080p, region 960x540, one core",
+        &single,
+        "COLLAPSE_THREADS=1",
+    );
     std::env::remove_var(inference::THREADS_ENV);
     first.purge_caches().unwrap();
     drop(first);
 
-    for (rw, rh) in [(240.0, 135.0), (480.0, 270.0), (960.0, 540.0), (1440.0, 810.0)] {
+    for (rw, rh) in [
+        (240.0, 135.0),
+        (480.0, 270.0),
+        (960.0, 540.0),
+        (1440.0, 810.0),
+    ] {
         let inst = instance(&plugin, 1920, 1080, rw, rh);
         let s = measure(runs, || {
             inst.render_frame(t, (1.0, 1.0)).unwrap();
         });
-        row(&format!("1080p, region {rw}x{rh} ({:.0}k px)", rw * rh / 1000.0), &s, "cost vs region area");
+        row(
+            &format!("1080p, region {rw}x{rh} ({:.0}k px)", rw * rh / 1000.0),
+            &s,
+            "cost vs region area",
+        );
     }
     drop(plugin);
     for (w, h) in [(1280, 720), (1920, 1080), (3840, 2160)] {
@@ -228,7 +364,11 @@ fn main() {
         let s = measure(runs, || {
             inst.render_frame(t, (1.0, 1.0)).unwrap();
         });
-        row(&format!("{w}x{h}, region 480x270"), &s, "cost vs frame size");
+        row(
+            &format!("{w}x{h}, region 480x270"),
+            &s,
+            "cost vs frame size",
+        );
     }
     let plugin = load(&bundle, 3840, 2160);
     let inst = instance(&plugin, 3840, 2160, 1920.0, 1080.0);
@@ -236,5 +376,8 @@ fn main() {
         inst.render_frame(t, (1.0, 1.0)).unwrap();
     });
     row("4K, region 1920x1080, whole frame", &s, "");
-    println!("| peak memory (resident, whole run) | {:.0} MB | | after the 4K frames |", peak_rss_mb());
+    println!(
+        "| peak memory (resident, whole run) | {:.0} MB | | after the 4K frames |",
+        peak_rss_mb()
+    );
 }

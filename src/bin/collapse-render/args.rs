@@ -1,8 +1,8 @@
 //! Command-line arguments. Everything a shot file says can also be given as a flag;
 //! flags win over the shot file.
 
-use crate::shot::{self, Shot, Value};
 use crate::sequence::FrameRange;
+use crate::shot::{self, Shot, Value};
 use std::path::PathBuf;
 
 pub const HELP: &str = "\
@@ -101,13 +101,23 @@ pub enum Parsed {
 
 /// Parses the command line (without the program name).
 pub fn parse(argv: &[String]) -> Result<Parsed, String> {
-    let mut a = Args { scale: 1.0, threads: 1, context: "general".into(), fps: 0, ..Default::default() };
+    let mut a = Args {
+        scale: 1.0,
+        threads: 1,
+        context: "general".into(),
+        fps: 0,
+        ..Default::default()
+    };
     let mut shot_file: Option<PathBuf> = None;
     let (mut first, mut last, mut step): (Option<i64>, Option<i64>, i64) = (None, None, 1);
     let mut flag_params = Vec::new();
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
-        let mut value = |name: &str| it.next().cloned().ok_or_else(|| format!("{name} needs a value"));
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
         match flag.as_str() {
             "-h" | "--help" => return Ok(Parsed::Help),
             "--version" => return Ok(Parsed::Version),
@@ -125,16 +135,24 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
             "--step" => step = int(flag, &value(flag)?)?,
             "--set" => {
                 let v = value(flag)?;
-                let (name, val) = v.split_once('=').ok_or_else(|| format!("--set takes NAME=VALUE, not '{v}'"))?;
+                let (name, val) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("--set takes NAME=VALUE, not '{v}'"))?;
                 flag_params.push((name.trim().to_string(), flag_value(val.trim())));
             }
             "--bundle" => a.bundle = Some(value(flag)?.into()),
             "--scale" => {
-                a.scale = value(flag)?.parse::<f64>().ok().filter(|s| *s > 0.0 && *s <= 1.0).ok_or("--scale must be a number in (0, 1]")?;
+                a.scale = value(flag)?
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| *s > 0.0 && *s <= 1.0)
+                    .ok_or("--scale must be a number in (0, 1]")?;
             }
             "--tile" => {
                 let v = value(flag)?;
-                let (w, h) = v.split_once('x').ok_or_else(|| format!("--tile takes WxH, not '{v}'"))?;
+                let (w, h) = v
+                    .split_once('x')
+                    .ok_or_else(|| format!("--tile takes WxH, not '{v}'"))?;
                 let (w, h) = (int(flag, w)?, int(flag, h)?);
                 if w < 1 || h < 1 {
                     return Err("--tile sizes must be positive".into());
@@ -167,13 +185,18 @@ pub fn parse(argv: &[String]) -> Result<Parsed, String> {
         a.fps = 24;
     }
     if !["general", "filter"].contains(&a.context.as_str()) {
-        return Err(format!("--context must be general or filter, not '{}'", a.context));
+        return Err(format!(
+            "--context must be general or filter, not '{}'",
+            a.context
+        ));
     }
     Ok(Parsed::Run(Box::new(a)))
 }
 
 fn int(flag: &str, v: &str) -> Result<i64, String> {
-    v.trim().parse::<i64>().map_err(|_| format!("{flag} takes a whole number, not '{v}'"))
+    v.trim()
+        .parse::<i64>()
+        .map_err(|_| format!("{flag} takes a whole number, not '{v}'"))
 }
 
 /// `--set` values: a number, a list `1,2`, true/false, else text.
@@ -192,10 +215,21 @@ fn flag_value(v: &str) -> Value {
 }
 
 fn apply_shot(a: &mut Args, path: &std::path::Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read shot file {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read shot file {}: {e}", path.display()))?;
     let shot: Shot = shot::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).map(|d| d.to_path_buf()).unwrap_or_else(|| ".".into());
-    let rel = |p: &str| if std::path::Path::new(p).is_absolute() { p.to_string() } else { dir.join(p).display().to_string() };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(|d| d.to_path_buf())
+        .unwrap_or_else(|| ".".into());
+    let rel = |p: &str| {
+        if std::path::Path::new(p).is_absolute() {
+            p.to_string()
+        } else {
+            dir.join(p).display().to_string()
+        }
+    };
     for (key, value) in &shot.settings {
         let text = || match value {
             Value::Text(t) => Ok(t.clone()),

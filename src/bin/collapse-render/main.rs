@@ -9,7 +9,10 @@ mod sequence;
 mod shot;
 
 use args::{Args, Parsed};
-use collapse_ofx::host::{Bundle, ClipSource, Context, HostConfig, HostError, Image, Instance, OfxRectI, ParamValue, Project};
+use collapse_ofx::host::{
+    Bundle, ClipSource, Context, HostConfig, HostError, Image, Instance, OfxRectI, ParamValue,
+    Project,
+};
 use picture::{FileDepth, Picture};
 use sequence::Sequence;
 use shot::Value;
@@ -59,13 +62,24 @@ fn run(a: &Args) -> Result<(), Failure> {
     let bundle_dir = find_bundle(a.bundle.as_deref()).map_err(input)?;
     let bundle = Bundle::open(&bundle_dir).map_err(|e| Failure::Input(e.to_string()))?;
 
-    let plate_seq = Sequence::new(a.plate.as_deref().ok_or_else(|| Failure::Input("no plate: give --plate or a shot file".into()))?);
-    let frames = a.frames.ok_or_else(|| Failure::Input("no frame range: give --frames or --first/--last".into()))?;
+    let plate_seq = Sequence::new(
+        a.plate
+            .as_deref()
+            .ok_or_else(|| Failure::Input("no plate: give --plate or a shot file".into()))?,
+    );
+    let frames = a
+        .frames
+        .ok_or_else(|| Failure::Input("no frame range: give --frames or --first/--last".into()))?;
     let first_plate = picture::read(&plate_seq.path(frames.first)).map_err(Failure::Input)?;
     let (width, height, linear) = (first_plate.width, first_plate.height, first_plate.linear);
 
     // A production host: no checksums of input images (the tests keep them on).
-    let mut config = HostConfig { name: "org.collapseofx.render".into(), label: "collapse-render".into(), verify_inputs: false, ..HostConfig::default() };
+    let mut config = HostConfig {
+        name: "org.collapseofx.render".into(),
+        label: "collapse-render".into(),
+        verify_inputs: false,
+        ..HostConfig::default()
+    };
     config.project = Project {
         size: (width as f64, height as f64),
         extent: (width as f64, height as f64),
@@ -73,15 +87,26 @@ fn run(a: &Args) -> Result<(), Failure> {
         frame_rate: a.fps as f64,
         ..Project::default()
     };
-    let plugin = bundle.load_plugin(PLUGIN_ID, config).map_err(|e| Failure::Input(e.to_string()))?;
-    let context = if a.context == "filter" { Context::Filter } else { Context::General };
-    let instance = plugin.create_instance(context).map_err(|e| Failure::Render(e.to_string()))?;
+    let plugin = bundle
+        .load_plugin(PLUGIN_ID, config)
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    let context = if a.context == "filter" {
+        Context::Filter
+    } else {
+        Context::General
+    };
+    let instance = plugin
+        .create_instance(context)
+        .map_err(|e| Failure::Render(e.to_string()))?;
 
     if a.list_params {
         list_params(&instance);
         return Ok(());
     }
-    let out_pattern = a.out.as_deref().ok_or_else(|| Failure::Input("no output: give --out or a shot file".into()))?;
+    let out_pattern = a
+        .out
+        .as_deref()
+        .ok_or_else(|| Failure::Input("no output: give --out or a shot file".into()))?;
     let out_seq = Sequence::new(out_pattern);
     if out_seq.is_still() && frames.len() > 1 {
         return Err(Failure::Input(format!("--out {out_pattern} has no frame number (use #### or %04d) but {} frames are asked for", frames.len())));
@@ -90,7 +115,14 @@ fn run(a: &Args) -> Result<(), Failure> {
 
     // Inputs: a still is read once; a sequence is read frame by frame (the host caches recent frames).
     let (first, last) = (frames.first as f64, frames.last as f64);
-    connect(&instance, "Source", &plate_seq, (first, last), Some(first_plate)).map_err(input)?;
+    connect(
+        &instance,
+        "Source",
+        &plate_seq,
+        (first, last),
+        Some(first_plate),
+    )
+    .map_err(input)?;
     for (clip, pattern) in [("Mask", &a.mask), ("Background", &a.background)] {
         if let Some(p) = pattern {
             connect(&instance, clip, &Sequence::new(p), (first, last), None).map_err(input)?;
@@ -101,7 +133,8 @@ fn run(a: &Args) -> Result<(), Failure> {
     }
 
     let mut progress = progress::Progress::new(frames.len(), a.quiet);
-    let mut previews = (a.contact_sheet.is_some() || a.preview.is_some()).then(preview::PreviewCollector::new);
+    let mut previews =
+        (a.contact_sheet.is_some() || a.preview.is_some()).then(preview::PreviewCollector::new);
     let mut written = Vec::new();
     instance
         .begin_sequence((first, last), frames.step as f64, (a.scale, a.scale))
@@ -162,10 +195,17 @@ fn find_bundle(given: Option<&Path>) -> Result<PathBuf, String> {
         if let Some(p) = std::env::var_os("COLLAPSE_BUNDLE") {
             candidates.push(PathBuf::from(p));
         }
-        if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+        if let Some(dir) = std::env::current_exe()
+            .ok()
+            .and_then(|e| e.parent().map(Path::to_path_buf))
+        {
             candidates.push(dir.join("../ofx").join(NAME));
         }
-        for dir in std::env::var("OFX_PLUGIN_PATH").unwrap_or_default().split(':').filter(|d| !d.is_empty()) {
+        for dir in std::env::var("OFX_PLUGIN_PATH")
+            .unwrap_or_default()
+            .split(':')
+            .filter(|d| !d.is_empty())
+        {
             candidates.push(Path::new(dir).join(NAME));
         }
         candidates.push(Path::new("/usr/OFX/Plugins").join(NAME));
@@ -174,7 +214,16 @@ fn find_bundle(given: Option<&Path>) -> Result<PathBuf, String> {
         .iter()
         .find(|c| c.join("Contents").is_dir())
         .cloned()
-        .ok_or_else(|| format!("no {NAME} found (looked at {}); build it with `make bundle` or pass --bundle", candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")))
+        .ok_or_else(|| {
+            format!(
+                "no {NAME} found (looked at {}); build it with `make bundle` or pass --bundle",
+                candidates
+                    .iter()
+                    .map(|c| c.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
 }
 
 fn file_depth(given: Option<&str>, out: &str) -> Result<FileDepth, String> {
@@ -205,7 +254,15 @@ fn to_image(pic: &Picture, clip: &str) -> Image {
     for y in (0..h).rev() {
         rows.extend_from_slice(&pic.data[y * w * 4..(y + 1) * w * 4]);
     }
-    Image::from_f32_rgba(OfxRectI { x1: 0, y1: 0, x2: w as i32, y2: h as i32 }, &rows)
+    Image::from_f32_rgba(
+        OfxRectI {
+            x1: 0,
+            y1: 0,
+            x2: w as i32,
+            y2: h as i32,
+        },
+        &rows,
+    )
 }
 
 /// A host image as a picture, top row first; `linear` when the plate was scene-linear (EXR).
@@ -217,10 +274,21 @@ fn to_picture(image: &Image, linear: bool) -> Picture {
     for y in (0..h).rev() {
         data.extend_from_slice(&rows[y * w * 4..(y + 1) * w * 4]);
     }
-    Picture { width: w, height: h, data, linear }
+    Picture {
+        width: w,
+        height: h,
+        data,
+        linear,
+    }
 }
 
-fn connect(instance: &Instance, clip: &str, seq: &Sequence, range: (f64, f64), first: Option<Picture>) -> Result<(), String> {
+fn connect(
+    instance: &Instance,
+    clip: &str,
+    seq: &Sequence,
+    range: (f64, f64),
+    first: Option<Picture>,
+) -> Result<(), String> {
     let source = if seq.is_still() {
         let pic = match first {
             Some(p) => p,
@@ -238,11 +306,13 @@ fn connect(instance: &Instance, clip: &str, seq: &Sequence, range: (f64, f64), f
             f += 1;
         }
         let (seq, clip_name) = (seq.clone(), clip.to_string());
-        ClipSource::frames(range, move |t| match picture::read(&seq.path(t.round() as i64)) {
-            Ok(p) => Some(to_image(&p, &clip_name)),
-            Err(e) => {
-                eprintln!("collapse-render: {e}");
-                None
+        ClipSource::frames(range, move |t| {
+            match picture::read(&seq.path(t.round() as i64)) {
+                Ok(p) => Some(to_image(&p, &clip_name)),
+                Err(e) => {
+                    eprintln!("collapse-render: {e}");
+                    None
+                }
             }
         })
     };
@@ -250,7 +320,9 @@ fn connect(instance: &Instance, clip: &str, seq: &Sequence, range: (f64, f64), f
 }
 
 fn set_param(instance: &Instance, name: &str, value: &Value) -> Result<(), String> {
-    let current = instance.param(name).ok_or_else(|| format!("the plugin has no parameter '{name}' (see --list-params)"))?;
+    let current = instance
+        .param(name)
+        .ok_or_else(|| format!("the plugin has no parameter '{name}' (see --list-params)"))?;
     let bad = || format!("parameter '{name}' cannot take {value:?} (it is {current:?})");
     let nums = |n: usize| match value {
         Value::List(v) if v.len() == n => Some(v.clone()),
@@ -259,29 +331,43 @@ fn set_param(instance: &Instance, name: &str, value: &Value) -> Result<(), Strin
     };
     let new = match &current {
         ParamValue::Double(_) => ParamValue::Double(nums(1).ok_or_else(bad)?[0]),
-        ParamValue::Double2D(..) => nums(2).map(|v| ParamValue::Double2D(v[0], v[1])).ok_or_else(bad)?,
+        ParamValue::Double2D(..) => nums(2)
+            .map(|v| ParamValue::Double2D(v[0], v[1]))
+            .ok_or_else(bad)?,
         ParamValue::Int(_) => ParamValue::Int(nums(1).ok_or_else(bad)?[0].round() as i32),
         ParamValue::Bool(_) => match value {
             Value::Bool(b) => ParamValue::Bool(*b),
             Value::Number(x) => ParamValue::Bool(*x != 0.0),
             _ => return Err(bad()),
         },
-        ParamValue::Rgb(..) => nums(3).map(|v| ParamValue::Rgb(v[0], v[1], v[2])).ok_or_else(bad)?,
-        ParamValue::Choice(_) => ParamValue::Choice(choice_index(instance, name, value).ok_or_else(bad)?),
+        ParamValue::Rgb(..) => nums(3)
+            .map(|v| ParamValue::Rgb(v[0], v[1], v[2]))
+            .ok_or_else(bad)?,
+        ParamValue::Choice(_) => {
+            ParamValue::Choice(choice_index(instance, name, value).ok_or_else(bad)?)
+        }
         ParamValue::String(_) => match value {
             Value::Text(t) => ParamValue::String(t.clone()),
             _ => return Err(bad()),
         },
         _ => return Err(bad()),
     };
-    instance.set_param(name, new).map_err(|e| format!("cannot set '{name}': {e}"))
+    instance
+        .set_param(name, new)
+        .map_err(|e| format!("cannot set '{name}': {e}"))
 }
 
 fn choice_index(instance: &Instance, name: &str, value: &Value) -> Option<i32> {
-    let options = instance.param_props(name)?.strs("OfxParamPropChoiceOption").to_vec();
+    let options = instance
+        .param_props(name)?
+        .strs("OfxParamPropChoiceOption")
+        .to_vec();
     match value {
         Value::Number(x) if *x >= 0.0 && (*x as usize) < options.len() => Some(*x as i32),
-        Value::Text(t) => options.iter().position(|o| o.eq_ignore_ascii_case(t)).map(|i| i as i32),
+        Value::Text(t) => options
+            .iter()
+            .position(|o| o.eq_ignore_ascii_case(t))
+            .map(|i| i as i32),
         _ => None,
     }
 }
@@ -289,7 +375,10 @@ fn choice_index(instance: &Instance, name: &str, value: &Value) -> Option<i32> {
 fn list_params(instance: &Instance) {
     for name in instance.param_names() {
         if let Some(v) = instance.param(&name) {
-            let options = instance.param_props(&name).map(|p| p.strs("OfxParamPropChoiceOption").to_vec()).unwrap_or_default();
+            let options = instance
+                .param_props(&name)
+                .map(|p| p.strs("OfxParamPropChoiceOption").to_vec())
+                .unwrap_or_default();
             if options.is_empty() {
                 println!("{name:16} {v:?}");
             } else {

@@ -14,7 +14,13 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(total: usize, quiet: bool) -> Self {
-        Progress { total, done: 0, started: Instant::now(), terminal: std::io::stderr().is_terminal(), quiet }
+        Progress {
+            total,
+            done: 0,
+            started: Instant::now(),
+            terminal: std::io::stderr().is_terminal(),
+            quiet,
+        }
     }
 
     pub fn frame_done(&mut self, frame: i64, path: &std::path::Path) {
@@ -42,7 +48,14 @@ impl Progress {
             }
             let _ = std::io::stderr().flush();
         } else {
-            eprintln!("frame {frame} -> {} ({}/{}, {:.2} fps, {} left)", path.display(), self.done, self.total, fps, clock(left));
+            eprintln!(
+                "frame {frame} -> {} ({}/{}, {:.2} fps, {} left)",
+                path.display(),
+                self.done,
+                self.total,
+                fps,
+                clock(left)
+            );
         }
     }
 }

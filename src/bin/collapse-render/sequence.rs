@@ -11,7 +11,9 @@ pub struct Sequence {
 
 impl Sequence {
     pub fn new(pattern: &str) -> Self {
-        Sequence { pattern: pattern.to_string() }
+        Sequence {
+            pattern: pattern.to_string(),
+        }
     }
 
     pub fn is_still(&self) -> bool {
@@ -20,12 +22,26 @@ impl Sequence {
 
     pub fn path(&self, frame: i64) -> PathBuf {
         if let Some((start, end, width)) = find_printf(&self.pattern) {
-            return PathBuf::from(format!("{}{}{}", &self.pattern[..start], pad(frame, width), &self.pattern[end..]));
+            return PathBuf::from(format!(
+                "{}{}{}",
+                &self.pattern[..start],
+                pad(frame, width),
+                &self.pattern[end..]
+            ));
         }
         if let Some(start) = self.pattern.rfind('#') {
-            let run = self.pattern[..=start].chars().rev().take_while(|c| *c == '#').count();
+            let run = self.pattern[..=start]
+                .chars()
+                .rev()
+                .take_while(|c| *c == '#')
+                .count();
             let first = start + 1 - run;
-            return PathBuf::from(format!("{}{}{}", &self.pattern[..first], pad(frame, run), &self.pattern[start + 1..]));
+            return PathBuf::from(format!(
+                "{}{}{}",
+                &self.pattern[..first],
+                pad(frame, run),
+                &self.pattern[start + 1..]
+            ));
         }
         PathBuf::from(&self.pattern)
     }
@@ -68,9 +84,16 @@ impl FrameRange {
             None => (text, 1),
         };
         let range = range.trim();
-        let split = range.char_indices().skip(1).find(|(_, c)| *c == '-').map(|(i, _)| i);
+        let split = range
+            .char_indices()
+            .skip(1)
+            .find(|(_, c)| *c == '-')
+            .map(|(i, _)| i);
         let (first, last) = match split {
-            Some(i) => (range[..i].trim().parse::<i64>().map_err(|_| bad())?, range[i + 1..].trim().parse::<i64>().map_err(|_| bad())?),
+            Some(i) => (
+                range[..i].trim().parse::<i64>().map_err(|_| bad())?,
+                range[i + 1..].trim().parse::<i64>().map_err(|_| bad())?,
+            ),
             None => {
                 let f = range.parse::<i64>().map_err(|_| bad())?;
                 (f, f)
@@ -104,20 +127,46 @@ mod tests {
 
     #[test]
     fn patterns() {
-        assert_eq!(Sequence::new("a.####.exr").path(7), PathBuf::from("a.0007.exr"));
-        assert_eq!(Sequence::new("a.%04d.png").path(12), PathBuf::from("a.0012.png"));
-        assert_eq!(Sequence::new("a.%d.png").path(12), PathBuf::from("a.12.png"));
-        assert_eq!(Sequence::new("shots/a#.png").path(3), PathBuf::from("shots/a3.png"));
+        assert_eq!(
+            Sequence::new("a.####.exr").path(7),
+            PathBuf::from("a.0007.exr")
+        );
+        assert_eq!(
+            Sequence::new("a.%04d.png").path(12),
+            PathBuf::from("a.0012.png")
+        );
+        assert_eq!(
+            Sequence::new("a.%d.png").path(12),
+            PathBuf::from("a.12.png")
+        );
+        assert_eq!(
+            Sequence::new("shots/a#.png").path(3),
+            PathBuf::from("shots/a3.png")
+        );
         assert!(Sequence::new("still.png").is_still());
         assert!(!Sequence::new("s.##.png").is_still());
     }
 
     #[test]
     fn ranges() {
-        assert_eq!(FrameRange::parse("1-96").unwrap(), FrameRange { first: 1, last: 96, step: 1 });
+        assert_eq!(
+            FrameRange::parse("1-96").unwrap(),
+            FrameRange {
+                first: 1,
+                last: 96,
+                step: 1
+            }
+        );
         assert_eq!(FrameRange::parse("1-96x4").unwrap().len(), 24);
         assert_eq!(FrameRange::parse("12").unwrap().len(), 1);
-        assert_eq!(FrameRange::parse("-5--1").unwrap(), FrameRange { first: -5, last: -1, step: 1 });
+        assert_eq!(
+            FrameRange::parse("-5--1").unwrap(),
+            FrameRange {
+                first: -5,
+                last: -1,
+                step: 1
+            }
+        );
         assert!(FrameRange::parse("9-1").is_err());
         assert!(FrameRange::parse("1-9x0").is_err());
         assert!(FrameRange::parse("a-b").is_err());

@@ -40,16 +40,25 @@ pub fn parse(text: &str) -> Result<Shot, String> {
             continue;
         }
         if let Some(section) = line.strip_prefix('[') {
-            let name = section.strip_suffix(']').ok_or_else(|| at("a section header must end with ']'".into()))?.trim();
+            let name = section
+                .strip_suffix(']')
+                .ok_or_else(|| at("a section header must end with ']'".into()))?
+                .trim();
             match name {
                 "params" => in_params = true,
                 other => return Err(at(format!("unknown section [{other}] (only [params])"))),
             }
             continue;
         }
-        let (key, value) = line.split_once('=').ok_or_else(|| at(format!("expected 'key = value', got '{line}'")))?;
+        let (key, value) = line
+            .split_once('=')
+            .ok_or_else(|| at(format!("expected 'key = value', got '{line}'")))?;
         let key = key.trim();
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err(at(format!("'{key}' is not a valid key")));
         }
         let value = parse_value(value.trim()).map_err(at)?;
@@ -80,14 +89,18 @@ fn strip_comment(line: &str) -> &str {
 
 pub fn parse_value(v: &str) -> Result<Value, String> {
     if let Some(inner) = v.strip_prefix('"') {
-        let body = inner.strip_suffix('"').ok_or_else(|| format!("unterminated string {v}"))?;
+        let body = inner
+            .strip_suffix('"')
+            .ok_or_else(|| format!("unterminated string {v}"))?;
         if body.contains('"') {
             return Err(format!("a string may not contain '\"': {v}"));
         }
         return Ok(Value::Text(body.replace("\\\\", "\\")));
     }
     if let Some(inner) = v.strip_prefix('[') {
-        let body = inner.strip_suffix(']').ok_or_else(|| format!("unterminated list {v}"))?;
+        let body = inner
+            .strip_suffix(']')
+            .ok_or_else(|| format!("unterminated list {v}"))?;
         let items: Result<Vec<f64>, String> = body
             .split(',')
             .map(str::trim)
@@ -101,11 +114,16 @@ pub fn parse_value(v: &str) -> Result<Value, String> {
         "false" => return Ok(Value::Bool(false)),
         _ => {}
     }
-    number(v).map(Value::Number).ok_or_else(|| format!("'{v}' is not a string, number, boolean or list"))
+    number(v)
+        .map(Value::Number)
+        .ok_or_else(|| format!("'{v}' is not a string, number, boolean or list"))
 }
 
 fn number(s: &str) -> Option<f64> {
-    s.replace('_', "").parse::<f64>().ok().filter(|v| v.is_finite())
+    s.replace('_', "")
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
 }
 
 #[cfg(test)]
@@ -123,7 +141,17 @@ mod tests {
 
     #[test]
     fn refuses_bad_lines() {
-        for bad in ["a", "[other]", "a = \"x", "a = [1, b]", "a = nan", "= 1", "a = 1\na = 2", "[params\n", "a b = 1"] {
+        for bad in [
+            "a",
+            "[other]",
+            "a = \"x",
+            "a = [1, b]",
+            "a = nan",
+            "= 1",
+            "a = 1\na = 2",
+            "[params\n",
+            "a b = 1",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

@@ -1,6 +1,6 @@
 //! A small stderr logger for the plugin. `COLLAPSE_LOG` sets the level
 //! (error, warn, info, debug, trace; default info). Messages the artist must
-//! see also go through the host's message suite (see `ofx::post_message`).
+//! see also go through the host's message suite (see `ofx::Instance::set_persistent_message`).
 
 use log::{LevelFilter, Log, Metadata, Record};
 

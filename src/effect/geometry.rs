@@ -65,7 +65,7 @@ impl Geometry {
     }
 
     /// The smallest pixel rectangle covering `r`.
-    pub fn to_pixels(&self, r: RectD) -> RectI {
+    pub fn to_pixels(self, r: RectD) -> RectI {
         if r.is_empty() {
             return RectI::default();
         }
@@ -78,7 +78,7 @@ impl Geometry {
         }
     }
 
-    pub fn to_canonical(&self, r: RectI) -> RectD {
+    pub fn to_canonical(self, r: RectI) -> RectD {
         RectD {
             x1: r.x1 as f64 / self.sx,
             y1: r.y1 as f64 / self.sy,

@@ -161,11 +161,9 @@ impl ImageEffect for Collapse {
         let settings = Settings::read(&inst.params()?, time)?;
         match render::model_for(&settings) {
             Ok(model) => match &model.warning {
-                Some(w) => {
-                    ofx::set_persistent_message(inst.message_handle(), MessageLevel::Warning, w)
-                }
+                Some(w) => inst.set_persistent_message(MessageLevel::Warning, w),
                 None => {
-                    ofx::clear_persistent_message(inst.message_handle());
+                    inst.clear_persistent_message();
                     log::info!(
                         "Collapse runs '{}' on {}",
                         model.contract.name,
@@ -173,11 +171,8 @@ impl ImageEffect for Collapse {
                     );
                 }
             },
-            Err(e) => ofx::set_persistent_message(
-                inst.message_handle(),
-                MessageLevel::Error,
-                &format!("Collapse: {}", e.message),
-            ),
+            Err(e) => inst
+                .set_persistent_message(MessageLevel::Error, &format!("Collapse: {}", e.message)),
         }
         Ok(())
     }

@@ -8,9 +8,7 @@ use super::params::{OutputMode, Settings};
 use crate::inference::{
     self, scene, FrameInputs, LoadedModel, ModelRequest, OutputGrid, SCENE_LEN,
 };
-use crate::ofx::{
-    set_persistent_message, Image, Instance, MessageLevel, OfxError, OfxResult, RectI, RenderArgs,
-};
+use crate::ofx::{Image, Instance, MessageLevel, OfxError, OfxResult, RectI, RenderArgs};
 use ndarray::Array4;
 use std::sync::Arc;
 
@@ -53,7 +51,7 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
     }
     let model = model_for(&settings)?;
     if let Some(w) = &model.warning {
-        set_persistent_message(inst.message_handle(), MessageLevel::Warning, w);
+        inst.set_persistent_message(MessageLevel::Warning, w);
     }
     let contract = &model.contract;
     let geo = Geometry::new(

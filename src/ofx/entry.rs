@@ -2,7 +2,9 @@
 //! and is the one place where panics are caught before they reach the host.
 
 use super::error::{check, status_name};
-use super::message::{post_message, MessageLevel};
+use super::message::{
+    clear_persistent_message, post_message, set_persistent_message, MessageLevel,
+};
 use super::suites::{fetch_suites, forget_suites, remember_host};
 use super::{
     c, host_suites, matches, Clips, OfxError, OfxResult, ParamDefs, ParamValues, PropertySet,
@@ -65,9 +67,14 @@ impl Instance {
             .map(|f| unsafe { f(self.handle) } != 0)
             .unwrap_or(false)
     }
-    /// The handle to pass to message functions.
-    pub fn message_handle(&self) -> *mut c_void {
-        self.handle as *mut c_void
+    /// Shows a message on the node until cleared (a one-off message on hosts
+    /// without message suite v2), and logs it.
+    pub fn set_persistent_message(&self, level: MessageLevel, text: &str) {
+        set_persistent_message(self.handle as *mut c_void, level, text);
+    }
+    /// Clears the node's persistent message.
+    pub fn clear_persistent_message(&self) {
+        clear_persistent_message(self.handle as *mut c_void);
     }
 }
 

@@ -38,7 +38,7 @@ fn text(s: &str) -> CString {
 
 /// Shows a one-off message (host message suite v1) and logs it. `handle` is the
 /// instance or descriptor handle, or null for a message not tied to one.
-pub fn post_message(handle: *mut c_void, level: MessageLevel, message: &str) {
+pub(crate) fn post_message(handle: *mut c_void, level: MessageLevel, message: &str) {
     level.log(message);
     let Ok(suites) = host_suites() else { return };
     let Some(f) = suites.message.and_then(|m| m.message) else {
@@ -59,7 +59,7 @@ pub fn post_message(handle: *mut c_void, level: MessageLevel, message: &str) {
 
 /// Shows a message that stays on the node until cleared (message suite v2),
 /// falling back to a one-off message on hosts without v2.
-pub fn set_persistent_message(handle: *mut c_void, level: MessageLevel, message: &str) {
+pub(crate) fn set_persistent_message(handle: *mut c_void, level: MessageLevel, message: &str) {
     let Some(f) = host_suites()
         .ok()
         .and_then(|s| s.message_v2)
@@ -82,7 +82,7 @@ pub fn set_persistent_message(handle: *mut c_void, level: MessageLevel, message:
 }
 
 /// Clears the node's persistent message, if the host has message suite v2.
-pub fn clear_persistent_message(handle: *mut c_void) {
+pub(crate) fn clear_persistent_message(handle: *mut c_void) {
     if let Some(f) = host_suites()
         .ok()
         .and_then(|s| s.message_v2)

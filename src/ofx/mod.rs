@@ -16,7 +16,7 @@ pub use entry::{
 };
 pub use error::{OfxError, OfxResult, Status};
 pub use image::{BitDepth, Components, Image};
-pub use message::{clear_persistent_message, post_message, set_persistent_message, MessageLevel};
+pub use message::MessageLevel;
 pub use param::{ChoiceDef, DoubleKind, ParamDefs, ParamInfo, ParamValues};
 pub use property::PropertySet;
 pub use suites::host_suites;

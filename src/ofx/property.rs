@@ -104,14 +104,6 @@ impl PropertySet {
         self.set_doubles_dyn(name, &[value])
     }
 
-    pub fn set_pointer(&self, name: &'static [u8], value: *mut c_void) -> OfxResult<()> {
-        let s = suite()?;
-        check(
-            prop_what(name),
-            call!(s, propSetPointer(self.0, c(name).as_ptr(), 0, value)),
-        )
-    }
-
     /// Sets every string of a multi-valued property, e.g. supported contexts.
     pub fn set_strings(&self, name: &'static [u8], values: &[&'static [u8]]) -> OfxResult<()> {
         values

@@ -119,6 +119,15 @@ fn models_that_break_the_contract_are_refused_naming_what_is_wrong() {
     );
 }
 
+#[test]
+fn hostile_models_are_refused() {
+    let data = repo().join("tests/data/hostile");
+    // External data must stay inside the model's folder (ONNX Runtime 1.31 enforces it,
+    // resolving symbolic links too); custom-op libraries are never loaded.
+    assert_refused(&data.join("escape_external_data.onnx"), "escapes model directory");
+    assert_refused(&data.join("custom_op.onnx"), "com.example.custom");
+}
+
 fn plugin_instance() -> (collapse_ofx::host::Plugin, Instance) {
     let plugin = load(config());
     let inst = instance(&plugin, Context::General, plate());

@@ -72,6 +72,42 @@ def main():
     save("unknown_control.onnx", element_graph(contract_inputs()), dict(META, **{"collapse.controls": "warp_speed 0 9 1; dust_amount 0 2 1"}))
     # Controls vector of the wrong length for its declaration.
     save("wrong_controls_shape.onnx", element_graph(contract_inputs(controls=5)), META)
+    hostile()
+
+
+def hostile():
+    """Models a studio might be handed: external data outside the model's folder,
+    and an operator from a custom domain (which would need a custom-op library)."""
+    import os
+    os.makedirs(f"{OUT}/hostile", exist_ok=True)
+    with open(f"{OUT}/outside.bin", "wb") as f:
+        f.write(bytes(8))
+    inputs = contract_inputs()
+    graph = element_graph(inputs)
+    w = helper.make_tensor("w", TensorProto.FLOAT, [2], [0.0, 0.0])
+    w.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", "../outside.bin"), ("offset", "0"), ("length", "8")):
+        e = w.external_data.add()
+        e.key, e.value = k, v
+    w.ClearField("float_data")
+    graph.initializer.append(w)
+    graph.node.append(helper.make_node("Add", ["out_x", "w"], ["unused"]))
+    graph.output.append(io("unused", TensorProto.FLOAT, [2]))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="collapse-tests")
+    model.ir_version = 8
+    for k, v in META.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = k, v
+    onnx.save(model, f"{OUT}/hostile/escape_external_data.onnx")
+    graph = element_graph(contract_inputs())
+    graph.node.append(helper.make_node("Evil", ["out_x"], ["evil"], domain="com.example.custom"))
+    graph.output.append(io("evil", TensorProto.FLOAT, ["wo"]))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("com.example.custom", 1)])
+    model.ir_version = 8
+    for k, v in META.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = k, v
+    onnx.save(model, f"{OUT}/hostile/custom_op.onnx")
 
 
 if __name__ == "__main__":

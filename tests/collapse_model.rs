@@ -47,6 +47,12 @@ fn mean_alpha(img: &Image, xs: &[std::ops::Range<i32>], ys: std::ops::Range<i32>
     sum / n as f64
 }
 
+/// Dust and debris off: every facade-coloured pixel then belongs to the building or its chunks.
+fn fragments_only(inst: &Instance) {
+    set(inst, "dustAmount", ParamValue::Double(0.0));
+    set(inst, "debris", ParamValue::Double(0.0));
+}
+
 fn with_output(inst: &Instance, mode: i32) {
     set(inst, "output", ParamValue::Choice(mode));
 }
@@ -145,9 +151,7 @@ fn nothing_changes_outside_the_affected_area() {
 fn the_building_falls_and_is_gone_by_the_end() {
     let plugin = load(config());
     let inst = instance(&plugin, Context::General, plate());
-    // Without dust and debris, every facade-coloured pixel belongs to the building or its chunks.
-    set(&inst, "dustAmount", ParamValue::Double(0.0));
-    set(&inst, "debris", ParamValue::Double(0.0));
+    fragments_only(&inst);
     let standing = facade_pixels(&plate()).len() as f64;
     // The roof line: the 95th percentile height of the facade's pixels.
     let roof = |p: f64| {
@@ -184,8 +188,7 @@ fn the_building_falls_and_is_gone_by_the_end() {
 fn the_fall_is_continuous_in_time() {
     let plugin = load(config());
     let inst = instance(&plugin, Context::General, plate());
-    set(&inst, "dustAmount", ParamValue::Double(0.0));
-    set(&inst, "debris", ParamValue::Double(0.0));
+    fragments_only(&inst);
     // Two seconds at 24 fps: no frame may lose a fifth of the facade at once.
     set(&inst, "duration", ParamValue::Double(48.0));
     let standing = facade_pixels(&plate()).len() as f64;

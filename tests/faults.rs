@@ -124,7 +124,10 @@ fn hostile_models_are_refused() {
     let data = repo().join("tests/data/hostile");
     // External data must stay inside the model's folder (ONNX Runtime 1.31 enforces it,
     // resolving symbolic links too); custom-op libraries are never loaded.
-    assert_refused(&data.join("escape_external_data.onnx"), "escapes model directory");
+    assert_refused(
+        &data.join("escape_external_data.onnx"),
+        "escapes model directory",
+    );
     assert_refused(&data.join("custom_op.onnx"), "com.example.custom");
 }
 

@@ -9,7 +9,12 @@ use plugin_util::*;
 
 fn resident_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let kb: f64 = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).expect("VmRSS");
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS");
     kb / 1024.0
 }
 
@@ -23,7 +28,10 @@ fn a_hundred_load_render_unload_cycles_do_not_grow_memory() {
             plugin.describe_in_context(Context::General).unwrap();
             let inst = instance(&plugin, Context::General, plate());
             let img = frame(&inst, 12.0);
-            assert!(changed(&img, &plate()).len() > 1000, "cycle {cycle}: nothing rendered");
+            assert!(
+                changed(&img, &plate()).len() > 1000,
+                "cycle {cycle}: nothing rendered"
+            );
             assert_clean(&inst);
         } // instance destroyed, plugin unloaded (its sessions purged)
         if cycle == 9 {
@@ -32,5 +40,9 @@ fn a_hundred_load_render_unload_cycles_do_not_grow_memory() {
     }
     let end = resident_mb();
     eprintln!("resident memory after 10 cycles: {after_warm_up:.1} MB, after 100: {end:.1} MB");
-    assert!(end - after_warm_up < 40.0, "memory grew by {:.1} MB over 90 load/render/unload cycles", end - after_warm_up);
+    assert!(
+        end - after_warm_up < 40.0,
+        "memory grew by {:.1} MB over 90 load/render/unload cycles",
+        end - after_warm_up
+    );
 }

@@ -309,6 +309,59 @@ mod tests {
         assert!(parse_controls("").unwrap().is_empty());
     }
 
+    /// A deterministic fuzz: mutated metadata texts never panic, and whatever
+    /// parses keeps the invariants the plugin relies on.
+    #[test]
+    fn metadata_parsers_never_panic_and_keep_their_invariants() {
+        let seeds = [
+            "direction -1 1 0; dust_amount 0 2 1",
+            "0.5 0.1 0.5 0.4",
+            "8",
+            "gravity 0.25 4 1;;",
+            "1e30 -0 nan inf",
+        ];
+        let alphabet: Vec<char> = " ;.-+0123456789eEinfa_dustrowgvy\t\n".chars().collect();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..20_000 {
+            let mut text: Vec<char> = seeds[round % seeds.len()].chars().collect();
+            for _ in 0..(next() % 6) {
+                let at = (next() as usize) % (text.len() + 1);
+                match next() % 3 {
+                    0 if at < text.len() => {
+                        text.remove(at);
+                    }
+                    1 => text.insert(at, alphabet[(next() as usize) % alphabet.len()]),
+                    _ if at < text.len() => text[at] = alphabet[(next() as usize) % alphabet.len()],
+                    _ => {}
+                }
+            }
+            let text: String = text.into_iter().collect();
+            if let Ok(controls) = parse_controls(&text) {
+                for c in &controls {
+                    assert!(CONTROL_VOCABULARY.contains(&c.name.as_str()), "{text:?}");
+                    assert!(c.min <= c.default && c.default <= c.max, "{text:?}");
+                }
+            }
+            if let Ok(m) = parse_margins("k", &text) {
+                assert!(
+                    [m.left, m.bottom, m.right, m.top]
+                        .iter()
+                        .all(|v| v.is_finite() && (0.0..=16.0).contains(v)),
+                    "{text:?}"
+                );
+            }
+            if let Ok(h) = parse_halo(&text) {
+                assert!(h <= 512);
+            }
+        }
+    }
+
     #[test]
     fn margins_parse_and_refuse() {
         let m = parse_margins("k", "0.5 0.1 0.5 0.4").unwrap();

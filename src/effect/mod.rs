@@ -40,6 +40,9 @@ impl ImageEffect for Collapse {
 
     fn load(&self) -> OfxResult<()> {
         crate::logging::init();
+        if let Some(dir) = ofx::binary_dir() {
+            inference::set_bundled_library_dir(&dir);
+        }
         Ok(())
     }
 
@@ -184,32 +187,16 @@ impl ImageEffect for Collapse {
 
 // ---- The exported OpenFX entry points -------------------------------------
 
-struct PluginStruct(ffi::OfxPlugin);
-// SAFETY: the struct holds pointers to static strings and functions only.
-unsafe impl Sync for PluginStruct {}
+static PLUGIN: ofx::PluginExport =
+    ofx::PluginExport::new(PLUGIN_ID_C, COLLAPSE.info.version, main_entry);
 
-static PLUGIN: PluginStruct = PluginStruct(ffi::OfxPlugin {
-    pluginApi: ffi::kOfxImageEffectPluginApi.as_ptr() as *const c_char,
-    apiVersion: 1,
-    pluginIdentifier: PLUGIN_ID_C.as_ptr() as *const c_char,
-    pluginVersionMajor: COLLAPSE.info.version.0,
-    pluginVersionMinor: COLLAPSE.info.version.1,
-    setHost: Some(set_host),
-    mainEntry: Some(main_entry),
-});
-
-unsafe extern "C" fn set_host(host: *mut ffi::OfxHost) {
-    ofx::set_host(host);
-}
-
-unsafe extern "C" fn main_entry(
+extern "C" fn main_entry(
     action: *const c_char,
     handle: *const c_void,
     in_args: ffi::OfxPropertySetHandle,
     out_args: ffi::OfxPropertySetHandle,
 ) -> ffi::OfxStatus {
-    // SAFETY: the host calls mainEntry with the arguments OpenFX defines.
-    unsafe { ofx::dispatch(&COLLAPSE, action, handle, in_args, out_args) }
+    ofx::dispatch(&COLLAPSE, action, handle, in_args, out_args)
 }
 
 /// Number of plugins in this binary (OpenFX export).
@@ -222,7 +209,7 @@ pub extern "C" fn OfxGetNumberOfPlugins() -> c_int {
 #[no_mangle]
 pub extern "C" fn OfxGetPlugin(nth: c_int) -> *mut ffi::OfxPlugin {
     if nth == 0 {
-        &PLUGIN.0 as *const ffi::OfxPlugin as *mut ffi::OfxPlugin
+        PLUGIN.as_ptr()
     } else {
         std::ptr::null_mut()
     }

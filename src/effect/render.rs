@@ -8,6 +8,7 @@ use super::params::{OutputMode, Settings};
 use crate::inference::{
     self, scene, FrameInputs, LoadedModel, ModelRequest, OutputGrid, SCENE_LEN,
 };
+use crate::ofx;
 use crate::ofx::{Image, Instance, MessageLevel, OfxError, OfxResult, RectI, RenderArgs};
 use ndarray::Array4;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 /// The model for the current settings, or an error the artist can act on.
 pub fn model_for(settings: &Settings) -> OfxResult<Arc<LoadedModel>> {
     let path = if settings.model.trim().is_empty() {
-        inference::bundle_resources()
+        ofx::resources_dir()
             .map(|r| r.join(super::DEFAULT_MODEL_FILE))
             .ok_or_else(|| {
                 OfxError::failed("cannot locate the plugin bundle to find its default model")

@@ -8,7 +8,6 @@
 use super::InferenceError;
 use once_cell::sync::OnceCell;
 use ort::environment::Environment;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 pub const LIBRARY_ENV: &str = "COLLAPSE_ORT_LIBRARY";
@@ -41,6 +40,14 @@ fn load() -> Result<Environment, InferenceError> {
     Ok(env)
 }
 
+/// Where the bundle keeps the library, set by the effect on load.
+static BUNDLED_LIBRARY: OnceCell<PathBuf> = OnceCell::new();
+
+/// Tells the runtime where the bundle's own library is (`<binary dir>/lib/libonnxruntime.so.1`).
+pub fn set_bundled_library_dir(binary_dir: &Path) {
+    let _ = BUNDLED_LIBRARY.set(binary_dir.join("lib").join(LIBRARY_NAME));
+}
+
 /// Where the library is looked for, in order: the environment overrides, then the bundle.
 pub fn library_path() -> Result<PathBuf, InferenceError> {
     for var in [LIBRARY_ENV, "ORT_DYLIB_PATH"] {
@@ -48,32 +55,11 @@ pub fn library_path() -> Result<PathBuf, InferenceError> {
             return Ok(PathBuf::from(p));
         }
     }
-    let dir = plugin_binary_dir().ok_or_else(|| {
+    BUNDLED_LIBRARY.get().cloned().ok_or_else(|| {
         InferenceError::runtime(format!(
-            "cannot locate the plugin binary to find {LIBRARY_NAME}; set {LIBRARY_ENV}"
+            "the plugin does not know its bundle's {LIBRARY_NAME}; set {LIBRARY_ENV}"
         ))
-    })?;
-    Ok(dir.join("lib").join(LIBRARY_NAME))
-}
-
-/// The folder holding the binary this code was loaded from (the `.ofx` inside the bundle).
-pub fn plugin_binary_dir() -> Option<PathBuf> {
-    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-    let probe = plugin_binary_dir as *const libc::c_void;
-    // SAFETY: dladdr only reads the loader's tables for an address inside this object.
-    if unsafe { libc::dladdr(probe, &mut info) } == 0 || info.dli_fname.is_null() {
-        return None;
-    }
-    // SAFETY: dli_fname is a NUL-terminated path owned by the loader.
-    let file = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) };
-    let path = PathBuf::from(std::ffi::OsStr::from_bytes(file.to_bytes()));
-    let path = path.canonicalize().unwrap_or(path);
-    path.parent().map(Path::to_path_buf)
-}
-
-/// The bundle's `Contents/Resources` folder (default model, icons).
-pub fn bundle_resources() -> Option<PathBuf> {
-    plugin_binary_dir().and_then(|d| d.parent().map(|contents| contents.join("Resources")))
+    })
 }
 
 /// Refuses anything `dlopen` could crash on: not a file, not a 64-bit ELF shared

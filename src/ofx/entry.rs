@@ -162,15 +162,57 @@ pub trait ImageEffect: Sync {
 }
 
 /// Remembers the host (`OfxPlugin::setHost`).
-pub fn set_host(host: *mut ffi::OfxHost) {
+fn set_host(host: *mut ffi::OfxHost) {
     let _ = catch_unwind(|| remember_host(host));
 }
 
+/// The `OfxPlugin` record a binary exports through `OfxGetPlugin`.
+pub struct PluginExport(ffi::OfxPlugin);
+
+// SAFETY: the record holds pointers to static strings and to functions only.
+unsafe impl Sync for PluginExport {}
+
+/// The signature of `OfxPlugin::mainEntry`.
+pub type MainEntry = extern "C" fn(
+    *const c_char,
+    *const c_void,
+    ffi::OfxPropertySetHandle,
+    ffi::OfxPropertySetHandle,
+) -> Status;
+
+impl PluginExport {
+    /// `identifier` is NUL-terminated; `main_entry` should call [`dispatch`].
+    pub const fn new(
+        identifier: &'static [u8],
+        version: (u32, u32),
+        main_entry: MainEntry,
+    ) -> Self {
+        PluginExport(ffi::OfxPlugin {
+            pluginApi: ffi::kOfxImageEffectPluginApi.as_ptr() as *const c_char,
+            apiVersion: 1,
+            pluginIdentifier: identifier.as_ptr() as *const c_char,
+            pluginVersionMajor: version.0,
+            pluginVersionMinor: version.1,
+            setHost: Some(set_host_entry),
+            mainEntry: Some(main_entry),
+        })
+    }
+
+    /// The pointer `OfxGetPlugin` returns; hosts only read through it.
+    pub fn as_ptr(&'static self) -> *mut ffi::OfxPlugin {
+        &self.0 as *const ffi::OfxPlugin as *mut ffi::OfxPlugin
+    }
+}
+
+extern "C" fn set_host_entry(host: *mut ffi::OfxHost) {
+    set_host(host);
+}
+
 /// The main entry: dispatches `action` to `effect`, catching every panic.
-///
-/// # Safety
-/// The arguments must be what an OpenFX host passes to `mainEntry`.
-pub unsafe fn dispatch(
+/// The pointers are the ones an OpenFX host passes to `mainEntry`; this is the
+/// only function that receives them.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
+pub fn dispatch(
     effect: &dyn ImageEffect,
     action: *const c_char,
     handle: *const c_void,
@@ -180,7 +222,7 @@ pub unsafe fn dispatch(
     if action.is_null() {
         return ffi::kOfxStatErrBadHandle;
     }
-    // SAFETY: the host passes a NUL-terminated action name.
+    // SAFETY: the host passes a NUL-terminated action name (checked non-null above).
     let action = unsafe { CStr::from_ptr(action) };
     let handle = handle as ffi::OfxImageEffectHandle;
     let result = catch_unwind(AssertUnwindSafe(|| {

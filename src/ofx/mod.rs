@@ -2,6 +2,8 @@
 //! images, host suites and the entry point. Every `unsafe` call into the host
 //! lives in this module tree; the effect above it sees only safe types.
 
+mod bundle;
+mod clip;
 mod entry;
 mod error;
 mod image;
@@ -10,9 +12,11 @@ mod param;
 mod property;
 mod suites;
 
+pub use bundle::{binary_dir, resources_dir};
+pub use clip::{Clip, ClipDef, Clips, ALL_COMPONENTS};
 pub use entry::{
-    dispatch, set_host, ClipPreferences, Context, Descriptor, ImageEffect, Instance, PluginInfo,
-    RenderArgs,
+    dispatch, ClipPreferences, Context, Descriptor, ImageEffect, Instance, PluginExport,
+    PluginInfo, RenderArgs,
 };
 pub use error::{OfxError, OfxResult, Status};
 pub use image::{BitDepth, Components, Image};
@@ -23,9 +27,6 @@ pub use suites::host_suites;
 
 use crate::ffi;
 use std::ffi::CStr;
-
-pub use clip::{Clip, ClipDef, Clips, ALL_COMPONENTS};
-mod clip;
 
 /// True when a host string equals an OpenFX string constant.
 pub fn matches(name: &str, constant: &[u8]) -> bool {

@@ -87,15 +87,21 @@ impl Geometry {
         }
     }
 
-    /// How much of pixel (x, y) the region covers, from 0 to 1 (anti-aliased edges).
-    pub fn region_coverage(&self, x: i32, y: i32) -> f32 {
-        let overlap = |p: i32, s: f64, lo: f64, hi: f64| {
-            let (a, b) = (p as f64 / s, (p + 1) as f64 / s);
-            ((b.min(hi) - a.max(lo)).max(0.0) * s).min(1.0)
-        };
-        (overlap(x, self.sx, self.region.x1, self.region.x2)
-            * overlap(y, self.sy, self.region.y1, self.region.y2)) as f32
+    /// How much of pixel column `x` the region covers horizontally, from 0 to 1.
+    pub fn region_coverage_x(&self, x: i32) -> f32 {
+        overlap(x, self.sx, self.region.x1, self.region.x2)
     }
+
+    /// How much of pixel row `y` the region covers vertically, from 0 to 1.
+    pub fn region_coverage_y(&self, y: i32) -> f32 {
+        overlap(y, self.sy, self.region.y1, self.region.y2)
+    }
+}
+
+/// The part of pixel `p` (at `s` pixels per unit) inside [lo, hi], in pixels (0..1).
+fn overlap(p: i32, s: f64, lo: f64, hi: f64) -> f32 {
+    let (a, b) = (p as f64 / s, (p + 1) as f64 / s);
+    ((b.min(hi) - a.max(lo)).max(0.0) * s).min(1.0) as f32
 }
 
 #[cfg(test)]
@@ -130,8 +136,18 @@ mod tests {
                 y2: 275
             }
         );
-        assert_eq!(g.region_coverage(60, 30), 1.0);
-        assert_eq!(g.region_coverage(10, 30), 0.0);
+        assert_eq!(g.region_coverage_x(60) * g.region_coverage_y(30), 1.0);
+        assert_eq!(g.region_coverage_x(10), 0.0);
+        assert_eq!(
+            (g.region_coverage_y(24), g.region_coverage_y(25)),
+            (0.0, 1.0)
+        );
+        let half = Geometry::new(region((100.5, 50.0), (10.0, 10.0)), &m, &m, (1.0, 1.0), 1.0);
+        assert_eq!(
+            half.region_coverage_x(100),
+            0.5,
+            "an edge through a pixel's middle"
+        );
         assert!(region((0.0, 0.0), (0.0, 10.0)).is_empty());
         assert!(region((f64::NAN, 0.0), (10.0, 10.0)).is_empty());
     }

@@ -274,39 +274,54 @@ fn write_changed(
 fn planar_rgba(img: &Image, rect: RectI) -> Array4<f32> {
     let (w, h) = (rect.width() as usize, rect.height() as usize);
     let mut t = Array4::<f32>::zeros((1, 4, h, w));
+    let planes = t.as_slice_mut().expect("a new array is contiguous");
     let mut row = vec![0.0f32; w * 4];
     for j in 0..h {
         img.read_rgba(rect.y2 - 1 - j as i32, rect.x1, rect.x2, &mut row);
-        for i in 0..w {
-            for c in 0..4 {
-                let v = row[i * 4 + c];
-                t[[0, c, j, i]] = if v.is_finite() { v } else { 0.0 };
+        for c in 0..4 {
+            let plane_row = &mut planes[(c * h + j) * w..][..w];
+            for (out, px) in plane_row.iter_mut().zip(row.chunks_exact(4)) {
+                let v = px[c];
+                *out = if v.is_finite() { v } else { 0.0 };
             }
         }
     }
     t
 }
 
-/// The building's coverage over the source window: the region rectangle,
-/// times the Mask clip's alpha when one is connected.
+/// The building's coverage over the source window: the region rectangle
+/// (anti-aliased at its edges), times the Mask clip's alpha when one is connected.
 fn coverage(geo: &Geometry, mask: Option<&Image>, rect: RectI) -> Array4<f32> {
     let (w, h) = (rect.width() as usize, rect.height() as usize);
+    let columns: Vec<f32> = (rect.x1..rect.x2)
+        .map(|x| geo.region_coverage_x(x))
+        .collect();
     let mut t = Array4::<f32>::zeros((1, 1, h, w));
+    let plane = t.as_slice_mut().expect("a new array is contiguous");
     let mut row = vec![0.0f32; w * 4];
     for j in 0..h {
         let y = rect.y2 - 1 - j as i32;
-        if let Some(m) = mask {
-            m.read_rgba(y, rect.x1, rect.x2, &mut row);
+        let row_cov = geo.region_coverage_y(y);
+        let out = &mut plane[j * w..][..w];
+        if row_cov == 0.0 {
+            continue;
         }
-        for i in 0..w {
-            let rect_cov = geo.region_coverage(rect.x1 + i as i32, y);
-            let mask_a = if mask.is_some() { row[i * 4 + 3] } else { 1.0 };
-            t[[0, 0, j, i]] = rect_cov
-                * if mask_a.is_finite() {
-                    mask_a.clamp(0.0, 1.0)
-                } else {
-                    0.0
-                };
+        match mask {
+            Some(m) => {
+                m.read_rgba(y, rect.x1, rect.x2, &mut row);
+                for ((o, col), px) in out.iter_mut().zip(&columns).zip(row.chunks_exact(4)) {
+                    let a = if px[3].is_finite() {
+                        px[3].clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    };
+                    *o = row_cov * col * a;
+                }
+            }
+            None => out
+                .iter_mut()
+                .zip(&columns)
+                .for_each(|(o, col)| *o = row_cov * col),
         }
     }
     t

@@ -67,11 +67,10 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
         let plate = source_clip.image(args.time, Some(geo.to_canonical(window)))?;
         return write_unchanged(&mut out, &Some(plate), window, settings.output);
     }
-    let source_px = geo.to_pixels(geo.source);
-    let fetch = geo.to_canonical(source_px).union(&geo.to_canonical(window));
-    let clock = std::time::Instant::now();
-    let plate_img = source_clip.image(args.time, Some(fetch))?;
-    let fetched = clock.elapsed();
+    // What the model reads: the source window, within the Source's region of definition
+    // (outside it the plate is transparent black anyway). Both are fixed for the frame.
+    let source_rod = geo.to_pixels(source_clip.region_of_definition(args.time)?);
+    let source_px = geo.to_pixels(geo.source).intersect(&source_rod);
     if source_px.width() as i64 * source_px.height() as i64 > MAX_SOURCE_PIXELS {
         return Err(OfxError::failed(format!(
             "the region is too large: its source window would be {}x{} pixels",
@@ -79,6 +78,14 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
             source_px.height()
         )));
     }
+    if source_px.is_empty() {
+        let plate = source_clip.image(args.time, Some(geo.to_canonical(window)))?;
+        return write_unchanged(&mut out, &Some(plate), window, settings.output);
+    }
+    let fetch = geo.to_canonical(source_px).union(&geo.to_canonical(window));
+    let clock = std::time::Instant::now();
+    let plate_img = source_clip.image(args.time, Some(fetch))?;
+    let fetched = clock.elapsed();
 
     let background = clips.get(BACKGROUND).ok().filter(|c| c.is_connected());
     let background_img = background

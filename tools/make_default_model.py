@@ -287,6 +287,18 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     def gsample(img, gx, gy, mode="bilinear", align=0, pad="zeros"):
         return g.op("GridSample", img, grid2(gx, gy), mode=mode, align_corners=align, padding_mode=pad)
 
+    def sep_sample(img, tx, ty):
+        """img [1,C,H,W] sampled at the separable taps tx (columns: i0, i1, w0, w1, each [w])
+        and ty (rows, each [h]) -> [1,C,h,w]: columns of the small image first, then rows."""
+        i0, i1, wx0, wx1 = tx
+        j0, j1, wy0, wy1 = ty
+        imt = g.op("Transpose", img, perm=[0, 1, 3, 2])     # columns as rows: gathers copy whole rows
+        cols = g.add(g.mul(g.op("Gather", imt, i0, axis=2), g.unsq(wx0, [1])),
+                     g.mul(g.op("Gather", imt, i1, axis=2), g.unsq(wx1, [1])))
+        cols = g.op("Transpose", cols, perm=[0, 1, 3, 2])   # [1,C,H,w]
+        return g.add(g.mul(g.op("Gather", cols, j0, axis=2), g.unsq(wy0, [1])),
+                     g.mul(g.op("Gather", cols, j1, axis=2), g.unsq(wy1, [1])))
+
     def axis_taps(f, n_f, n_i):
         """continuous pixel coordinate f (centre of pixel k at k) -> 2 clamped taps + weights."""
         f0 = g.floor(f)
@@ -370,11 +382,25 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     so_x = g.fract(g.mul(seed_f, 0.6180339))
     so_y = g.fract(g.mul(seed_f, 0.7548776))
 
-    def noise(k, u, v):
+    def noise2d(k, u, v):
         """Periodic noise texture k at coords (u,v) in texture periods -> [1,1,h,w]."""
         gx = g.sub(g.mul(g.fract(g.add(u, so_x)), 2.0), 1.0)
         gy = g.sub(g.mul(g.fract(g.add(v, so_y)), 2.0), 1.0)
         return gsample(ntex[k], gx, gy, align=1, pad="border")
+
+    NT = texs[0].shape[-1] - 1            # texture period in texels (last row/col = first)
+
+    def noise_taps(u, so):
+        f = g.reshape(g.mul(g.fract(g.add(u, so)), float(NT)), [-1])
+        i0 = g.op("Clip", g.floor(f), g.c(0.0), g.c(float(NT - 1)))
+        w1 = g.sub(f, i0)
+        i0i = g.cast(i0, I64)
+        return i0i, g.op("Add", i0i, g.i(1)), g.sub(1.0, w1), w1
+
+    def noise(k, u, v):
+        """Separable lookup: u [1,w] (or [w]) depends on x only, v [h,1] on y only -> [1,1,h,w].
+        Bilinear like noise2d, but a gather of the texture's columns, then of its rows."""
+        return sep_sample(ntex[k], noise_taps(u, so_x), noise_taps(v, so_y))
 
     def frange(n):
         """[n] float 0..n-1 (n: int64 [1] or python int)."""
@@ -534,7 +560,21 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
         rgba_ = g.op("Clip", rgba_, g.c(-65504.0), g.c(65504.0))
         return rgba_, gs(est, grid2(half_gx(x), half_gy(y)))
 
-    def crop_px(img, xs_, ys_, off_x, off_y, post=None):
+    # for the falling chunks: the region's sub-image of the plate (sanitized) premultiplied by
+    # the building matte (the half-res estimate, bilinearly upsampled to the pixels it came
+    # from), so that one 4-channel GridSample gives plate x matte
+    est_up = g.op("Resize", est, "", g.c([1.0, 1.0, 2.0, 2.0]), mode="linear",
+                  coordinate_transformation_mode="asymmetric")
+    est_up = g.op("Slice", est_up, g.i([0, 0]), g.cat([v1(g.op("Sub", r1s, r0s)), v1(g.op("Sub", c1s, c0s))], 0),
+                  g.i([2, 3]))
+    pm_tex = g.mul(finite(g.op("Slice", plate, st_, en_, g.i([2, 3]))), est_up)   # [1,4,hs,ws]
+
+    def ptex_premul(x, y):
+        """Plate x building matte (premultiplied RGBA) at canonical points x, y ([h,w]) -> [1,4,h,w]."""
+        return g.op("GridSample", pm_tex, grid2(sub_gx(x), sub_gy(y)), mode="bilinear", align_corners=0,
+                    padding_mode="zeros")
+
+    def crop_px(img, xs_, ys_, off_x, off_y, post=None, use=None):
         """The pixels of img under the output grid xs_ [w] x ys_ [h] (pixel-aligned, inside img
         save for degenerate boxes): a slice, zero padded to [1,C,h,w]. off_*: img's first
         column/row in S."""
@@ -545,7 +585,8 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
         k0x = g.op("Max", k0x, g.i([0]))
         k0y = g.op("Max", k0y, g.i([0]))
         wn, hn = g.op("Shape", xs_), g.op("Shape", ys_)
-        sl_ = g.op("Slice", img, g.cat([k0y, k0x], 0), g.cat([g.op("Add", k0y, hn), g.op("Add", k0x, wn)], 0),
+        hu = hn if use is None else g.op("Mul", hn, use)      # use = 0: nothing read, all zeros
+        sl_ = g.op("Slice", img, g.cat([k0y, k0x], 0), g.cat([g.op("Add", k0y, hu), g.op("Add", k0x, wn)], 0),
                    g.i([2, 3]))
         if post is not None:
             sl_ = post(sl_)
@@ -628,9 +669,11 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     tone = g.clamp(g.add(g.add(0.8, g.mul(g.cos(tilt), 0.2)), g.mul(g.sin(tilt), 0.12)), 0.5, 1.1)
     tone = g.mul(tone, g.where(g.gt(rnd[6], 0.8), 0.85, 1.0))
     # per-candidate tables (1-D gathers); the winner's extras come from one packed table [NCELL, NTW]
-    TABC = g.cat([g.unsq(flat(t), [1]) for t in (a1, a2, a0, b0, prio)], 1)   # [NCELL,5]
-    TABW = g.cat([g.unsq(flat(t), [1]) for t in (tone, rnd[4], rnd[5], cx, cy, tau, g.div(1.0, su),
-                                                  g.div(1.0, sv), tb, a1, a2, a0, b0)], 1)
+    # (as [RMAX, fields, CCOLS]: a pixel's candidates are picked by gathering its two rows,
+    # then the column element-wise)
+    rtab_ = lambda ts: g.cat([g.unsq(g.add(t, g.mul(cx, 0.0)), [1]) for t in ts], 1)
+    TABC = rtab_((a1, a2, a0, b0, prio))                                   # [RMAX,5,CCOLS]
+    TABW = rtab_((tone, rnd[4], rnd[5], cx, cy, tau, g.div(1.0, su), g.div(1.0, sv), tb))   # [RMAX,9,CCOLS]
     PRI = flat(prio)
     w_cx, w_cy, w_tau = flat(cx), flat(cy), flat(tau)
     w_rel = flat(g.cast(released, F))
@@ -704,37 +747,42 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     Xh = g.unsq(g.div(g.sub(hxs, rl), rh), [0])   # [1,w]
     Yh = g.unsq(g.div(g.sub(hys, rb), rh), [1])   # [h,1]
     Xn = g.div(Xh, aspect)
-    kxh = g.cast(g.op("Clip", g.floor(g.div(g.sub(g.op("Round", g.sub(g.mul(g.sub(hxs, sl), scx), 0.5)), c0f), 2.0)),
-                      g.c(0.0), g.sub(ws2f, 1.0)), I64)
-    kyh = g.cast(g.op("Clip", g.floor(g.div(g.sub(g.op("Round", g.sub(g.mul(g.sub(st, hys), scy), 0.5)), r0f), 2.0)),
-                      g.c(0.0), g.sub(hs2f, 1.0)), I64)
-    ht_ = g.op("Gather", g.op("Gather", HT, kyh, axis=2), kxh, axis=3)      # [1,4,h,w] nearest
+    # the half-res estimate and fill repeated 2x2 (nearest), then cut out under the hole box
+    HT2 = g.op("Resize", HT, "", g.c([1.0, 1.0, 2.0, 2.0]), mode="nearest",
+               coordinate_transformation_mode="asymmetric", nearest_mode="floor")   # [1,4,2hs2,2ws2]
+    ht_ = crop_px(HT2, hxs, hys, c0f, r0f)                                  # [1,4,h,w] nearest
     m_here = g.mul(crop_px(mask, hxs, hys, g.c(0.0), g.c(0.0), post=lambda t: finite(t, unit=True)), ch(ht_, 0))
     fill_rgb = ch(ht_, 1, 3)
-    bg_here = crop_px(bg, hxs, hys, g.c(0.0), g.c(0.0), post=finite)
+    bg_here = crop_px(bg, hxs, hys, g.c(0.0), g.c(0.0), post=finite,      # read only when connected
+                      use=g.unsq(g.cast(g.gt(has_bg, 0.0), I64), [0]))
 
     # crack lines: the boundaries between chunks are irregular (jittered per rest position,
     # the same function for the chunks and for the hole they leave, so at rest they tile
     # exactly and open along the same lines)
     ph = [g.mul(g.fract(g.mul(seed_f, k)), 6.2831853) for k in (0.3819660, 0.5698403, 0.7548776, 0.8685170)]
 
-    def crack_jit(Xr, Yr):
-        """(jx, jy) in cell units at rest position (Xr, Yr) (h-units, broadcastable)."""
-        q = g.div(Rf, 6.5)
-        Xq, Yq = g.mul(Xr, q), g.mul(Yr, q)
-        jx = g.add(g.mul(g.sin(g.add(g.add(g.mul(Yq, 41.0), g.mul(Xq, 13.0)), ph[0])), 0.11),
-                   g.mul(g.sin(g.add(g.sub(g.mul(Yq, 117.0), g.mul(Xq, 29.0)), ph[1])), 0.05))
-        jy = g.add(g.mul(g.sin(g.add(g.add(g.mul(Xq, 37.0), g.mul(Yq, 11.0)), ph[2])), 0.11),
-                   g.mul(g.sin(g.add(g.add(g.mul(Xq, 103.0), g.mul(Yq, 23.0)), ph[3])), 0.05))
-        return jx, jy
+    q_j = g.div(Rf, 6.5)
+    kx_j = [g.mul(q_j, v) for v in (13.0, -29.0, 37.0, 103.0)]
+    ky_j = [g.mul(q_j, v) for v in (41.0, 117.0, 11.0, 23.0)]
+
+    def crack_jit(Xr, Yr, fade=None):
+        """(jx, jy) in cell units at rest position (Xr, Yr) (h-units, broadcastable), times fade:
+        two sines each, sin(kx X + (ky Y + phase)) (the y part is formed on Yr's smaller shape)."""
+        t = []
+        for k, amp in enumerate((0.11, 0.05, 0.11, 0.05)):
+            a = amp if fade is None else g.mul(fade, amp)
+            t.append(g.mul(g.sin(g.add(g.mul(Xr, kx_j[k]), g.add(g.mul(Yr, ky_j[k]), ph[k]))), a))
+        return g.add(t[0], t[1]), g.add(t[2], t[3])
 
     # hole: rest cell of this pixel released? (the same jittered cell boundaries)
     jxh, jyh = crack_jit(Xh, Yh)
     r_here = g.clamp(g.min(g.floor(g.add(g.mul(Yh, Rf), jyh)), g.sub(Rf, 1.0)), 0, RMAX - 1)
-    brick_here = g.op("Gather", g.reshape(brick, [RMAX]), g.cast(r_here, I64), axis=0)
+    hrows = g.op("Shape", hys)
+    per_row = lambda t, n: g.op("Expand", g.reshape(t, [1, n]), g.cat([hrows, g.i([n])], 0))   # [h,n]
+    brick_here = g.op("GatherElements", per_row(brick, RMAX), g.cast(r_here, I64), axis=1)
     c_here = g.clamp(g.min(g.floor(g.add(g.sub(g.mul(Xn, Cf), brick_here), jxh)), g.sub(Cf, 1.0)), -1, CMAX)
     cell_here = g.cast(g.add(g.mul(r_here, float(CCOLS)), g.add(c_here, 1.0)), I64)
-    hole_a = g.mul(m_here, g.op("Gather", w_rel, cell_here, axis=0))
+    hole_a = g.mul(m_here, g.op("GatherElements", per_row(w_rel, NCELL), cell_here, axis=1))
     h_open = g.max(g.smooth(-0.01, 0.03, g.sub(Yh, roof_now)), open_t)      # [h,1]
     fill = g.cat([fill_rgb, g.add(g.mul(ch(fill_rgb, 0), 0.0), 1.0)], 1)
     fill = g.lerp(fill, bg_here, has_bg)
@@ -813,56 +861,56 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     Y3 = g.unsq(fYh, [1])      # [h,1]
     xrest = g.div(g.sub(X3, k_off), k_scale)                            # [2,h,w] row-level rest position
     yrest = g.add(Y3, k_drop)                                           # [2,h,1]
-    jxr, jyr = crack_jit(xrest, yrest)
-    jxr, jyr = g.mul(jxr, k_fade), g.mul(jyr, k_fade)                  # [2,h,w]
-    band_f = g.add(g.sub(g.mul(g.div(xrest, aspect), Cf), k_brick), jxr)
+    jx2, jy2 = crack_jit(xrest, yrest, g.mul(k_fade, 2.0))             # [2,h,w], twice the jitter
+    band_f = g.add(g.sub(g.mul(g.div(xrest, aspect), Cf), k_brick), g.mul(jx2, 0.5))
     band = g.floor(band_f)
     nbr = g.add(band, g.sub(g.mul(g.cast(g.op("GreaterOrEqual", g.sub(band_f, band), g.c(0.5)), F), 2.0), 1.0))
     colk = g.cat([g.clamp(band, -1, CMAX), g.clamp(nbr, -1, CMAX)], 0)   # [4,h,w]: own + nearer neighbour
-    rowk = g.cat([g.cast(rows_c, F)] * 2, 0)                             # [4,h,1]
     okk = g.cat([rows_ok] * 2, 0)
-    cidx = g.cast(g.add(g.mul(rowk, float(CCOLS)), g.add(colk, 1.0)), I64)   # [4,h,w]
-    ga1, ga2, ga0, gb0, gpr = (g.sq(t, [3]) for t in
-                               g.op("Split", g.op("Gather", TABC, cidx, axis=0), axis=3, outs=5, num_outputs=5))
+    kidx = g.cast(g.add(colk, 1.0), I64)                                 # [4,h,w] column slot
+    rows_h = g.sq(rows_c, [2])                                           # [2,h]
+    TC = g.op("Transpose", g.op("Gather", TABC, rows_h, axis=0), perm=[2, 0, 1, 3])   # [5,2,h,CCOLS]
+    TC = g.cat([TC, TC], 1)                                              # [5,4,h,CCOLS]
+    TC = [g.sq(t, [0]) for t in g.op("Split", TC, axis=0, outs=5, num_outputs=5)]
+    TC[4] = g.where(okk, TC[4], -10.0)     # rows outside the grid: like unreleased chunks
+    ga1, ga2, ga0, gb0, gpr = (g.op("GatherElements", t, kidx, axis=2) for t in TC)
     uu = g.add(g.add(g.mul(ga1, X3), g.mul(ga2, Y3)), ga0)
     vv = g.add(g.mul(g.sub(g.mul(ga1, Y3), g.mul(ga2, X3)), kk), gb0)
-    uj = g.add(uu, g.mul(g.cat([jxr, jxr], 0), 2.0))                    # jittered (crack) outline
-    vj = g.add(vv, g.mul(g.cat([jyr, jyr], 0), 2.0))
+    # jittered (crack) outline: candidates (own, nbr) x (2 rows) take their row's jitter
+    c4 = g.op("Shape", uu)
+    addrow = lambda t, j: g.reshape(g.add(g.reshape(t, [2, 2, -1]), g.reshape(j, [2, -1])), c4)
+    uj = addrow(uu, jx2)
+    vj = addrow(vv, jy2)
     edge_w = g.div(px_h, g.min(hw, hh))          # one pixel in cell half-extents
     ew = g.mul(edge_w, 1.2)
     mm = g.max(g.abs(uj), g.abs(vj))
     # a pixel belongs to the chunk whose (jittered) cell holds it; the antialiased rim
     # just outside a chunk only wins where no chunk holds the pixel
     # (unreleased chunks have a negative priority: they never win with a positive score)
-    score = g.where(g.op("And", g.lt(mm, g.add(1.0, ew)), okk),
-                    g.add(gpr, g.mul(g.cast(g.lt(mm, 1.0), F), 2.0)), 0.0)
+    score = g.where(g.lt(mm, g.add(1.0, ew)), g.add(gpr, g.mul(g.cast(g.lt(mm, 1.0), F), 2.0)), 0.0)
     win = g.op("ArgMax", score, axis=0, keepdims=1)                      # [1,h,w]
     wscore = g.op("ReduceMax", score, g.i([0]), keepdims=1)
     gel = lambda t, i: g.sq(g.op("GatherElements", t, i, axis=0), [0])
-    wcell = gel(cidx, win)                                               # [h,w]
-    WT = g.op("Gather", TABW, wcell, axis=0)                             # [h,w,13]
-    wtone, wr4, wr5, wcx, wcy, wtau, wisu, wisv, wtb, wa1, wa2, wa0, wb0 = (
-        g.sq(t, [2]) for t in g.op("Split", WT, axis=2, outs=13, num_outputs=13))
-    # the winner's chunk coordinates, recomputed from its table row; its crack jitter
-    # comes from its row (candidates 0, 2: lower row; 1, 3: upper row)
-    wu = g.add(g.add(g.mul(wa1, X3), g.mul(wa2, Y3)), wa0)
-    wv = g.add(g.mul(g.sub(g.mul(wa1, Y3), g.mul(wa2, X3)), kk), wb0)
-    wrow = g.op("Mod", win, g.i(2))
-    wuj = g.add(wu, g.mul(gel(jxr, wrow), 2.0))
-    wvj = g.add(wv, g.mul(gel(jyr, wrow), 2.0))
+    # the winner's slot among its two rows' cells: row (candidates 0, 2: lower; 1, 3: upper)
+    wslot = g.op("Add", g.op("Mul", g.op("Mod", win, g.i(2)), g.i(CCOLS)), g.op("GatherElements", kidx, win, axis=0))
+    TW = g.op("Transpose", g.op("Gather", TABW, rows_h, axis=0), perm=[2, 1, 0, 3])   # [9,h,2,CCOLS]
+    TW = g.reshape(TW, [9, 0, 2 * CCOLS])                                # [9,h,2*CCOLS]
+    wtone, wr4, wr5, wcx, wcy, wtau, wisu, wisv, wtb = (
+        g.sq(g.op("GatherElements", t, wslot, axis=2), [0]) for t in g.op("Split", TW, axis=0, outs=9, num_outputs=9))
+    # the winner's chunk coordinates (plain and jittered), picked from the candidates'
+    wu, wv, wuj, wvj = (gel(t, win) for t in (uu, vv, uj, vj))
     brk = g.clip01(g.mul(wtb, 6.0))        # chunks separate once the mass breaks up
     wm = g.max(g.mul(g.abs(wuj), g.lerp(1.0, wisu, brk)), g.mul(g.abs(wvj), g.lerp(1.0, wisv, brk)))
     srcx = g.add(wcx, g.mul(wu, hw))             # rest position (h-units)
     srcy = g.add(wcy, g.mul(wv, hh))
-    fsamp, fmat = ptex_sample(g.add(rl, g.mul(srcx, rh)), g.add(rb, g.mul(srcy, rh)))  # [1,4,h,w], [1,1,h,w]
+    fsamp = ptex_premul(g.add(rl, g.mul(srcx, rh)), g.add(rb, g.mul(srcy, rh)))   # [1,4,h,w] x matte
     # jagged erosion of chunk edges once they break up, grows with time
-    ne = noise(2, g.add(g.mul(wu, 0.3), wr4), g.add(g.mul(wv, 0.3), wr5))
+    ne = noise2d(2, g.add(g.mul(wu, 0.3), wr4), g.add(g.mul(wv, 0.3), wr5))
     erode = g.add(g.mul(g.mul(g.relu(g.sub(ne, 0.35)), 0.45), brk), g.mul(g.clip01(g.mul(wtb, 1.2)), 0.22))
     thr = g.sub(1.0, erode)
     fa = g.clip01(g.div(g.sub(g.add(thr, ew), wm), ew))
     fa = g.mul(fa, g.cast(g.gt(wscore, 0.0), F))
     fa = g.mul(fa, g.smooth(-0.015, 0.03, Y3))               # vanish at the ground line
-    fa = g.mul(fa, fmat)                                     # made of building pixels only
     # shading: thin dark cracks along the outline as the chunk starts to move (broken,
     # irregular), a soft darkening toward the chunk's edges once it breaks up, and a
     # uniform tone from its tilt
@@ -928,9 +976,11 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     cxm = g.add(rl, g.mul(rw, 0.5))
     dxs, dys, pads_d, _ = box(xs, ys, g.sub(cxm, g.mul(dxa, rh)), g.add(cxm, g.mul(dxa, rh)),
                               ry0, g.add(rb, g.mul(dya, rh)))
-    gdx = g.div(g.div(g.sub(dxs, cxm), rh), lim_x)
-    gdy = g.sub(g.mul(g.div(g.sub(lim_y, g.div(g.sub(dys, rb), rh)), lim_y + B), 2.0), 1.0)
-    D = pad(gsample(DL, g.unsq(gdx, [0]), g.unsq(gdy, [1]), align=1, pad="zeros"), pads_d)
+    # lattice coordinates of the output columns / rows (bilinear, zero outside: separable)
+    nxd_f = g.cast(g.sq(nxd, [0]), F)
+    fdx = g.mul(g.add(g.div(g.div(g.sub(dxs, cxm), rh), lim_x), 1.0), g.mul(g.sub(nxd_f, 1.0), 0.5))
+    fdy = g.mul(g.div(g.sub(lim_y, g.div(g.sub(dys, rb), rh)), lim_y + B), float(nyd - 1))
+    D = pad(sep_sample(DL, axis_taps(fdx, nxd_f, None), axis_taps(fdy, g.c(float(nyd)), None)), pads_d)
 
     # ======================= debris specks ====================================
     # Three bursts of specks thrown from the lower floors: each is a thresholded noise

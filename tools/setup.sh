@@ -34,7 +34,7 @@ apt_install() {
 
 command -v cargo >/dev/null || die "cargo is missing: install Rust (https://rustup.rs) and run again"
 command -v cc >/dev/null || apt_install gcc
-command -v g++ >/dev/null || apt_install g++   # tests/hostsupport.rs builds the official HostSupport host
+command -v g++ >/dev/null || apt_install g++   # tests/official_hostsupport.rs builds the official HostSupport host
 have_libclang || apt_install libclang-dev
 have_libclang || die "libclang still not found; set LIBCLANG_PATH to the folder holding libclang.so"
 PY=$(command -v python3 || true)

@@ -6,7 +6,7 @@
 //!
 //! 1. finds that source in the cargo registry (`$CARGO_HOME` or `~/.cargo`,
 //!    `registry/src/*/openfx-sys-0.1.0`), and compiles HostSupport, expat and our
-//!    host program `tests/hostsupport/collapse_host.cpp` with `g++ -O1` (expat's C
+//!    host program `tests/official_hostsupport/collapse_host.cpp` with `g++ -O1` (expat's C
 //!    files with `gcc`; `$CXX` / `$CC` override), two jobs at a time
 //!    (`$HOSTSUPPORT_JOBS`), into `target/hostsupport/`. Objects are kept and
 //!    rebuilt only when their source or command line changed. Nothing is needed
@@ -45,7 +45,7 @@
 //!
 //! This tests the bundle as assembled: it warns when `target/*/libcollapse_ofx.so`
 //! or `bundle/Contents/Resources/*` are newer than the bundle. Run:
-//! `tools/bundle.sh && cargo test --release --test hostsupport -- --nocapture`
+//! `tools/bundle.sh && cargo test --release --test official_hostsupport -- --nocapture`
 //!
 //! Without g++ (or gcc) or without a bundle the test FAILS and says why; it never
 //! passes silently.
@@ -191,7 +191,7 @@ fn build_host() -> PathBuf {
     let openfx = openfx_source();
     let hs = openfx.join("HostSupport");
     let expat = hs.join("expat-2.0.1/lib");
-    let ours = manifest_dir().join("tests/hostsupport/collapse_host.cpp");
+    let ours = manifest_dir().join("tests/official_hostsupport/collapse_host.cpp");
     let out = target_dir().join("hostsupport");
     let objdir = out.join("obj");
     fs::create_dir_all(&objdir).expect("create target/hostsupport/obj");

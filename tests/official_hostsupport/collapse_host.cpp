@@ -1,5 +1,5 @@
 // collapse_host: a small OpenFX host built on the official HostSupport library
-// (openfx/HostSupport in the openfx-sys crate), used by tests/hostsupport.rs to
+// (openfx/HostSupport in the openfx-sys crate), used by tests/official_hostsupport.rs to
 // prove that the Collapse bundle loads, describes and renders in the reference
 // host implementation.
 //

@@ -3,7 +3,7 @@
 use super::{c, host_suites};
 use crate::ffi;
 use std::ffi::CString;
-use std::os::raw::c_void;
+use std::os::raw::{c_char, c_void};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MessageLevel {
@@ -36,16 +36,19 @@ fn text(s: &str) -> CString {
     CString::new(s.replace('\0', " ")).expect("NUL bytes were replaced")
 }
 
-/// Shows a one-off message (host message suite v1) and logs it. `handle` is the
-/// instance or descriptor handle, or null for a message not tied to one.
-pub(crate) fn post_message(handle: *mut c_void, level: MessageLevel, message: &str) {
+/// The printf-style signature shared by `message` (v1, v2) and `setPersistentMessage` (v2).
+type MessageFn = unsafe extern "C" fn(
+    *mut c_void,
+    *const c_char,
+    *const c_char,
+    *const c_char,
+    ...
+) -> ffi::OfxStatus;
+
+fn send(f: MessageFn, handle: *mut c_void, level: MessageLevel, message: &str) {
     level.log(message);
-    let Ok(suites) = host_suites() else { return };
-    let Some(f) = suites.message.and_then(|m| m.message) else {
-        return;
-    };
     let msg = text(message);
-    // SAFETY: the message suite takes a handle, two C strings, a printf format and its argument.
+    // SAFETY: a handle, two C strings, a printf format and its one string argument.
     unsafe {
         f(
             handle,
@@ -57,28 +60,30 @@ pub(crate) fn post_message(handle: *mut c_void, level: MessageLevel, message: &s
     };
 }
 
+/// Shows a one-off message (host message suite v1) and logs it. `handle` is the
+/// instance or descriptor handle, or null for a message not tied to one.
+pub(crate) fn post_message(handle: *mut c_void, level: MessageLevel, message: &str) {
+    match host_suites()
+        .ok()
+        .and_then(|s| s.message)
+        .and_then(|m| m.message)
+    {
+        Some(f) => send(f, handle, level, message),
+        None => level.log(message),
+    }
+}
+
 /// Shows a message that stays on the node until cleared (message suite v2),
 /// falling back to a one-off message on hosts without v2.
 pub(crate) fn set_persistent_message(handle: *mut c_void, level: MessageLevel, message: &str) {
-    let Some(f) = host_suites()
+    match host_suites()
         .ok()
         .and_then(|s| s.message_v2)
         .and_then(|m| m.setPersistentMessage)
-    else {
-        return post_message(handle, level, message);
-    };
-    level.log(message);
-    let msg = text(message);
-    // SAFETY: as for `post_message`, on the v2 suite.
-    unsafe {
-        f(
-            handle,
-            c(level.ofx()).as_ptr(),
-            c(MESSAGE_ID).as_ptr(),
-            c(FORMAT).as_ptr(),
-            msg.as_ptr(),
-        )
-    };
+    {
+        Some(f) => send(f, handle, level, message),
+        None => post_message(handle, level, message),
+    }
 }
 
 /// Clears the node's persistent message, if the host has message suite v2.

@@ -348,16 +348,28 @@ fn gpu_request_without_a_gpu_falls_back_to_the_cpu_with_a_warning() {
     );
 }
 
-/// Needs an NVIDIA GPU and the GPU build of ONNX Runtime (`ORT_FLAVOR=gpu tools/setup.sh`).
+/// Needs an NVIDIA GPU and the GPU build of ONNX Runtime: `.ci/run` runs it when
+/// the machine has one (`ORT_FLAVOR=gpu tools/setup.sh`, then
+/// `ORT_FLAVOR=gpu cargo test --release --test collapse_model -- --ignored`).
 #[test]
-#[ignore = "needs an NVIDIA GPU: run `cargo test --release --test collapse_model -- --ignored` on a GPU machine"]
+#[ignore = "needs an NVIDIA GPU: .ci/run runs it with ORT_FLAVOR=gpu where /dev/nvidia0 exists"]
 fn gpu_renders_match_the_cpu() {
     let plugin = load(config());
     let cpu = instance(&plugin, Context::General, plate());
     set(&cpu, "device", ParamValue::Choice(1));
     let gpu = instance(&plugin, Context::General, plate());
     set(&gpu, "device", ParamValue::Choice(2));
-    let (a, b) = (frame(&cpu, at(0.5)), frame(&gpu, at(0.5)));
+    let time = |inst: &Instance| {
+        frame(inst, at(0.5)); // first frame: session creation
+        let start = std::time::Instant::now();
+        let img = frame(inst, at(0.5));
+        (img, start.elapsed().as_secs_f64() * 1000.0)
+    };
+    let ((a, cpu_ms), (b, gpu_ms)) = (time(&cpu), time(&gpu));
+    eprintln!(
+        "320x240 frame: CPU {cpu_ms:.1} ms, GPU {gpu_ms:.1} ms; messages: {:?}",
+        gpu.messages()
+    );
     assert!(
         gpu.messages()
             .iter()

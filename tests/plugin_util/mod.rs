@@ -38,10 +38,20 @@ pub fn bundle_dir() -> &'static Path {
             .into_iter()
             .find(|p| p.is_file())
             .unwrap_or_else(|| cannot_run("libcollapse_ofx.so was not built next to the test binary"));
-        let ort = std::fs::read_dir(repo().join("target/deps"))
+        // ORT_FLAVOR=gpu (the GPU tests) takes the onnxruntime-gpu build and its providers.
+        let flavor = std::env::var("ORT_FLAVOR").unwrap_or_else(|_| "cpu".into());
+        let ort_dir = std::fs::read_dir(repo().join("target/deps"))
             .ok()
-            .and_then(|rd| rd.flatten().map(|e| e.path().join("libonnxruntime.so.1")).find(|p| p.is_file() && p.to_string_lossy().contains("-cpu-")))
-            .unwrap_or_else(|| cannot_run("the ONNX Runtime library is not fetched: run `tools/setup.sh` (`make test` does)"));
+            .and_then(|rd| {
+                rd.flatten()
+                    .map(|e| e.path())
+                    .find(|p| p.join("libonnxruntime.so.1").is_file() && p.to_string_lossy().contains(&format!("-{flavor}-")))
+            })
+            .unwrap_or_else(|| {
+                cannot_run(&format!(
+                    "the {flavor} ONNX Runtime library is not fetched: run `ORT_FLAVOR={flavor} tools/setup.sh` (`make test` does it for cpu)"
+                ))
+            });
         let name = exe.file_stem().unwrap().to_string_lossy().into_owned();
         let root = repo().join("target/test-bundles").join(name).join("Collapse.ofx.bundle");
         let _ = std::fs::remove_dir_all(&root);
@@ -49,7 +59,9 @@ pub fn bundle_dir() -> &'static Path {
         std::fs::create_dir_all(bin.join("lib")).unwrap();
         std::fs::create_dir_all(root.join("Contents/Resources")).unwrap();
         std::fs::copy(&plugin, bin.join("Collapse.ofx")).unwrap();
-        std::fs::copy(&ort, bin.join("lib/libonnxruntime.so.1")).unwrap();
+        for lib in std::fs::read_dir(&ort_dir).unwrap().flatten() {
+            std::fs::copy(lib.path(), bin.join("lib").join(lib.file_name())).unwrap();
+        }
         std::fs::copy(repo().join("bundle/Contents/Info.plist"), root.join("Contents/Info.plist")).unwrap();
         for e in std::fs::read_dir(repo().join("bundle/Contents/Resources")).unwrap().flatten() {
             std::fs::copy(e.path(), root.join("Contents/Resources").join(e.file_name())).unwrap();

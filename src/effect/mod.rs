@@ -12,7 +12,6 @@ use crate::ofx::{
     PluginInfo, RectD, RectI, RenderArgs,
 };
 use describe::{BACKGROUND, MASK, OUTPUT_CLIP, SOURCE};
-use geometry::{region, Geometry};
 use params::{OutputMode, Settings};
 use std::os::raw::{c_char, c_int, c_void};
 
@@ -76,31 +75,20 @@ impl ImageEffect for Collapse {
         wanted: RectD,
     ) -> OfxResult<Vec<(&'static str, RectD)>> {
         let settings = Settings::read(&inst.params()?, time)?;
-        let rect = region(settings.bottom_left, settings.size);
-        if rect.is_empty() || settings.progress(time) <= 0.0 {
-            return Ok(vec![
+        let par = inst.clips().get(SOURCE)?.pixel_aspect_ratio();
+        match render::collapse_at(&settings, time, scale, par) {
+            Ok(Some((_, geo))) => Ok(vec![
+                (SOURCE, geo.source.union(&wanted)),
+                (MASK, geo.source),
+                (BACKGROUND, geo.source),
+            ]),
+            // Nothing to compute, or a model failure that render reports: a plain copy.
+            _ => Ok(vec![
                 (SOURCE, wanted),
                 (MASK, RectD::default()),
                 (BACKGROUND, RectD::default()),
-            ]);
+            ]),
         }
-        let Ok(model) = render::model_for(&settings) else {
-            // Render reports the failure; ask only for what a plain copy needs.
-            return Ok(vec![(SOURCE, wanted)]);
-        };
-        let geo = Geometry::new(
-            rect,
-            &model.contract.reach,
-            &model.contract.context,
-            scale,
-            1.0,
-        );
-        let source = geo.source;
-        Ok(vec![
-            (SOURCE, source.union(&wanted)),
-            (MASK, source),
-            (BACKGROUND, source),
-        ])
     }
 
     fn clip_preferences(&self, inst: &Instance, prefs: &ClipPreferences) -> OfxResult<()> {
@@ -124,25 +112,15 @@ impl ImageEffect for Collapse {
         if settings.output != OutputMode::Composite {
             return Ok(None);
         }
-        let rect = region(settings.bottom_left, settings.size);
-        if rect.is_empty() || settings.progress(time) <= 0.0 {
-            return Ok(Some((SOURCE, time)));
-        }
-        let Ok(model) = render::model_for(&settings) else {
-            return Ok(None);
-        };
         let par = inst.clips().get(SOURCE)?.pixel_aspect_ratio();
-        let geo = Geometry::new(
-            rect,
-            &model.contract.reach,
-            &model.contract.context,
-            scale,
-            par,
-        );
-        if window.intersect(&geo.to_pixels(geo.affected)).is_empty() {
-            return Ok(Some((SOURCE, time)));
+        match render::collapse_at(&settings, time, scale, par) {
+            Ok(None) => Ok(Some((SOURCE, time))),
+            Ok(Some((_, geo))) if window.intersect(&geo.to_pixels(geo.affected)).is_empty() => {
+                Ok(Some((SOURCE, time)))
+            }
+            // Render it (and report a model failure there).
+            _ => Ok(None),
         }
-        Ok(None)
     }
 
     fn render(&self, inst: &Instance, args: &RenderArgs) -> OfxResult<()> {

@@ -33,35 +33,60 @@ pub fn model_for(settings: &Settings) -> OfxResult<Arc<LoadedModel>> {
     inference::load_model(&request).map_err(|e| OfxError::failed(e.message))
 }
 
+/// The collapse at `time`: its model and geometry, or `None` while it leaves the
+/// plate untouched (no region, or before the start frame).
+pub fn collapse_at(
+    settings: &Settings,
+    time: f64,
+    scale: (f64, f64),
+    pixel_aspect: f64,
+) -> OfxResult<Option<(Arc<LoadedModel>, Geometry)>> {
+    let rect = region(settings.bottom_left, settings.size);
+    if rect.is_empty() || settings.progress(time) <= 0.0 {
+        return Ok(None);
+    }
+    let model = model_for(settings)?;
+    let contract = &model.contract;
+    let geo = Geometry::new(
+        rect,
+        &contract.reach,
+        &contract.context,
+        scale,
+        pixel_aspect,
+    );
+    Ok(Some((model, geo)))
+}
+
 pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
     let settings = Settings::read(&inst.params()?, args.time)?;
     let clips = inst.clips();
     let source_clip = clips.get(SOURCE)?;
     let mut out = clips.get(OUTPUT_CLIP)?.image(args.time, None)?;
     let window = args.window.intersect(&out.bounds());
-    let rect = region(settings.bottom_left, settings.size);
     let progress = settings.progress(args.time);
-
-    if rect.is_empty() || progress <= 0.0 || window.is_empty() {
+    let active = if window.is_empty() {
+        None
+    } else {
+        collapse_at(
+            &settings,
+            args.time,
+            args.scale,
+            source_clip.pixel_aspect_ratio(),
+        )?
+    };
+    let Some((model, geo)) = active else {
         return write_unchanged(
             &mut out,
             &source_clip.image(args.time, None).ok(),
             window,
             settings.output,
         );
-    }
-    let model = model_for(&settings)?;
+    };
     if let Some(w) = &model.warning {
         inst.set_persistent_message(MessageLevel::Warning, w);
     }
     let contract = &model.contract;
-    let geo = Geometry::new(
-        rect,
-        &contract.reach,
-        &contract.context,
-        args.scale,
-        source_clip.pixel_aspect_ratio(),
-    );
+    let rect = geo.region;
     let work = window.intersect(&geo.to_pixels(geo.affected));
     if work.is_empty() {
         let plate = source_clip.image(args.time, Some(geo.to_canonical(window)))?;

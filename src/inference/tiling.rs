@@ -131,9 +131,6 @@ impl LoadedModel {
         let halo = self.contract.halo as i64;
         let scene = Array1::from(inputs.scene.to_vec());
         let controls = Array1::from(inputs.controls.clone());
-        let tensor_err = |e: ort::Error| {
-            InferenceError::run(format!("cannot pass a tensor to ONNX Runtime: {e}"))
-        };
         let (tile_w, tile_h) = tile_shape(w);
         for ty in (0..h).step_by(tile_h) {
             for tx in (0..w).step_by(tile_w) {
@@ -144,37 +141,24 @@ impl LoadedModel {
                 let (x0, y0) = (tx as i64 - halo, ty as i64 - halo);
                 let xs = grid.xs(x0, tx as i64 + tw as i64 + halo);
                 let ys = grid.ys(y0, ty as i64 + th as i64 + halo);
-                let (gw, gh) = (xs.len(), ys.len());
-                let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-                let outputs = session
-                    .run(ort::inputs![
-                        "plate" => TensorRef::from_array_view(plate).map_err(tensor_err)?,
-                        "background" => TensorRef::from_array_view(background).map_err(tensor_err)?,
-                        "mask" => TensorRef::from_array_view(mask).map_err(tensor_err)?,
-                        "out_x" => TensorRef::from_array_view(&xs).map_err(tensor_err)?,
-                        "out_y" => TensorRef::from_array_view(&ys).map_err(tensor_err)?,
-                        "scene" => TensorRef::from_array_view(&scene).map_err(tensor_err)?,
-                        "controls" => TensorRef::from_array_view(&controls).map_err(tensor_err)?,
-                    ])
-                    .map_err(|e| InferenceError::run(format!("the model failed to run: {e}")))?;
-                let element = outputs[OUTPUT].try_extract_array::<T>().map_err(|e| {
-                    InferenceError::run(format!("cannot read the model's output: {e}"))
-                })?;
-                if element.shape() != [1, 4, gh, gw] {
-                    return Err(InferenceError::contract(format!(
-                        "output 'element' has shape {:?} for a {gw}x{gh} tile",
-                        element.shape()
-                    )));
-                }
                 let h0 = halo as usize;
-                for c in 0..4 {
-                    for j in 0..th {
-                        let row = &mut out[(c * h + ty + j) * w + tx..][..tw];
-                        for (i, o) in row.iter_mut().enumerate() {
-                            *o = element[[0, c, j + h0, i + h0]].to_f32();
+                self.run_once(
+                    [plate, background, mask],
+                    &xs,
+                    &ys,
+                    &scene,
+                    &controls,
+                    |element| {
+                        for c in 0..4 {
+                            for j in 0..th {
+                                let row = &mut out[(c * h + ty + j) * w + tx..][..tw];
+                                for (i, o) in row.iter_mut().enumerate() {
+                                    *o = element[[0, c, j + h0, i + h0]].to_f32();
+                                }
+                            }
                         }
-                    }
-                }
+                    },
+                )?;
             }
         }
         Ok(out)
@@ -182,26 +166,58 @@ impl LoadedModel {
 }
 
 impl LoadedModel {
-    /// One run over the whole grid, without tiling: the benchmark's "raw ONNX Runtime" reference.
-    pub fn run_whole(&self, inputs: &FrameInputs, grid: &OutputGrid) -> Result<(), InferenceError> {
-        let xs = grid.xs(0, grid.width as i64);
-        let ys = grid.ys(0, grid.height as i64);
-        let scene = Array1::from(inputs.scene.to_vec());
-        let controls = Array1::from(inputs.controls.clone());
-        let err = |e: ort::Error| InferenceError::run(e.to_string());
+    /// One model run over the grid `xs` x `ys`: checks the element's shape and hands it to `read`.
+    fn run_once<T: Sample>(
+        &self,
+        [plate, background, mask]: [ArrayView4<T>; 3],
+        xs: &Array1<f32>,
+        ys: &Array1<f32>,
+        scene: &Array1<f32>,
+        controls: &Array1<f32>,
+        read: impl FnOnce(ndarray::ArrayViewD<T>),
+    ) -> Result<(), InferenceError> {
+        let tensor_err = |e: ort::Error| {
+            InferenceError::run(format!("cannot pass a tensor to ONNX Runtime: {e}"))
+        };
         let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
         let outputs = session
             .run(ort::inputs![
-                "plate" => TensorRef::from_array_view(&inputs.plate).map_err(err)?,
-                "background" => TensorRef::from_array_view(&inputs.background).map_err(err)?,
-                "mask" => TensorRef::from_array_view(&inputs.mask).map_err(err)?,
-                "out_x" => TensorRef::from_array_view(&xs).map_err(err)?,
-                "out_y" => TensorRef::from_array_view(&ys).map_err(err)?,
-                "scene" => TensorRef::from_array_view(&scene).map_err(err)?,
-                "controls" => TensorRef::from_array_view(&controls).map_err(err)?,
+                "plate" => TensorRef::from_array_view(plate).map_err(tensor_err)?,
+                "background" => TensorRef::from_array_view(background).map_err(tensor_err)?,
+                "mask" => TensorRef::from_array_view(mask).map_err(tensor_err)?,
+                "out_x" => TensorRef::from_array_view(xs).map_err(tensor_err)?,
+                "out_y" => TensorRef::from_array_view(ys).map_err(tensor_err)?,
+                "scene" => TensorRef::from_array_view(scene).map_err(tensor_err)?,
+                "controls" => TensorRef::from_array_view(controls).map_err(tensor_err)?,
             ])
-            .map_err(err)?;
-        outputs[OUTPUT].try_extract_array::<f32>().map_err(err)?;
+            .map_err(|e| InferenceError::run(format!("the model failed to run: {e}")))?;
+        let element = outputs[OUTPUT]
+            .try_extract_array::<T>()
+            .map_err(|e| InferenceError::run(format!("cannot read the model's output: {e}")))?;
+        let (gh, gw) = (ys.len(), xs.len());
+        if element.shape() != [1, 4, gh, gw] {
+            return Err(InferenceError::contract(format!(
+                "output 'element' has shape {:?} for a {gw}x{gh} tile",
+                element.shape()
+            )));
+        }
+        read(element);
         Ok(())
+    }
+
+    /// One run over the whole grid, without tiling: the benchmark's "raw ONNX Runtime" reference.
+    pub fn run_whole(&self, inputs: &FrameInputs, grid: &OutputGrid) -> Result<(), InferenceError> {
+        let images = [
+            inputs.plate.view(),
+            inputs.background.view(),
+            inputs.mask.view(),
+        ];
+        let scene = Array1::from(inputs.scene.to_vec());
+        let controls = Array1::from(inputs.controls.clone());
+        let (xs, ys) = (
+            grid.xs(0, grid.width as i64),
+            grid.ys(0, grid.height as i64),
+        );
+        self.run_once(images, &xs, &ys, &scene, &controls, |_| ())
     }
 }

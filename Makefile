@@ -18,8 +18,12 @@ bundle:
 demo: bundle
 	@tools/demo.sh
 
+# The fault tests also need an ONNX Runtime older than the plugin supports.
+OLD_ORT_VERSION := 1.22.0
+
 test: bundle
-	cargo test --release
+	@ORT_VERSION=$(OLD_ORT_VERSION) tools/setup.sh >/dev/null
+	OLD_ORT_VERSION=$(OLD_ORT_VERSION) cargo test --release
 
 bench: bundle
 	cargo run --release --bin collapse-bench

@@ -349,3 +349,42 @@ fn the_renderer_tells_bad_input_from_render_failure() {
     assert_eq!(code, 3, "{text}");
     assert!(text.contains("cannot read the model file"), "{text}");
 }
+
+#[test]
+fn an_onnx_runtime_older_than_supported_is_refused_by_version() {
+    let version = option_env!("OLD_ORT_VERSION").unwrap_or("1.22.0");
+    let old = repo()
+        .join("target/deps")
+        .join(format!("onnxruntime-cpu-{version}"))
+        .join("libonnxruntime.so.1");
+    if !old.is_file() {
+        let bar = "=".repeat(78);
+        panic!(
+            "\n{bar}\nTEST COULD NOT RUN: no ONNX Runtime {version} at {}; fetch it with \
+             `ORT_VERSION={version} tools/setup.sh` (`make test` does)\n{bar}\n",
+            old.display()
+        );
+    }
+    let (code, text) = renderer(&[("COLLAPSE_ORT_LIBRARY", &old)], &[]);
+    assert_eq!(code, 3, "{text}");
+    assert!(
+        text.contains(&format!("'{version}', too old: the plugin needs 1.")),
+        "the message should name the old version and the one needed: {text}"
+    );
+}
+
+#[test]
+fn a_model_asking_for_more_memory_than_the_cap_fails_its_render_only() {
+    let greedy = repo().join("tests/data/hostile/greedy.onnx");
+    let model = format!("model={}", greedy.display());
+    let (code, text) = renderer(
+        &[("COLLAPSE_MEMORY_LIMIT_MB", Path::new("64"))],
+        &["--set", &model],
+    );
+    assert_eq!(code, 3, "{text}");
+    assert!(
+        text.contains("more memory than ONNX Runtime may use here (64 MiB")
+            && text.contains("COLLAPSE_MEMORY_LIMIT_MB"),
+        "the message should name the cap: {text}"
+    );
+}

@@ -108,6 +108,23 @@ def hostile():
         entry = model.metadata_props.add()
         entry.key, entry.value = k, v
     onnx.save(model, f"{OUT}/hostile/custom_op.onnx")
+    save("hostile/greedy.onnx", greedy_graph(), META)
+
+
+def greedy_graph():
+    """A contract-abiding model that asks for a [1024, 1024, len(out_x)] float
+    tensor at run time (4 GiB for a 1024-pixel-wide tile), then throws it away.
+    The shape depends on an input, so no optimiser can fold it at load."""
+    graph = element_graph(contract_inputs())
+    graph.node.extend([
+        helper.make_node("Constant", [], ["big"], value=helper.make_tensor("big", TensorProto.INT64, [2], [1024, 1024])),
+        helper.make_node("Shape", ["out_x"], ["wx2"]),
+        helper.make_node("Concat", ["big", "wx2"], ["huge_shape"], axis=0),
+        helper.make_node("ConstantOfShape", ["huge_shape"], ["huge"], value=helper.make_tensor("one", TensorProto.FLOAT, [1], [1])),
+        helper.make_node("ReduceSum", ["huge"], ["total"], keepdims=0),
+    ])
+    graph.output.append(io("total", TensorProto.FLOAT, []))
+    return graph
 
 
 if __name__ == "__main__":

@@ -3,12 +3,14 @@
 
 mod contract;
 mod devices;
+mod memory;
 mod runtime;
 mod sessions;
 mod tiling;
 
 pub use contract::{scene, Contract, ControlSpec, Margins, Precision, SCENE_LEN};
 pub use devices::{DeviceRequest, ExecutionDevice};
+pub use memory::{memory_limit, MEMORY_LIMIT_ENV};
 pub use runtime::{check_elf, library_path, set_bundled_library_dir, LIBRARY_ENV};
 pub use sessions::{load_model, purge, LoadedModel, ModelRequest, THREADS_ENV};
 pub use tiling::{FrameInputs, OutputGrid, TILE_PIXELS, TILE_PIXELS_ENV};

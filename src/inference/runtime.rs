@@ -5,7 +5,7 @@
 //! (or ort's own `ORT_DYLIB_PATH`) points elsewhere. The file is checked before
 //! `dlopen`, because a truncated ELF file kills the process inside the loader.
 
-use super::InferenceError;
+use super::{memory, InferenceError};
 use once_cell::sync::OnceCell;
 use ort::environment::Environment;
 use std::path::{Path, PathBuf};
@@ -25,10 +25,15 @@ fn load() -> Result<Environment, InferenceError> {
     let path = library_path()?;
     check_elf(&path)?;
     let builder = ort::init_from(&path).map_err(|e| {
-        InferenceError::runtime(format!(
-            "cannot load ONNX Runtime from {}: {e:?}",
-            path.display()
-        ))
+        InferenceError::runtime(match e {
+            ort::LoadDynamicError::BadVersion { version_str, .. } => format!(
+                "ONNX Runtime at {} is version '{version_str}', too old: the plugin needs \
+                 1.{} or newer (the bundle ships one)",
+                path.display(),
+                ort::MINOR_VERSION
+            ),
+            other => format!("cannot load ONNX Runtime from {}: {other}", path.display()),
+        })
     })?;
     let env = builder.with_name("collapse-ofx").build().map_err(|e| {
         InferenceError::runtime(format!(
@@ -37,7 +42,33 @@ fn load() -> Result<Environment, InferenceError> {
         ))
     })?;
     log::info!("ONNX Runtime loaded from {}", path.display());
+    if let Some(cap) = memory::memory_limit() {
+        match memory::register_capped_arena(&env, cap) {
+            Ok(()) => {
+                log::info!("ONNX Runtime may allocate at most {} MiB", cap >> 20);
+                let _ = CAPPED.set(cap);
+            }
+            Err(e) => log::warn!("{e}; ONNX Runtime's memory is not capped"),
+        }
+    }
     Ok(env)
+}
+
+static CAPPED: OnceCell<usize> = OnceCell::new();
+
+/// Whether sessions should allocate from the capped arena (see [`memory`]).
+pub fn memory_capped() -> bool {
+    CAPPED.get().is_some()
+}
+
+/// Swaps in a fresh capped arena, so the memory of purged sessions goes back
+/// to the system once their last render ends. Call with no session being created.
+pub fn renew_capped_arena() {
+    if let (Some(&cap), Some(Ok(env))) = (CAPPED.get(), ENVIRONMENT.get()) {
+        if let Err(e) = memory::register_capped_arena(env, cap) {
+            log::warn!("{e}");
+        }
+    }
 }
 
 /// Where the bundle keeps the library, set by the effect on load.

@@ -3,7 +3,7 @@
 
 use super::contract::Contract;
 use super::devices::{gpu_candidates, DeviceRequest, ExecutionDevice};
-use super::runtime::environment;
+use super::runtime::{environment, memory_capped, renew_capped_arena};
 use super::InferenceError;
 use once_cell::sync::Lazy;
 use ort::session::{builder::GraphOptimizationLevel, Session};
@@ -58,7 +58,9 @@ pub fn load_model(request: &ModelRequest) -> Result<Arc<LoadedModel>, InferenceE
 
 /// Drops every cached session (purgeCaches, unload). Renders holding one keep it alive.
 pub fn purge() {
-    CACHE.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    cache.clear();
+    renew_capped_arena();
 }
 
 fn create(request: &ModelRequest) -> Result<LoadedModel, InferenceError> {
@@ -146,14 +148,19 @@ fn builder(
     let fail = |e: ort::Error| {
         InferenceError::runtime(format!("cannot configure an ONNX Runtime session: {e}"))
     };
-    Session::builder(env)
+    let builder = Session::builder(env)
         .map_err(fail)?
         .with_optimization_level(GraphOptimizationLevel::Level3)
         .map_err(|e| fail(e.into()))?
         .with_intra_threads(threads)
         .map_err(|e| fail(e.into()))?
         .with_deterministic_compute(true)
-        .map_err(|e| fail(e.into()))
+        .map_err(|e| fail(e.into()))?;
+    if memory_capped() {
+        builder.with_env_allocators().map_err(|e| fail(e.into()))
+    } else {
+        Ok(builder)
+    }
 }
 
 /// A clear message for the common ways a model path is wrong, before ONNX Runtime sees it.

@@ -5,6 +5,8 @@
 //! and memory stays bounded by the tile size whatever the window.
 
 use super::contract::{Precision, OUTPUT, SCENE_LEN};
+use super::memory::{memory_limit, MEMORY_LIMIT_ENV};
+use super::runtime::memory_capped;
 use super::sessions::LoadedModel;
 use super::InferenceError;
 use half::f16;
@@ -190,7 +192,7 @@ impl LoadedModel {
                 "scene" => TensorRef::from_array_view(scene).map_err(tensor_err)?,
                 "controls" => TensorRef::from_array_view(controls).map_err(tensor_err)?,
             ])
-            .map_err(|e| InferenceError::run(format!("the model failed to run: {e}")))?;
+            .map_err(|e| InferenceError::run(run_failure(&e.to_string())))?;
         let element = outputs[OUTPUT]
             .try_extract_array::<T>()
             .map_err(|e| InferenceError::run(format!("cannot read the model's output: {e}")))?;
@@ -219,5 +221,21 @@ impl LoadedModel {
             grid.ys(0, grid.height as i64),
         );
         self.run_once(images, &xs, &ys, &scene, &controls, |_| ())
+    }
+}
+
+/// What to tell the artist when a run fails; running out of the capped arena
+/// names the cap and how to raise it.
+fn run_failure(error: &str) -> String {
+    let out_of_memory = ["smaller than requested bytes", "Failed to allocate memory"]
+        .iter()
+        .any(|sign| error.contains(sign));
+    match memory_limit().filter(|_| out_of_memory && memory_capped()) {
+        Some(cap) => format!(
+            "the model needs more memory than ONNX Runtime may use here ({} MiB; raise \
+             {MEMORY_LIMIT_ENV}, or make the region smaller): {error}",
+            cap >> 20
+        ),
+        None => format!("the model failed to run: {error}"),
     }
 }

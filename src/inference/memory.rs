@@ -1,0 +1,110 @@
+//! A cap on what ONNX Runtime may allocate on the CPU, so a hostile or broken
+//! model fails its run with a message instead of pushing the host into the
+//! kernel's out-of-memory killer.
+//!
+//! ONNX Runtime allows this through a shared CPU arena registered on the
+//! environment with `max_mem`; sessions opt in with `session.use_env_allocators`.
+//! An arena keeps what it grew to until it is dropped, so purging the session
+//! cache also swaps in a fresh arena: the old one is freed with the last
+//! session that used it. What kernels allocate outside the arena (small scratch
+//! buffers) is not capped.
+
+use super::InferenceError;
+use ort::environment::Environment;
+use ort::AsPointer;
+
+/// Environment variable: the cap in MiB; `0` means no cap.
+pub const MEMORY_LIMIT_ENV: &str = "COLLAPSE_MEMORY_LIMIT_MB";
+
+/// The cap in bytes: `COLLAPSE_MEMORY_LIMIT_MB`, else half the machine's physical memory.
+pub fn memory_limit() -> Option<usize> {
+    match std::env::var(MEMORY_LIMIT_ENV) {
+        Ok(v) if !v.trim().is_empty() => match v.trim().parse::<usize>() {
+            Ok(0) => None,
+            Ok(mb) => Some(mb.saturating_mul(1 << 20)),
+            Err(_) => {
+                log::warn!(
+                    "{MEMORY_LIMIT_ENV}='{v}' is not a number of MiB; using the default cap"
+                );
+                default_limit()
+            }
+        },
+        _ => default_limit(),
+    }
+}
+
+fn default_limit() -> Option<usize> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: usize = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib.saturating_mul(1024) / 2)
+}
+
+/// Registers a capped CPU arena on the environment, replacing the one
+/// registered before (if any). Sessions created with `with_env_allocators()`
+/// from then on allocate from it; older sessions keep theirs.
+pub fn register_capped_arena(env: &Environment, max_bytes: usize) -> Result<(), InferenceError> {
+    let fail =
+        |what: &str| InferenceError::runtime(format!("cannot cap ONNX Runtime's memory: {what}"));
+    let api = ort::api();
+    let keys = [c"max_mem", c"arena_extend_strategy"];
+    let values = [max_bytes, 1]; // 1 = kSameAsRequested: grow only by what a run needs
+    let key_ptrs: Vec<_> = keys.iter().map(|k| k.as_ptr()).collect();
+    let mut arena_cfg = std::ptr::null_mut();
+    let mut mem_info = std::ptr::null_mut();
+    // SAFETY: plain calls into the OrtApi table with valid out-pointers; each
+    // object created here is released before returning, whatever happens.
+    unsafe {
+        let status = (api.CreateArenaCfgV2)(
+            key_ptrs.as_ptr(),
+            values.as_ptr(),
+            keys.len(),
+            &mut arena_cfg,
+        );
+        check(api, status).map_err(|e| fail(&e))?;
+        let status = (api.CreateCpuMemoryInfo)(
+            ort::sys::OrtAllocatorType::OrtArenaAllocator,
+            ort::sys::OrtMemType::OrtMemTypeDefault,
+            &mut mem_info,
+        );
+        let env = env.ptr().cast_mut();
+        let result = check(api, status).and_then(|()| {
+            // Fails harmlessly when none is registered yet.
+            let _ = check(api, (api.UnregisterAllocator)(env, mem_info));
+            check(
+                api,
+                (api.CreateAndRegisterAllocator)(env, mem_info, arena_cfg),
+            )
+        });
+        if !mem_info.is_null() {
+            (api.ReleaseMemoryInfo)(mem_info);
+        }
+        (api.ReleaseArenaCfg)(arena_cfg);
+        result.map_err(|e| fail(&e))
+    }
+}
+
+/// Turns an `OrtStatus` into a message, releasing it.
+///
+/// # Safety
+/// `status` is null or a status returned by `api`, not yet released.
+unsafe fn check(api: &ort::sys::OrtApi, status: ort::sys::OrtStatusPtr) -> Result<(), String> {
+    let status = status.0;
+    if status.is_null() {
+        return Ok(());
+    }
+    // SAFETY: per this function's contract; the message lives until the release.
+    let message = unsafe {
+        let text = std::ffi::CStr::from_ptr((api.GetErrorMessage)(status))
+            .to_string_lossy()
+            .into_owned();
+        (api.ReleaseStatus)(status);
+        text
+    };
+    Err(message)
+}

@@ -5,7 +5,7 @@
 mod plugin_util;
 
 use collapse_ofx::host::{
-    BitDepth, Components, Context, HostConfig, ParamKind, ParamValue, RowOrder,
+    BitDepth, Components, Context, HostConfig, Image, ParamKind, ParamValue, RowOrder,
 };
 use plugin_util::*;
 
@@ -263,24 +263,44 @@ fn proxy_render_matches_the_full_render_scaled_down() {
     assert_clean(&inst);
 }
 
+/// Sixteen instances with their own seeds and frames, rendered from sixteen
+/// threads at once (half in host tiles, themselves on four threads), give the
+/// bits each gives alone on one thread.
 #[test]
 fn many_threads_and_instances_give_the_same_bits() {
+    const INSTANCES: usize = 16;
+    const FRAMES: [f64; 3] = [6.0, 12.0, 18.0];
     let plugin = load(config());
-    let reference = frame(&instance(&plugin, Context::General, plate()), 12.0);
-    let instances: Vec<_> = (0..4)
-        .map(|_| instance(&plugin, Context::General, plate()))
+    let instances: Vec<_> = (0..INSTANCES)
+        .map(|i| {
+            let inst = instance(&plugin, Context::General, plate());
+            set(&inst, "seed", ParamValue::Int(i as i32 % 5));
+            inst
+        })
         .collect();
+    let alone: Vec<Vec<Image>> = instances
+        .iter()
+        .map(|inst| FRAMES.iter().map(|&t| frame(inst, t)).collect())
+        .collect();
+    assert!(
+        !alone[0][1].same_pixels(&alone[1][1]),
+        "different seeds should give different frames"
+    );
     std::thread::scope(|s| {
-        for inst in &instances {
-            let reference = &reference;
+        for (i, (inst, alone)) in instances.iter().zip(&alone).enumerate() {
             s.spawn(move || {
-                let img = inst
-                    .render_tiled(12.0, (1.0, 1.0), Some((40, 40)), 4)
-                    .unwrap();
-                assert!(
-                    img.same_pixels(reference),
-                    "a concurrent tiled render differs"
-                );
+                for (k, &t) in FRAMES.iter().enumerate().rev() {
+                    let img = if i % 2 == 0 {
+                        frame(inst, t)
+                    } else {
+                        inst.render_tiled(t, (1.0, 1.0), Some((40, 40)), 4)
+                            .unwrap()
+                    };
+                    assert!(
+                        img.same_pixels(&alone[k]),
+                        "instance {i}, frame {t}: the concurrent render differs from the render alone"
+                    );
+                }
             });
         }
     });

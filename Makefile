@@ -6,8 +6,10 @@
 #   make bundle  assemble target/ofx/Collapse.ofx.bundle
 #   make bench   print the benchmark table
 #   make model   regenerate the bundled default model (needs python onnx)
+#   make leakcheck  the load/unload cycles under valgrind, losses attributed (~4 min)
+#   make fuzz    the shot-file and model-metadata parsers under cargo fuzz (FUZZ_SECONDS each)
 
-.PHONY: demo test bundle bench model setup
+.PHONY: demo test bundle bench model setup leakcheck fuzz
 
 setup:
 	@tools/setup.sh >/dev/null
@@ -30,3 +32,9 @@ bench: bundle
 
 model:
 	python3 tools/make_default_model.py
+
+leakcheck: bundle
+	tools/leakcheck.sh
+
+fuzz:
+	tools/fuzz.sh

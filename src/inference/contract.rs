@@ -82,18 +82,24 @@ pub struct Contract {
 
 pub const OUTPUT: &str = "element";
 
-impl Contract {
-    /// Reads and checks a session's metadata and signature.
-    pub fn from_session(session: &Session) -> Result<Contract, InferenceError> {
-        let meta = session
-            .metadata()
-            .map_err(|e| InferenceError::contract(format!("cannot read metadata: {e}")))?;
-        let get = |key: &str| meta.custom(key);
+/// The contract's metadata keys, parsed and checked: everything a model
+/// declares except its input/output signature.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metadata {
+    pub name: String,
+    pub halo: u32,
+    pub reach: Margins,
+    pub context: Margins,
+    pub controls: Vec<ControlSpec>,
+}
+
+impl Metadata {
+    /// Parses the `collapse.*` keys, looked up with `get`.
+    pub fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Metadata, InferenceError> {
         let require = |key: &str| {
             get(key)
                 .ok_or_else(|| InferenceError::contract(format!("metadata key '{key}' is missing")))
         };
-
         let version = require("collapse.contract")?;
         if version.trim() != CONTRACT_VERSION {
             return Err(InferenceError::contract(format!(
@@ -106,19 +112,31 @@ impl Contract {
                 "collapse.kind '{kind}' is not supported by this plugin version (only 'generator')"
             )));
         }
-        let halo = parse_halo(&require("collapse.halo")?)?;
-        let reach = parse_margins("collapse.reach", &require("collapse.reach")?)?;
-        let context = parse_margins("collapse.context", &require("collapse.context")?)?;
-        let controls = parse_controls(&get("collapse.controls").unwrap_or_default())?;
-        let precision = check_signature(session, controls.len())?;
-        let name = get("collapse.name").unwrap_or_else(|| "unnamed model".into());
+        Ok(Metadata {
+            halo: parse_halo(&require("collapse.halo")?)?,
+            reach: parse_margins("collapse.reach", &require("collapse.reach")?)?,
+            context: parse_margins("collapse.context", &require("collapse.context")?)?,
+            controls: parse_controls(&get("collapse.controls").unwrap_or_default())?,
+            name: get("collapse.name").unwrap_or_else(|| "unnamed model".into()),
+        })
+    }
+}
+
+impl Contract {
+    /// Reads and checks a session's metadata and signature.
+    pub fn from_session(session: &Session) -> Result<Contract, InferenceError> {
+        let meta = session
+            .metadata()
+            .map_err(|e| InferenceError::contract(format!("cannot read metadata: {e}")))?;
+        let m = Metadata::parse(|key| meta.custom(key))?;
+        let precision = check_signature(session, m.controls.len())?;
         Ok(Contract {
-            name,
+            name: m.name,
             precision,
-            halo,
-            reach,
-            context,
-            controls,
+            halo: m.halo,
+            reach: m.reach,
+            context: m.context,
+            controls: m.controls,
         })
     }
 

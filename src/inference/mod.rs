@@ -8,7 +8,7 @@ mod runtime;
 mod sessions;
 mod tiling;
 
-pub use contract::{scene, Contract, ControlSpec, Margins, Precision, SCENE_LEN};
+pub use contract::{scene, Contract, ControlSpec, Margins, Metadata, Precision, SCENE_LEN};
 pub use devices::{DeviceRequest, ExecutionDevice};
 pub use memory::{memory_limit, MEMORY_LIMIT_ENV};
 pub use runtime::{check_elf, library_path, set_bundled_library_dir, LIBRARY_ENV};

@@ -119,6 +119,29 @@ pub fn parse_value(v: &str) -> Result<Value, String> {
         .ok_or_else(|| format!("'{v}' is not a string, number, boolean or list"))
 }
 
+/// Writes a shot back as text that [`parse`] reads as the same shot.
+#[cfg_attr(not(test), allow(dead_code))]
+pub fn to_text(shot: &Shot) -> String {
+    let value = |v: &Value| match v {
+        Value::Text(t) => format!("\"{}\"", t.replace('\\', "\\\\")),
+        Value::Number(n) => format!("{n:?}"),
+        Value::Bool(b) => b.to_string(),
+        Value::List(items) => {
+            let items: Vec<String> = items.iter().map(|n| format!("{n:?}")).collect();
+            format!("[{}]", items.join(", "))
+        }
+    };
+    let mut out = String::new();
+    for (k, v) in &shot.settings {
+        out += &format!("{k} = {}\n", value(v));
+    }
+    out += "[params]\n";
+    for (k, v) in &shot.params {
+        out += &format!("{k} = {}\n", value(v));
+    }
+    out
+}
+
 fn number(s: &str) -> Option<f64> {
     s.replace('_', "")
         .parse::<f64>()
@@ -154,6 +177,17 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn writes_what_it_reads() {
+        let text = "plate = \"C:\\\\plates\\\\a #1.exr\"\n[params]\nsize = [1, 2.5e-3, -0]\nseed = 1e300\nx = false\ne = []\n";
+        let shot = parse(text).unwrap();
+        assert_eq!(
+            shot.settings["plate"],
+            Value::Text("C:\\plates\\a #1.exr".into())
+        );
+        assert_eq!(parse(&to_text(&shot)).unwrap(), shot);
     }
 
     #[test]

@@ -80,6 +80,25 @@ fn missing_unreadable_or_folder_models_are_refused_clearly() {
     let truncated = dir.join("truncated.onnx");
     std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
     assert_refused(&truncated, "ONNX Runtime cannot load the model");
+    // A pipe would block a plain open() until a writer comes; a device never ends.
+    let pipe = dir.join("pipe.onnx");
+    let c_path = std::ffi::CString::new(pipe.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo");
+    assert_refused(&pipe, "not a regular file");
+    assert_refused(Path::new("/dev/zero"), "not a regular file");
+    // No read permission (root reads anything, so this row only bites as a user).
+    let locked = dir.join("locked.onnx");
+    std::fs::copy(&default, &locked).unwrap();
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    if std::fs::File::open(&locked).is_ok() {
+        eprintln!(
+            "NOTE: running as root, which reads files without read permission: the \
+             unreadable-model row was checked as a pipe and a device only"
+        );
+    } else {
+        assert_refused(&locked, "cannot open the model file");
+    }
 }
 
 #[test]

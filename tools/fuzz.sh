@@ -22,7 +22,7 @@ for target in shot_file model_metadata; do
     ok=1
     cargo fuzz run --fuzz-dir tests/fuzz --sanitizer address "$target" "$corpus" "tests/fuzz/seeds/$target" \
         -- -max_total_time="$SECONDS_EACH" -max_len=4096 -print_final_stats=1 >"$log" 2>&1 || ok=0
-    grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==ERROR|SUMMARY|thread .* panicked|Test unit written)" "$log" || true
+    grep -E "^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==ERROR|SUMMARY|thread .* panicked|Test unit written)" "$log" || true
     [ $ok = 1 ] || { echo "[fuzz] $target FAILED (log: $log; inputs: tests/fuzz/artifacts/$target/)" >&2; exit 1; }
 done
 echo "[fuzz] no crash in ${SECONDS_EACH}s per target" >&2

@@ -177,6 +177,13 @@ fn check_model_file(path: &Path) -> Result<(), InferenceError> {
             path.display()
         )));
     }
+    // A pipe would block the render forever and a device (/dev/zero) never ends.
+    if !meta.is_file() {
+        return Err(InferenceError::model(format!(
+            "the model path {} is not a regular file (a pipe, socket or device)",
+            path.display()
+        )));
+    }
     std::fs::File::open(path).map_err(|e| {
         InferenceError::model(format!(
             "cannot open the model file {}: {e}",

@@ -450,3 +450,76 @@ fn context_from(name: &str) -> Context {
         Context::Other
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An effect that panics in every action it implements.
+    struct Panicky(PluginInfo);
+
+    impl ImageEffect for Panicky {
+        fn info(&self) -> &PluginInfo {
+            &self.0
+        }
+        fn purge_caches(&self) {
+            panic!("purge exploded");
+        }
+        fn unload(&self) {
+            panic!("{}", String::from("unload exploded"));
+        }
+        fn describe(&self, _: &Descriptor) -> OfxResult<()> {
+            unreachable!()
+        }
+        fn describe_in_context(&self, _: &Descriptor, _: Context) -> OfxResult<()> {
+            unreachable!()
+        }
+        fn region_of_definition(
+            &self,
+            _: &Instance,
+            _: f64,
+            _: (f64, f64),
+        ) -> OfxResult<Option<RectD>> {
+            unreachable!()
+        }
+        fn regions_of_interest(
+            &self,
+            _: &Instance,
+            _: f64,
+            _: (f64, f64),
+            _: RectD,
+        ) -> OfxResult<Vec<(&'static str, RectD)>> {
+            unreachable!()
+        }
+        fn clip_preferences(&self, _: &Instance, _: &ClipPreferences) -> OfxResult<()> {
+            unreachable!()
+        }
+        fn is_identity(
+            &self,
+            _: &Instance,
+            _: f64,
+            _: (f64, f64),
+            _: RectI,
+        ) -> OfxResult<Option<(&'static str, f64)>> {
+            unreachable!()
+        }
+        fn render(&self, _: &Instance, _: &RenderArgs) -> OfxResult<()> {
+            unreachable!()
+        }
+    }
+
+    #[test]
+    fn a_panic_in_an_action_becomes_a_failed_status() {
+        let effect = Panicky(PluginInfo {
+            identifier: b"test.panicky\0",
+            version: (1, 0),
+        });
+        let (handle, args) = (std::ptr::null(), std::ptr::null_mut());
+        for action in [&ffi::kOfxActionPurgeCaches[..], &ffi::kOfxActionUnload[..]] {
+            let status = dispatch(&effect, c(action).as_ptr(), handle, args, args);
+            assert_eq!(status, ffi::kOfxStatFailed);
+        }
+        let status = dispatch(&effect, std::ptr::null(), handle, args, args);
+        assert_eq!(status, ffi::kOfxStatErrBadHandle);
+    }
+}

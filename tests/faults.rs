@@ -257,6 +257,41 @@ fn an_abort_stops_the_render() {
         .all(|m| !m.text.contains("internal error")));
 }
 
+#[test]
+fn an_abort_mid_render_stops_at_the_next_strip() {
+    // A region of ~4.4M pixels: the plugin renders it in three or more strips
+    // of at most 2M pixels and asks the host about abort before each.
+    let plugin = load(config());
+    let big = Image::filled(
+        BitDepth::Float,
+        Components::Rgba,
+        rect(0, 0, 2048, 2304),
+        [0.5, 0.6, 0.8, 1.0],
+    );
+    let inst = instance(&plugin, Context::General, big);
+    set(&inst, "bottomLeft", ParamValue::Double2D(24.0, 50.0));
+    set(&inst, "size", ParamValue::Double2D(2000.0, 2200.0));
+    inst.abort_at_query(0);
+    frame(&inst, 12.0);
+    let queries = inst.abort_queries();
+    assert!(
+        queries >= 3,
+        "the whole render asked about abort only {queries} times: not enough strips to abort between"
+    );
+    // The artist presses Esc while the last-but-one strip renders.
+    let stop_at = queries - 1;
+    inst.abort_at_query(stop_at);
+    let result = inst.render_frame(12.0, (1.0, 1.0));
+    assert!(matches!(result, Err(HostError::Aborted)), "{result:?}");
+    assert_eq!(
+        inst.abort_queries(),
+        stop_at,
+        "after abort() said yes the plugin kept asking, so kept rendering"
+    );
+    inst.set_abort(false);
+    assert_clean(&inst);
+}
+
 // ---- The ONNX Runtime library: one process per case (it loads once per process). ----
 
 fn renderer(extra_env: &[(&str, &Path)], args: &[&str]) -> (i32, String) {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::actions::{self, MainEntry};
@@ -48,6 +48,11 @@ pub struct Effect {
     pub entry: MainEntry,
     pub config: Arc<HostConfig>,
     pub abort: AtomicBool,
+    /// When non-zero, `abort()` starts answering yes at this query (the artist
+    /// pressing Esc mid-render); see `Instance::abort_at_query`.
+    pub abort_at_query: AtomicUsize,
+    /// How many times the plugin has called `abort()`.
+    pub abort_queries: AtomicUsize,
     pub live_images: Mutex<HashMap<usize, LiveImage>>,
     /// Held by renders of an instance-safe plugin.
     pub render_lock: Mutex<()>,
@@ -82,6 +87,8 @@ impl Effect {
             entry,
             config: config.clone(),
             abort: AtomicBool::new(false),
+            abort_at_query: AtomicUsize::new(0),
+            abort_queries: AtomicUsize::new(0),
             live_images: Mutex::default(),
             render_lock: Mutex::new(()),
             time: Mutex::new(config.project.frame_range.0),

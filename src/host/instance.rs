@@ -566,7 +566,20 @@ impl Instance {
 
     /// What `abort()` answers the plugin from now on.
     pub fn set_abort(&self, abort: bool) {
+        self.effect.abort_at_query.store(0, Ordering::Relaxed);
         self.effect.abort.store(abort, Ordering::Relaxed);
+    }
+
+    /// Makes `abort()` answer yes from its `n`-th call on (counting from now):
+    /// an abort that arrives mid-render.
+    pub fn abort_at_query(&self, n: usize) {
+        self.effect.abort_queries.store(0, Ordering::Relaxed);
+        self.effect.abort_at_query.store(n, Ordering::Relaxed);
+    }
+
+    /// How many times the plugin has called `abort()` since `abort_at_query`.
+    pub fn abort_queries(&self) -> usize {
+        self.effect.abort_queries.load(Ordering::Relaxed)
     }
 
     /// The timeline's current time.

@@ -236,7 +236,14 @@ unsafe extern "C" fn clip_get_region_of_definition(
 
 unsafe extern "C" fn abort(h: OfxImageEffectHandle) -> c_int {
     guard(0, || match effect_of("abort", h) {
-        Ok(effect) => effect.abort.load(Ordering::Relaxed) as c_int,
+        Ok(effect) => {
+            let n = effect.abort_queries.fetch_add(1, Ordering::Relaxed) + 1;
+            let at = effect.abort_at_query.load(Ordering::Relaxed);
+            if at != 0 && n >= at {
+                effect.abort.store(true, Ordering::Relaxed);
+            }
+            effect.abort.load(Ordering::Relaxed) as c_int
+        }
         Err(_) => 0,
     })
 }

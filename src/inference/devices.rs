@@ -46,6 +46,19 @@ pub fn tensorrt_cache_dir() -> PathBuf {
     base.join("collapse-ofx").join("tensorrt")
 }
 
+/// Environment variable: the most GPU memory (MiB) the CUDA provider's arena may take.
+pub const GPU_MEMORY_LIMIT_ENV: &str = "COLLAPSE_GPU_MEMORY_LIMIT_MB";
+
+/// `COLLAPSE_GPU_MEMORY_LIMIT_MB` in bytes; unset, the CUDA provider takes what it needs.
+fn gpu_memory_limit() -> Option<usize> {
+    let mb = std::env::var(GPU_MEMORY_LIMIT_ENV)
+        .ok()?
+        .trim()
+        .parse::<usize>()
+        .ok()?;
+    (mb > 0).then(|| mb.saturating_mul(1 << 20))
+}
+
 /// GPU providers to try, best first, for a request.
 pub fn gpu_candidates(
     request: DeviceRequest,
@@ -74,10 +87,11 @@ pub fn gpu_candidates(
         out.push((ExecutionDevice::TensorRt, trt));
     }
     if CUDA::is_available().unwrap_or(false) {
-        out.push((
-            ExecutionDevice::Cuda,
-            CUDA::default().build().error_on_failure(),
-        ));
+        let mut cuda = CUDA::default();
+        if let Some(bytes) = gpu_memory_limit() {
+            cuda = cuda.with_memory_limit(bytes);
+        }
+        out.push((ExecutionDevice::Cuda, cuda.build().error_on_failure()));
     }
     out
 }

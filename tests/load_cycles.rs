@@ -8,14 +8,7 @@ use collapse_ofx::host::{Bundle, Context};
 use plugin_util::*;
 
 fn resident_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS");
-    kb / 1024.0
+    status_kb("VmRSS:") / 1024.0
 }
 
 /// Cycles to run; `tools/leakcheck.sh` runs fewer under valgrind.

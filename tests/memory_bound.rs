@@ -14,16 +14,6 @@ const CASE_ENV: &str = "COLLAPSE_MEMORY_CASE";
 const REGION: (i32, i32) = (960, 1080);
 const MIB: f64 = 1024.0 * 1024.0;
 
-fn status_kb(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
-}
-
 /// A float RGBA plate with some texture (the model's lighting and fill read it).
 fn big_plate(w: i32, h: i32) -> Image {
     let mut px = Vec::with_capacity((w * h * 4) as usize);

@@ -192,3 +192,14 @@ pub fn changed(a: &Image, b: &Image) -> Vec<(i32, i32)> {
     }
     out
 }
+
+/// A `kB` field of `/proc/self/status` (`VmRSS:`, `VmHWM:`), in kB.
+pub fn status_kb(field: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
+}

@@ -3,6 +3,7 @@
 //! see also go through the host's message suite (see `ofx::Instance::set_persistent_message`).
 
 use log::{LevelFilter, Log, Metadata, Record};
+use std::io::Write;
 
 struct StderrLogger;
 
@@ -12,7 +13,10 @@ impl Log for StderrLogger {
     }
     fn log(&self, record: &Record) {
         if self.enabled(record.metadata()) {
-            eprintln!(
+            // Never eprintln!: it panics when stderr is a broken pipe, and some
+            // callers (ONNX Runtime's logger callback) cannot unwind.
+            let _ = writeln!(
+                std::io::stderr(),
                 "[collapse {}] {}",
                 record.level().as_str().to_lowercase(),
                 record.args()

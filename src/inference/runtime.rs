@@ -8,7 +8,9 @@
 use super::{memory, InferenceError};
 use once_cell::sync::OnceCell;
 use ort::environment::Environment;
+use ort::logging::LogLevel;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub const LIBRARY_ENV: &str = "COLLAPSE_ORT_LIBRARY";
 const LIBRARY_NAME: &str = "libonnxruntime.so.1";
@@ -35,12 +37,16 @@ fn load() -> Result<Environment, InferenceError> {
             other => format!("cannot load ONNX Runtime from {}: {other}", path.display()),
         })
     })?;
-    let env = builder.with_name("collapse-ofx").build().map_err(|e| {
-        InferenceError::runtime(format!(
-            "ONNX Runtime at {} refused to start: {e}",
-            path.display()
-        ))
-    })?;
+    let env = builder
+        .with_name("collapse-ofx")
+        .with_logger(Arc::new(forward_log))
+        .build()
+        .map_err(|e| {
+            InferenceError::runtime(format!(
+                "ONNX Runtime at {} refused to start: {e}",
+                path.display()
+            ))
+        })?;
     log::info!("ONNX Runtime loaded from {}", path.display());
     if let Some(cap) = memory::memory_limit() {
         match memory::register_capped_arena(&env, cap) {
@@ -52,6 +58,25 @@ fn load() -> Result<Environment, InferenceError> {
         }
     }
     Ok(env)
+}
+
+/// ONNX Runtime's own messages, through `log` (its default logger writes
+/// coloured lines straight to stderr). Called from ONNX Runtime's threads,
+/// inside C++: nothing may unwind out of it.
+fn forward_log(level: LogLevel, category: &str, _id: &str, location: &str, message: &str) {
+    let level = match level {
+        LogLevel::Verbose => log::Level::Trace,
+        LogLevel::Info => log::Level::Debug,
+        LogLevel::Warning => log::Level::Warn,
+        LogLevel::Error | LogLevel::Fatal => log::Level::Error,
+    };
+    let _ = std::panic::catch_unwind(|| {
+        log::log!(
+            level,
+            "ONNX Runtime ({category}, {location}): {}",
+            message.trim_end()
+        )
+    });
 }
 
 static CAPPED: OnceCell<usize> = OnceCell::new();

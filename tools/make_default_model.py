@@ -965,13 +965,15 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     winy = g.mul(g.smooth(dya, g.mul(dya, 0.6), Yd), g.smooth(-B, 0.0, Yd))
     dens = g.clip01(g.mul(g.mul(rho, amount), g.mul(winx, winy)))
     # light from above: tops of billows bright, undersides and the core darker
-    lit = g.add(0.55, g.mul(g.clip01(g.add(g.mul(g.div(Yd, hd), 0.6), g.mul(g.sub(n1, 0.5), 1.2))), 0.6))
+    lit = g.add(0.68, g.mul(g.clip01(g.add(g.mul(g.div(Yd, hd), 0.6), g.mul(g.sub(n1, 0.5), 1.2))), 0.4))
     lit = g.mul(lit, g.sub(1.0, g.mul(g.smooth(0.4, 1.8, base_d), 0.25)))
     lit = g.mul(lit, g.add(0.8, g.mul(n2, 0.4)))
     # the top of the plume takes the key light's colour (warm at dusk), the body the ambient
     topness = g.clip01(g.add(g.mul(g.div(Yd, hd), 0.7), g.mul(g.sub(n1, 0.5), 1.0)))
     dcol = g.mul(tint, g.lerp(g.c(1.0, shape=[1, 1, 1, 1]), key_tint, g.mul(topness, 0.6)))
     lit = g.mul(lit, g.add(0.92, g.mul(topness, 0.2)))
+    # a soft knee on the highlights: lit tops stay dust, not white puffs
+    lit = g.sub(lit, g.mul(g.relu(g.sub(lit, 0.85)), 0.65))
     DL = rgba(g.mul(dcol, lit), dens)                                       # [1,4,ny,nx]
     cxm = g.add(rl, g.mul(rw, 0.5))
     dxs, dys, pads_d, _ = box(xs, ys, g.sub(cxm, g.mul(dxa, rh)), g.add(cxm, g.mul(dxa, rh)),

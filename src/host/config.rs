@@ -120,6 +120,11 @@ pub struct HostConfig {
     /// Checksum input images when handed out and released, to catch a plugin
     /// writing into them (a pass over every input pixel; the renderer turns it off).
     pub verify_inputs: bool,
+    /// Fill output buffers with canaries and check them after each render for
+    /// writes outside the window, into row padding, or window pixels left
+    /// unwritten (two passes and a copy per render; the renderer turns it off,
+    /// and the plugin's pixels then go to the caller without a copy).
+    pub check_output: bool,
     /// `render_frame` / `render_tiled` hand the plugin output images this many
     /// pixels larger than the render window on every side (the plugin must
     /// still write only the window).
@@ -161,6 +166,7 @@ impl Default for HostConfig {
             input_region: InputRegion::RegionOfInterest,
             guard_pixels: 8,
             verify_inputs: true,
+            check_output: true,
             output_margin: 0,
         }
     }

@@ -568,6 +568,15 @@ impl Image {
     }
 
     /// Sets every byte of the buffer, padding included (the host's canary).
+    /// Same bounds, pixel format and row layout: one buffer could stand for the other.
+    pub(crate) fn same_layout(&self, other: &Image) -> bool {
+        same_rect(self.bounds, other.bounds)
+            && self.depth == other.depth
+            && self.components == other.components
+            && self.row_bytes == other.row_bytes
+            && self.origin == other.origin
+    }
+
     pub(crate) fn fill_bytes(&mut self, byte: u8) {
         self.buf.bytes_mut().fill(byte);
     }

@@ -492,6 +492,14 @@ impl Instance {
         };
         let margin = self.effect.config.output_margin.max(0);
         self.begin_sequence((time, time), 1.0, scale)?;
+        if tiles.len() == 1 && margin == 0 {
+            // One tile and no guard band: the plugin writes straight into the frame.
+            let rendered = self.render(time, scale, window, &mut frame);
+            let ended = self.end_sequence((time, time), 1.0, scale);
+            rendered?;
+            ended?;
+            return Ok(frame);
+        }
         let next = AtomicUsize::new(0);
         let results: Mutex<Vec<(OfxRectI, Result<Image, HostError>)>> = Mutex::default();
         std::thread::scope(|s| {

@@ -11,8 +11,8 @@ use super::clips::Clip;
 use super::effect::{Effect, LiveImage};
 use super::handles::Object;
 use super::images::{
-    self, grow, intersect, is_empty, rect, to_pixels, BitDepth, Components, Image, ImageHandle,
-    Premult, Storage,
+    self, grow, intersect, is_empty, rect, same_rect, to_pixels, BitDepth, Components, Image,
+    ImageHandle, Premult, Storage,
 };
 use super::properties::{PropertySet, Value};
 use super::specs;
@@ -68,15 +68,21 @@ pub struct RenderSetup {
 impl RenderCtx {
     pub fn new(setup: RenderSetup, effect: &Effect) -> Arc<RenderCtx> {
         let config = &effect.config;
-        let guarded = grow(setup.bounds, config.guard_pixels.max(0));
+        let guard = if config.check_output {
+            config.guard_pixels.max(0)
+        } else {
+            0
+        };
         let mut target = Image::with_layout(
             setup.depth,
             setup.components,
-            guarded,
+            grow(setup.bounds, guard),
             config.row_order,
             config.row_padding,
         );
-        target.fill_bytes(CANARY);
+        if config.check_output {
+            target.fill_bytes(CANARY);
+        }
         target.premult = setup.premult;
         target.pixel_aspect = setup.pixel_aspect;
         Arc::new(RenderCtx {
@@ -104,9 +110,23 @@ impl RenderCtx {
     }
 
     /// After the render action: records writes outside the window (or into row
-    /// padding) and, unless aborted, window pixels never written; then copies
-    /// the window into `output`.
+    /// padding) and, unless aborted, window pixels never written; then hands
+    /// the window to `output` (moving the buffer when it is exactly the window).
     pub fn finish(&self, effect: &Effect, output: &mut Image, aborted: bool) {
+        if effect.config.check_output {
+            self.check_writes(effect, aborted);
+        }
+        // SAFETY: see the `Sync` impl; the render action is over.
+        let target = unsafe { &mut *self.target.get() };
+        let w = self.window;
+        if target.same_layout(output) && same_rect(output.bounds(), w) {
+            std::mem::swap(target, output);
+        } else {
+            output.copy_from(target, w);
+        }
+    }
+
+    fn check_writes(&self, effect: &Effect, aborted: bool) {
         let target = self.target();
         let w = self.window;
         let report = target.canary_report(w, CANARY);
@@ -135,7 +155,6 @@ impl RenderCtx {
                 report.untouched
             ));
         }
-        output.copy_from(target, w);
     }
 }
 

@@ -307,6 +307,28 @@ fn many_threads_and_instances_give_the_same_bits() {
     instances.iter().for_each(assert_clean);
 }
 
+/// A production host hands inputs over in place (no copies, no checksums) and
+/// takes the output buffer without canaries: the same bits as the strict host.
+#[test]
+fn a_production_host_without_copies_gives_the_same_bits() {
+    let strict = frame(&instance(&load(config()), Context::General, plate()), 12.0);
+    let fast = HostConfig {
+        verify_inputs: false,
+        check_output: false,
+        ..config()
+    };
+    let plugin = load(fast);
+    let inst = instance(&plugin, Context::General, plate());
+    for _ in 0..2 {
+        assert!(frame(&inst, 12.0).same_pixels(&strict));
+    }
+    let tiled = inst
+        .render_tiled(12.0, (1.0, 1.0), Some((64, 48)), 2)
+        .unwrap();
+    assert!(tiled.same_pixels(&strict));
+    assert_clean(&inst);
+}
+
 #[test]
 fn works_on_a_host_without_optional_suites() {
     let c = HostConfig {

@@ -363,6 +363,15 @@ impl Image {
         }
     }
 
+    /// Address of pixel (`x`, `y`) of an image the plugin may only read
+    /// (a shared input frame); the pixel must be inside the bounds.
+    pub(crate) fn read_only_pixel_ptr(&self, x: i32, y: i32) -> *mut u8 {
+        let offset = self.pixel_offset(x, y).expect("pixel inside the bounds");
+        // SAFETY: checked to lie inside the buffer. OpenFX input images are
+        // read-only: nobody writes through this pointer.
+        unsafe { self.buf.bytes().as_ptr().add(offset) as *mut u8 }
+    }
+
     /// Address of pixel (`x`, `y`), which must be inside the bounds.
     pub(crate) fn pixel_ptr(&mut self, x: i32, y: i32) -> *mut u8 {
         let offset = self.pixel_offset(x, y).expect("pixel inside the bounds");
@@ -645,6 +654,9 @@ pub enum Storage {
         /// `None` when the host does not verify inputs.
         checksum: Option<u64>,
     },
+    /// Part of a clip's frame handed out in place, without a copy (a host that
+    /// does not verify inputs, at full scale, in the frame's own format).
+    Shared(#[allow(dead_code)] Arc<Image>), // holds the frame while the plugin reads it
     Output,
 }
 
@@ -674,7 +686,7 @@ impl ImageHandle {
             Storage::Input { image, checksum } => {
                 checksum.is_none_or(|c| unsafe { (*image.get()).checksum() } == c)
             }
-            Storage::Output => true,
+            Storage::Shared(_) | Storage::Output => true,
         }
     }
 }

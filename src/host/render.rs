@@ -246,22 +246,35 @@ pub fn fetch_image(
         );
         Storage::Output
     } else {
-        let image = input_image(effect, clip, time, region, render.as_deref())?;
-        let checksum = effect.config.verify_inputs.then(|| image.checksum());
-        let storage = Storage::Input {
-            image: UnsafeCell::new(image),
-            checksum,
-        };
-        let Storage::Input { image, .. } = &storage else {
-            unreachable!()
-        };
-        // SAFETY: the handle is not published yet; nobody else sees the image.
-        let image = unsafe { &mut *image.get() };
         let scale = render.as_ref().map_or((1.0, 1.0), |r| r.scale);
-        let rod = full_frame_bounds(clip, time, scale).unwrap_or(image.bounds());
-        let data = image.origin_ptr();
-        fill_image_props(&props, image, image.bounds(), data, rod, scale, &uid);
-        storage
+        match input_image(effect, clip, time, region, render.as_deref())? {
+            Input::Shared(frame, bounds) => {
+                let data = if is_empty(bounds) {
+                    std::ptr::null_mut()
+                } else {
+                    frame.read_only_pixel_ptr(bounds.x1, bounds.y1)
+                };
+                let rod = full_frame_bounds(clip, time, scale).unwrap_or(frame.bounds());
+                fill_image_props(&props, &frame, bounds, data, rod, scale, &uid);
+                Storage::Shared(frame)
+            }
+            Input::Copied(image) => {
+                let checksum = effect.config.verify_inputs.then(|| image.checksum());
+                let storage = Storage::Input {
+                    image: UnsafeCell::new(image),
+                    checksum,
+                };
+                let Storage::Input { image, .. } = &storage else {
+                    unreachable!()
+                };
+                // SAFETY: the handle is not published yet; nobody else sees the image.
+                let image = unsafe { &mut *image.get() };
+                let rod = full_frame_bounds(clip, time, scale).unwrap_or(image.bounds());
+                let data = image.origin_ptr();
+                fill_image_props(&props, image, image.bounds(), data, rod, scale, &uid);
+                storage
+            }
+        }
     };
     let render = render.map(|r| r.id);
     let handle = Arc::new(ImageHandle {
@@ -296,13 +309,20 @@ fn full_frame_bounds(clip: &Clip, time: f64, scale: (f64, f64)) -> Option<OfxRec
     ))
 }
 
+/// An input image for the plugin: a copy in the layout the host is set to
+/// test with, or part of the clip's frame itself.
+enum Input {
+    Copied(Image),
+    Shared(Arc<Image>, OfxRectI),
+}
+
 fn input_image(
     effect: &Effect,
     clip: &Clip,
     time: f64,
     region: Option<OfxRectD>,
     render: Option<&RenderCtx>,
-) -> Result<Image, Status> {
+) -> Result<Input, Status> {
     let Some(frame) = clip.frame(time) else {
         return Err(status::FAILED);
     };
@@ -341,6 +361,20 @@ fn input_image(
     let depth = pref.depth.unwrap_or(frame.depth());
     let components = pref.components.unwrap_or(frame.components());
     let config = &effect.config;
+    let in_place = !config.verify_inputs
+        && scale == (1.0, 1.0)
+        && config.row_padding == 0
+        && (depth, components) == (frame.depth(), frame.components())
+        && frame.same_layout(&Image::with_layout(
+            depth,
+            components,
+            frame.bounds(),
+            config.row_order,
+            0,
+        ));
+    if in_place {
+        return Ok(Input::Shared(frame, bounds));
+    }
     let mut image = Image::with_layout(
         depth,
         components,
@@ -366,7 +400,7 @@ fn input_image(
             image.copy_from(&frame.cropped(source_area).scaled(scale), bounds);
         }
     }
-    Ok(image)
+    Ok(Input::Copied(image))
 }
 
 /// `clipReleaseImage`.

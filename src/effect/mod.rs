@@ -1,6 +1,7 @@
 //! The "Collapse" effect: what the node declares and how it answers the host.
 
 mod describe;
+mod element_cache;
 mod geometry;
 mod params;
 mod render;
@@ -46,6 +47,7 @@ impl ImageEffect for Collapse {
     }
 
     fn unload(&self) {
+        element_cache::clear();
         inference::purge();
     }
 
@@ -159,7 +161,12 @@ impl ImageEffect for Collapse {
     }
 
     fn purge_caches(&self) {
+        element_cache::clear();
         inference::purge();
+    }
+
+    fn destroy_instance(&self, inst: &Instance) {
+        element_cache::forget(inst.id());
     }
 }
 

@@ -3,6 +3,7 @@
 //! and write composite / element / matte.
 
 use super::describe::{BACKGROUND, MASK, OUTPUT_CLIP, SOURCE};
+use super::element_cache::{self, Fingerprint, MAX_PIXELS};
 use super::geometry::{region, Geometry, MAX_SOURCE_PIXELS};
 use super::params::{OutputMode, Settings};
 use crate::inference::{
@@ -155,20 +156,34 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
         controls: contract.control_values(&settings.controls),
     };
     let built = clock.elapsed();
-    let grid = OutputGrid {
-        left: (work.x1 as f64 + 0.5) / geo.sx,
-        top: (work.y2 as f64 - 0.5) / geo.sy,
-        step_x: 1.0 / geo.sx,
-        step_y: 1.0 / geo.sy,
-        width: work.width() as usize,
-        height: work.height() as usize,
+    let run = |over: RectI| {
+        let grid = OutputGrid {
+            left: (over.x1 as f64 + 0.5) / geo.sx,
+            top: (over.y2 as f64 - 0.5) / geo.sy,
+            step_x: 1.0 / geo.sx,
+            step_y: 1.0 / geo.sy,
+            width: over.width() as usize,
+            height: over.height() as usize,
+        };
+        model
+            .run(&inputs, &grid, &|| inst.aborted())
+            .map_err(|e| match e.kind {
+                inference::ErrorKind::Aborted => OfxError::aborted(),
+                _ => OfxError::failed(e.message),
+            })
     };
-    let element = model
-        .run(&inputs, &grid, &|| inst.aborted())
-        .map_err(|e| match e.kind {
-            inference::ErrorKind::Aborted => OfxError::aborted(),
-            _ => OfxError::failed(e.message),
-        })?;
+    // A host tile: the element of the whole frame's work, computed once for all
+    // its tiles; a whole frame (or a frame too large to keep): just this work.
+    let frame_work = geo.to_pixels(geo.affected).intersect(&source_rod);
+    let tiled = work != frame_work && work.intersect(&frame_work) == work;
+    let (element, element_rect) =
+        if tiled && frame_work.width() as i64 * frame_work.height() as i64 <= MAX_PIXELS {
+            let key = fingerprint(&model, frame_work, &inputs);
+            let element = element_cache::get_or_compute(inst.id(), key, || run(frame_work))?;
+            (element, frame_work)
+        } else {
+            (Arc::new(run(work)?), work)
+        };
     let ran = clock.elapsed();
     drop(inputs);
     write_result(
@@ -176,7 +191,7 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
         &plate_img,
         window,
         work,
-        &element,
+        (&element, element_rect),
         settings.output,
     );
     log::debug!(
@@ -212,16 +227,43 @@ fn write_unchanged(
     Ok(())
 }
 
-/// Writes the window: the plate (or zeros) outside `work`, the chosen output inside.
+/// What a cached element depends on: the model, the rectangle it covers, and
+/// every value the model reads.
+fn fingerprint(model: &LoadedModel, over: RectI, inputs: &FrameInputs) -> u64 {
+    let mut f = Fingerprint::new();
+    f.bytes(model.path.to_string_lossy().as_bytes());
+    f.bytes(model.device.label().as_bytes());
+    f.word(model.contract.precision as u64);
+    for v in [over.x1, over.y1, over.x2, over.y2] {
+        f.word(v as u64);
+    }
+    f.floats(&inputs.scene);
+    f.floats(&inputs.controls);
+    for image in [&inputs.plate, &inputs.background, &inputs.mask] {
+        match image.as_slice() {
+            Some(values) => f.floats(values),
+            None => f.floats(&image.iter().copied().collect::<Vec<_>>()),
+        }
+    }
+    f.finish()
+}
+
+/// Writes the window: the plate (or zeros) outside `work`, the chosen output
+/// inside, from an element that covers `element_rect` (which holds `work`).
 fn write_result(
     out: &mut Image,
     plate: &Image,
     window: RectI,
     work: RectI,
-    element: &[f32],
+    (element, element_rect): (&[f32], RectI),
     mode: OutputMode,
 ) {
-    let (w, h) = (work.width() as usize, work.height() as usize);
+    let w = work.width() as usize;
+    let (ew, eh) = (
+        element_rect.width() as usize,
+        element_rect.height() as usize,
+    );
+    let dx = (work.x1 - element_rect.x1) as usize;
     let mut scratch = Vec::new();
     let mut row = vec![0.0f32; w * 4];
     let zeros = vec![0.0f32; window.width() as usize * 4];
@@ -235,16 +277,17 @@ fn write_result(
         if y < work.y1 || y >= work.y2 {
             continue;
         }
-        let j = (work.y2 - 1 - y) as usize; // element rows are top first
+        let j = (element_rect.y2 - 1 - y) as usize; // element rows are top first
         if mode == OutputMode::Composite {
             plate.read_rgba(y, work.x1, work.x2, &mut row);
         }
         for i in 0..w {
+            let at = j * ew + dx + i;
             let e = [
-                element[j * w + i],
-                element[(h + j) * w + i],
-                element[(2 * h + j) * w + i],
-                element[(3 * h + j) * w + i],
+                element[at],
+                element[eh * ew + at],
+                element[2 * eh * ew + at],
+                element[3 * eh * ew + at],
             ];
             let px = &mut row[i * 4..i * 4 + 4];
             match mode {
@@ -268,28 +311,21 @@ fn write_result(
         }
         if mode == OutputMode::Composite {
             // Only the work span is rewritten; pixels left untouched above keep their bits.
-            write_changed(out, y, work.x1, &row, element, j, w, h);
+            let plane = eh * ew;
+            let touched = |i: usize| (0..4).any(|c| element[c * plane + j * ew + dx + i] != 0.0);
+            write_changed(out, y, work.x1, &row, touched);
         } else {
             out.write_rgba(y, work.x1, work.x2, &row);
         }
     }
 }
 
-/// Writes composited pixels, leaving the copied plate bits wherever the element is zero.
-#[allow(clippy::too_many_arguments)]
-fn write_changed(
-    out: &mut Image,
-    y: i32,
-    x1: i32,
-    row: &[f32],
-    element: &[f32],
-    j: usize,
-    w: usize,
-    h: usize,
-) {
+/// Writes composited pixels, leaving the copied plate bits wherever the element
+/// is zero (`touched(i)` is false for column `i` of the row).
+fn write_changed(out: &mut Image, y: i32, x1: i32, row: &[f32], touched: impl Fn(usize) -> bool) {
+    let w = row.len() / 4;
     let mut i = 0;
     while i < w {
-        let touched = |i: usize| (0..4).any(|c| element[(c * h + j) * w + i] != 0.0);
         if !touched(i) {
             i += 1;
             continue;

@@ -52,6 +52,10 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// A number that names this instance for as long as it lives (its handle).
+    pub fn id(&self) -> usize {
+        self.handle as usize
+    }
     pub fn clips(&self) -> Clips {
         Clips::new(self.handle)
     }

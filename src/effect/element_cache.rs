@@ -1,0 +1,144 @@
+//! The model's element over a whole frame, kept per instance while a host
+//! renders that frame in tiles. Every model run redoes the per-frame work over
+//! the source window (plate statistics, the fill and dust lattices), so without
+//! it each host tile would pay for most of the frame again.
+//!
+//! The key is a fingerprint of everything the element depends on: the model,
+//! the frame's work rectangle, the scene and control vectors and every input
+//! pixel the model reads. A hit therefore gives the bits a fresh run would give,
+//! and a tile equals the same part of the frame rendered whole.
+
+use once_cell::sync::Lazy;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Frames whose element would exceed this many pixels (256 MB of float RGBA)
+/// are not kept: their tiles run the model for themselves.
+pub const MAX_PIXELS: i64 = 16 << 20;
+
+type Slot = Arc<Mutex<Option<(u64, Arc<Vec<f32>>)>>>;
+
+/// One slot per instance handle: the last frame it rendered in tiles.
+static SLOTS: Lazy<Mutex<HashMap<usize, Slot>>> = Lazy::new(Mutex::default);
+
+fn slot(instance: usize) -> Slot {
+    let mut slots = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
+    slots.entry(instance).or_default().clone()
+}
+
+/// The element for `key`: the instance's kept one when the key matches, else
+/// `compute`'s, which replaces it. Tiles of one frame rendering at once wait
+/// for the first to compute it.
+pub fn get_or_compute<E>(
+    instance: usize,
+    key: u64,
+    compute: impl FnOnce() -> Result<Vec<f32>, E>,
+) -> Result<Arc<Vec<f32>>, E> {
+    let slot = slot(instance);
+    let mut held = slot.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((k, element)) = held.as_ref() {
+        if *k == key {
+            return Ok(element.clone());
+        }
+    }
+    *held = None; // the old frame goes before the new one is computed
+    let element = Arc::new(compute()?);
+    *held = Some((key, element.clone()));
+    Ok(element)
+}
+
+/// Drops an instance's kept element (the instance is destroyed).
+pub fn forget(instance: usize) {
+    SLOTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&instance);
+}
+
+/// Drops every kept element (purgeCaches, unload).
+pub fn clear() {
+    SLOTS.lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+/// A fast 64-bit fingerprint of words (not cryptographic: the inputs are not
+/// adversarial, only the frames of one instance are ever compared).
+pub struct Fingerprint(u64);
+
+impl Fingerprint {
+    pub fn new() -> Self {
+        Fingerprint(0x243f_6a88_85a3_08d3)
+    }
+
+    pub fn word(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(23) ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.word(b.len() as u64);
+        for chunk in b.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.word(u64::from_le_bytes(w));
+        }
+    }
+
+    pub fn floats(&mut self, v: &[f32]) {
+        self.word(v.len() as u64);
+        for pair in v.chunks(2) {
+            let hi = pair.get(1).map_or(0, |f| f.to_bits());
+            self.word(((hi as u64) << 32) | pair[0].to_bits() as u64);
+        }
+    }
+
+    /// The fingerprint, with a final mix so that every input bit reaches every output bit.
+    pub fn finish(&self) -> u64 {
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_see_every_value_and_their_order() {
+        let print = |v: &[f32]| {
+            let mut f = Fingerprint::new();
+            f.floats(v);
+            f.finish()
+        };
+        let base = [0.25f32, 0.5, 0.75];
+        assert_eq!(print(&base), print(&base));
+        assert_ne!(print(&base), print(&[0.25, 0.75, 0.5]));
+        assert_ne!(print(&base), print(&[0.25, 0.5, 0.75, 0.0]));
+        assert_ne!(
+            print(&base),
+            print(&[0.25, 0.5, f32::from_bits(0.75f32.to_bits() + 1)])
+        );
+    }
+
+    #[test]
+    fn a_slot_computes_once_per_key_and_forgets() {
+        let calls = std::cell::Cell::new(0);
+        let compute = || -> Result<Vec<f32>, ()> {
+            calls.set(calls.get() + 1);
+            Ok(vec![1.0])
+        };
+        let id = 0x5eed;
+        get_or_compute(id, 1, compute).unwrap();
+        get_or_compute(id, 1, compute).unwrap();
+        assert_eq!(calls.get(), 1);
+        get_or_compute(id, 2, compute).unwrap();
+        assert_eq!(calls.get(), 2);
+        assert!(get_or_compute(id, 3, || Err::<Vec<f32>, ()>(())).is_err());
+        get_or_compute(id, 2, compute).unwrap(); // a failure keeps nothing
+        assert_eq!(calls.get(), 3);
+        forget(id);
+        get_or_compute(id, 2, compute).unwrap();
+        assert_eq!(calls.get(), 4);
+        forget(id);
+    }
+}

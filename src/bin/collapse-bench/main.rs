@@ -325,7 +325,7 @@ fn main() {
     row(
         "render window outside the region (200x1080)",
         &outside,
-        "still within the region's reach: the model runs on the strip",
+        "a tile within the region's reach: served from the frame's element the tiles row kept",
     );
 
     // Single core: a fresh session with one ONNX Runtime thread.

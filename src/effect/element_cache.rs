@@ -13,12 +13,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Frames whose element would exceed this many pixels (256 MB of float RGBA)
-/// are not kept: their tiles run the model for themselves.
+/// are not kept: their tiles run the model for themselves. With `KEPT_FRAMES`
+/// this bounds what one instance keeps.
 pub const MAX_PIXELS: i64 = 16 << 20;
 
-type Slot = Arc<Mutex<Option<(u64, Arc<Vec<f32>>)>>>;
+/// Frames kept per instance, most recent last: a host rendering a few frames
+/// in tiles at once (one per thread) does not make them evict each other.
+const KEPT_FRAMES: usize = 4;
 
-/// One slot per instance handle: the last frame it rendered in tiles.
+type Slot = Arc<Mutex<Vec<(u64, Arc<Vec<f32>>)>>>;
+
+/// One slot per instance handle: the last frames it rendered in tiles.
 static SLOTS: Lazy<Mutex<HashMap<usize, Slot>>> = Lazy::new(Mutex::default);
 
 fn slot(instance: usize) -> Slot {
@@ -26,24 +31,27 @@ fn slot(instance: usize) -> Slot {
     slots.entry(instance).or_default().clone()
 }
 
-/// The element for `key`: the instance's kept one when the key matches, else
-/// `compute`'s, which replaces it. Tiles of one frame rendering at once wait
-/// for the first to compute it.
+/// The element for `key`: a kept one when the key matches, else `compute`'s,
+/// which is kept in place of the least recently used. Tiles rendering at once
+/// wait for the first to compute it.
 pub fn get_or_compute<E>(
     instance: usize,
     key: u64,
     compute: impl FnOnce() -> Result<Vec<f32>, E>,
 ) -> Result<Arc<Vec<f32>>, E> {
     let slot = slot(instance);
-    let mut held = slot.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((k, element)) = held.as_ref() {
-        if *k == key {
-            return Ok(element.clone());
-        }
+    let mut kept = slot.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(at) = kept.iter().position(|(k, _)| *k == key) {
+        let hit = kept.remove(at);
+        let element = hit.1.clone();
+        kept.push(hit);
+        return Ok(element);
     }
-    *held = None; // the old frame goes before the new one is computed
+    if kept.len() >= KEPT_FRAMES {
+        kept.remove(0); // before the new one is computed
+    }
     let element = Arc::new(compute()?);
-    *held = Some((key, element.clone()));
+    kept.push((key, element.clone()));
     Ok(element)
 }
 
@@ -135,10 +143,21 @@ mod tests {
         assert_eq!(calls.get(), 2);
         assert!(get_or_compute(id, 3, || Err::<Vec<f32>, ()>(())).is_err());
         get_or_compute(id, 2, compute).unwrap(); // a failure keeps nothing
-        assert_eq!(calls.get(), 3);
+        assert_eq!(calls.get(), 2);
+        // Up to KEPT_FRAMES frames stay; the least recently used goes first.
+        for key in 10..10 + KEPT_FRAMES as u64 - 2 {
+            get_or_compute(id, key, compute).unwrap();
+        }
+        get_or_compute(id, 1, compute).unwrap(); // 1 becomes the most recent
+        get_or_compute(id, 99, compute).unwrap(); // evicts 2
+        let before = calls.get();
+        get_or_compute(id, 1, compute).unwrap();
+        assert_eq!(calls.get(), before);
+        get_or_compute(id, 2, compute).unwrap();
+        assert_eq!(calls.get(), before + 1);
         forget(id);
         get_or_compute(id, 2, compute).unwrap();
-        assert_eq!(calls.get(), 4);
+        assert_eq!(calls.get(), before + 2);
         forget(id);
     }
 }

@@ -5,7 +5,8 @@
 mod plugin_util;
 
 use collapse_ofx::host::{
-    BitDepth, Components, Context, HostConfig, Image, ParamKind, ParamValue, RowOrder,
+    BitDepth, ClipSource, Components, Context, HostConfig, Image, Instance, ParamKind, ParamValue,
+    RowOrder,
 };
 use plugin_util::*;
 
@@ -326,6 +327,40 @@ fn a_production_host_without_copies_gives_the_same_bits() {
         .render_tiled(12.0, (1.0, 1.0), Some((64, 48)), 2)
         .unwrap();
     assert!(tiled.same_pixels(&strict));
+    assert_clean(&inst);
+}
+
+/// Tiles come from an element the plugin keeps per frame: a changed plate or
+/// parameter at the same time must give the new frame, never the kept one.
+#[test]
+fn tiles_follow_a_changed_plate_and_parameters() {
+    let plugin = load(config());
+    let inst = instance(&plugin, Context::General, plate());
+    let tiled = |inst: &Instance| {
+        inst.render_tiled(12.0, (1.0, 1.0), Some((64, 48)), 2)
+            .unwrap()
+    };
+    let first = tiled(&inst);
+    assert!(first.same_pixels(&frame(&inst, 12.0)));
+    // The facade darkens a little: the model reads it, so the frame changes.
+    let mut other = plate();
+    for y in 30..200 {
+        for x in 120..200 {
+            let p = other.get(x, y);
+            other.set(x, y, [p[0] * 0.9, p[1] * 0.9, p[2] * 0.9, p[3]]);
+        }
+    }
+    inst.connect("Source", ClipSource::still(other)).unwrap();
+    let changed_plate = tiled(&inst);
+    assert!(changed_plate.same_pixels(&frame(&inst, 12.0)));
+    assert!(
+        !changed_plate.same_pixels(&first),
+        "the kept element was reused for a new plate"
+    );
+    set(&inst, "seed", ParamValue::Int(11));
+    let changed_seed = tiled(&inst);
+    assert!(changed_seed.same_pixels(&frame(&inst, 12.0)));
+    assert!(!changed_seed.same_pixels(&changed_plate));
     assert_clean(&inst);
 }
 

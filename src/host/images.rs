@@ -577,6 +577,20 @@ impl Image {
     }
 
     /// Sets every byte of the buffer, padding included (the host's canary).
+    /// How the rows lie in memory.
+    pub(crate) fn row_order(&self) -> RowOrder {
+        if self.row_bytes < 0 {
+            RowOrder::TopDown
+        } else {
+            RowOrder::BottomUp
+        }
+    }
+
+    /// Rows follow each other without padding.
+    pub(crate) fn is_packed(&self) -> bool {
+        self.row_bytes.unsigned_abs() == self.width() * self.pixel_bytes()
+    }
+
     /// Same bounds, pixel format and row layout: one buffer could stand for the other.
     pub(crate) fn same_layout(&self, other: &Image) -> bool {
         same_rect(self.bounds, other.bounds)

@@ -365,13 +365,8 @@ fn input_image(
         && scale == (1.0, 1.0)
         && config.row_padding == 0
         && (depth, components) == (frame.depth(), frame.components())
-        && frame.same_layout(&Image::with_layout(
-            depth,
-            components,
-            frame.bounds(),
-            config.row_order,
-            0,
-        ));
+        && frame.row_order() == config.row_order
+        && frame.is_packed();
     if in_place {
         return Ok(Input::Shared(frame, bounds));
     }

@@ -50,6 +50,9 @@
 //! Without g++ (or gcc) or without a bundle the test FAILS and says why; it never
 //! passes silently.
 
+mod host_util;
+
+use host_util::{cannot_run, compiler, openfx_source};
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs;
@@ -87,56 +90,6 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| manifest_dir().join("target"))
 }
 
-fn cannot_run(why: &str) -> ! {
-    let bar = "=".repeat(78);
-    panic!("\n{bar}\nHOSTSUPPORT TEST COULD NOT RUN: {why}\n{bar}\n");
-}
-
-/// `openfx-sys-0.1.0/openfx` in the cargo registry.
-fn openfx_source() -> PathBuf {
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .unwrap_or_else(|| {
-            cannot_run("neither CARGO_HOME nor HOME is set, so the cargo registry cannot be found")
-        });
-    let src = cargo_home.join("registry").join("src");
-    let mut found: Vec<PathBuf> = fs::read_dir(&src)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path().join("openfx-sys-0.1.0").join("openfx"))
-                .collect()
-        })
-        .unwrap_or_default();
-    found.retain(|p| {
-        p.join("HostSupport/src/ofxhImageEffect.cpp").is_file()
-            && p.join("include/ofxCore.h").is_file()
-    });
-    found.sort();
-    found.pop().unwrap_or_else(|| {
-        cannot_run(&format!(
-            "openfx-sys 0.1.0's source (openfx/HostSupport) is not under {}/*/; `cargo fetch` (it is a dev-dependency) puts it there",
-            src.display()
-        ))
-    })
-}
-
-fn tool(env: &str, default: &str) -> OsString {
-    let t = std::env::var_os(env).unwrap_or_else(|| default.into());
-    match Command::new(&t)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-    {
-        Ok(s) if s.success() => t,
-        _ => cannot_run(&format!(
-            "the C/C++ compiler '{}' (${env}) is missing; HostSupport and the test host are C++. \
-             Install it (Debian/Ubuntu: apt-get install -y g++) and run again",
-            t.to_string_lossy()
-        )),
-    }
-}
 
 fn mtime(p: &Path) -> Option<SystemTime> {
     fs::metadata(p).and_then(|m| m.modified()).ok()
@@ -195,8 +148,8 @@ fn build_host() -> PathBuf {
     let out = target_dir().join("hostsupport");
     let objdir = out.join("obj");
     fs::create_dir_all(&objdir).expect("create target/hostsupport/obj");
-    let cxx = tool("CXX", "g++");
-    let cc = tool("CC", "gcc");
+    let cxx = OsString::from(compiler(true));
+    let cc = OsString::from(compiler(false));
 
     let os = |s: &str| OsString::from(s);
     let inc = |p: &Path| {

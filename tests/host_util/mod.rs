@@ -33,7 +33,11 @@ pub fn openfx_source() -> PathBuf {
                 .collect()
         })
         .unwrap_or_default();
-    found.retain(|p| p.join("Examples/Invert/invert.cpp").is_file());
+    found.retain(|p| {
+        p.join("Examples/Invert/invert.cpp").is_file()
+            && p.join("HostSupport/src/ofxhImageEffect.cpp").is_file()
+            && p.join("include/ofxCore.h").is_file()
+    });
     found.sort();
     found.pop().unwrap_or_else(|| {
         cannot_run(&format!(
@@ -48,13 +52,14 @@ pub fn our_headers() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ofx-headers")
 }
 
-fn compiler(cxx: bool) -> String {
+/// The C (`CC`, gcc) or C++ (`CXX`, g++) compiler, checked to run.
+pub fn compiler(cxx: bool) -> String {
     let (var, default) = if cxx { ("CXX", "g++") } else { ("CC", "gcc") };
     let tool = std::env::var(var).unwrap_or_else(|_| default.into());
     match Command::new(&tool).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status() {
         Ok(s) if s.success() => tool,
         _ => cannot_run(&format!(
-            "the compiler '{tool}' (${var}) is missing; the host tests build OFX plugins from source. \
+            "the compiler '{tool}' (${var}) is missing; the host tests build OFX plugins and hosts from source. \
              Install it (Debian/Ubuntu: apt-get install -y g++) and run again"
         )),
     }

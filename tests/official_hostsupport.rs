@@ -52,13 +52,13 @@
 
 mod host_util;
 
-use host_util::{cannot_run, compiler, openfx_source};
+use host_util::{cannot_run, compiler, mtime, openfx_source};
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// HostSupport's sources, in link order.
 const HOSTSUPPORT_SOURCES: &[&str] = &[
@@ -88,11 +88,6 @@ fn target_dir() -> PathBuf {
     tmp.parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| manifest_dir().join("target"))
-}
-
-
-fn mtime(p: &Path) -> Option<SystemTime> {
-    fs::metadata(p).and_then(|m| m.modified()).ok()
 }
 
 /// One compile: source, object, and the full command line (kept next to the

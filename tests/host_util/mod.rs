@@ -65,7 +65,8 @@ pub fn compiler(cxx: bool) -> String {
     }
 }
 
-fn mtime(p: &Path) -> Option<SystemTime> {
+/// When the file was last modified, if it exists.
+pub fn mtime(p: &Path) -> Option<SystemTime> {
     std::fs::metadata(p).and_then(|m| m.modified()).ok()
 }
 

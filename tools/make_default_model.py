@@ -769,7 +769,7 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
         """(jx, jy) in cell units at rest position (Xr, Yr) (h-units, broadcastable), times fade:
         two sines each, sin(kx X + (ky Y + phase)) (the y part is formed on Yr's smaller shape)."""
         t = []
-        for k, amp in enumerate((0.11, 0.05, 0.11, 0.05)):
+        for k, amp in enumerate((0.055, 0.04, 0.055, 0.04)):  # larger reads as jigsaw pieces
             a = amp if fade is None else g.mul(fade, amp)
             t.append(g.mul(g.sin(g.add(g.mul(Xr, kx_j[k]), g.add(g.mul(Yr, ky_j[k]), ph[k]))), a))
         return g.add(t[0], t[1]), g.add(t[2], t[3])
@@ -787,7 +787,7 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     fill = g.cat([fill_rgb, g.add(g.mul(ch(fill_rgb, 0), 0.0), 1.0)], 1)
     fill = g.lerp(fill, bg_here, has_bg)
     # right after a chunk lets go, the gap shows the building's dark interior
-    interior = g.cat([g.mul(col4(bld), 0.2), g.c(1.0, shape=[1, 1, 1, 1])], 1)
+    interior = g.cat([g.mul(col4(bld), 0.33), g.c(1.0, shape=[1, 1, 1, 1])], 1)
     fill = g.lerp(interior, fill, h_open)
     E = pad(g.mul(fill, hole_a), pads_h)        # -> core box
 
@@ -915,12 +915,12 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     # irregular), a soft darkening toward the chunk's edges once it breaks up, and a
     # uniform tone from its tilt
     dth = g.sub(thr, wm)                                     # distance inside the outline
-    cline = g.smooth(g.mul(edge_w, 2.4), g.mul(edge_w, 0.3), dth)
+    cline = g.smooth(g.mul(edge_w, 1.5), g.mul(edge_w, 0.2), dth)
     # cracks run up the facade: each chunk's crack darkens over a few frames, later the higher it sits
     crack_t = g.sub(wtau, g.mul(g.relu(g.sub(wcy, 0.34)), 0.12))
     cvis = g.mul(g.clip01(g.mul(crack_t, 10.0)), g.add(0.25, g.mul(g.lin01(0.3, 0.62, ne), 0.75)))
     soft = g.mul(g.smooth(0.35, 0.0, dth), g.smooth(0.0, 0.6, brk))
-    shade = g.mul(g.sub(1.0, g.mul(cline, g.mul(cvis, 0.8))), g.sub(1.0, g.mul(soft, 0.3)))
+    shade = g.mul(g.sub(1.0, g.mul(cline, g.mul(cvis, 0.62))), g.sub(1.0, g.mul(soft, 0.3)))
     shade = g.mul(shade, g.lerp(1.0, wtone, g.smooth(0.0, 0.3, brk)))
     shade = g.mul(shade, g.sub(1.0, g.mul(g.clip01(g.mul(wtau, 1.5)), 0.2)))
     Fr = g.cat([g.mul(ch(fsamp, 0, 3), g.mul(fa, shade)), g.mul(ch(fsamp, 3), fa)], 1)

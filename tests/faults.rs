@@ -11,10 +11,6 @@ use plugin_util::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("faults")
@@ -412,12 +408,11 @@ fn an_onnx_runtime_older_than_supported_is_refused_by_version() {
         .join(format!("onnxruntime-cpu-{version}"))
         .join("libonnxruntime.so.1");
     if !old.is_file() {
-        let bar = "=".repeat(78);
-        panic!(
-            "\n{bar}\nTEST COULD NOT RUN: no ONNX Runtime {version} at {}; fetch it with \
-             `ORT_VERSION={version} tools/setup.sh` (`make test` does)\n{bar}\n",
+        cannot_run(&format!(
+            "no ONNX Runtime {version} at {}; fetch it with \
+             `ORT_VERSION={version} tools/setup.sh` (`make test` does)",
             old.display()
-        );
+        ));
     }
     let (code, text) = renderer(&[("COLLAPSE_ORT_LIBRARY", &old)], &[]);
     assert_eq!(code, 3, "{text}");

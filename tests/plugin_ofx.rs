@@ -313,12 +313,7 @@ fn many_threads_and_instances_give_the_same_bits() {
 #[test]
 fn a_production_host_without_copies_gives_the_same_bits() {
     let strict = frame(&instance(&load(config()), Context::General, plate()), 12.0);
-    let fast = HostConfig {
-        verify_inputs: false,
-        check_output: false,
-        ..config()
-    };
-    let plugin = load(fast);
+    let plugin = load(HostConfig::production(config().project));
     let inst = instance(&plugin, Context::General, plate());
     for _ in 0..2 {
         assert!(frame(&inst, 12.0).same_pixels(&strict));

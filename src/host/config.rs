@@ -172,7 +172,31 @@ impl Default for HostConfig {
     }
 }
 
+impl Project {
+    /// A project of `width` x `height` pixels (size and extent), frames `range`.
+    pub fn frames(width: f64, height: f64, range: (f64, f64)) -> Project {
+        Project {
+            size: (width, height),
+            extent: (width, height),
+            frame_range: range,
+            ..Project::default()
+        }
+    }
+}
+
 impl HostConfig {
+    /// A production host, as a farm renderer is: input frames handed to the
+    /// plugin in place and output buffers taken without canary checks (the
+    /// tests keep both checks on).
+    pub fn production(project: Project) -> HostConfig {
+        HostConfig {
+            verify_inputs: false,
+            check_output: false,
+            project,
+            ..HostConfig::default()
+        }
+    }
+
     /// CPUs offered to the plugin.
     pub fn cpus(&self) -> usize {
         match self.threads {

@@ -492,14 +492,29 @@ impl Instance {
         };
         let margin = self.effect.config.output_margin.max(0);
         self.begin_sequence((time, time), 1.0, scale)?;
-        if tiles.len() == 1 && margin == 0 {
+        let rendered = if tiles.len() == 1 && margin == 0 {
             // One tile and no guard band: the plugin writes straight into the frame.
-            let rendered = self.render(time, scale, window, &mut frame);
-            let ended = self.end_sequence((time, time), 1.0, scale);
-            rendered?;
-            ended?;
-            return Ok(frame);
-        }
+            self.render(time, scale, window, &mut frame)
+        } else {
+            self.render_tiles(time, scale, &tiles, margin, threads, &mut frame)
+        };
+        let ended = self.end_sequence((time, time), 1.0, scale);
+        rendered?;
+        ended?;
+        Ok(frame)
+    }
+
+    /// Renders `tiles` (each grown by `margin`) from `threads` threads, then
+    /// copies them into `frame`.
+    fn render_tiles(
+        &self,
+        time: f64,
+        scale: (f64, f64),
+        tiles: &[OfxRectI],
+        margin: i32,
+        threads: usize,
+        frame: &mut Image,
+    ) -> Result<(), HostError> {
         let next = AtomicUsize::new(0);
         let results: Mutex<Vec<(OfxRectI, Result<Image, HostError>)>> = Mutex::default();
         std::thread::scope(|s| {
@@ -513,12 +528,10 @@ impl Instance {
                 });
             }
         });
-        let ended = self.end_sequence((time, time), 1.0, scale);
         for (tile, result) in results.into_inner().unwrap_or_else(|e| e.into_inner()) {
             frame.copy_from(&result?, tile);
         }
-        ended?;
-        Ok(frame)
+        Ok(())
     }
 
     /// The pixels `render_frame` renders: the region of definition, limited to

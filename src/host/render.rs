@@ -42,7 +42,8 @@ pub struct RenderCtx {
     pub output_rod: OfxRectI,
     /// Bounds of the output image as the plugin sees them.
     pub bounds: OfxRectI,
-    /// The output bounds plus a guard band, canary-filled.
+    /// The output bounds, plus a canary-filled guard band when the host checks
+    /// the output (`HostConfig::check_output`).
     target: UnsafeCell<Image>,
 }
 

@@ -1,5 +1,6 @@
 //! Execution providers: which device a session runs on.
 
+use super::memory::gpu_memory_limit;
 use ort::ep::{ExecutionProvider, ExecutionProviderDispatch, TensorRT, CUDA};
 use std::path::PathBuf;
 
@@ -44,19 +45,6 @@ pub fn tensorrt_cache_dir() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .unwrap_or_else(std::env::temp_dir);
     base.join("collapse-ofx").join("tensorrt")
-}
-
-/// Environment variable: the most GPU memory (MiB) the CUDA provider's arena may take.
-pub const GPU_MEMORY_LIMIT_ENV: &str = "COLLAPSE_GPU_MEMORY_LIMIT_MB";
-
-/// `COLLAPSE_GPU_MEMORY_LIMIT_MB` in bytes; unset, the CUDA provider takes what it needs.
-fn gpu_memory_limit() -> Option<usize> {
-    let mb = std::env::var(GPU_MEMORY_LIMIT_ENV)
-        .ok()?
-        .trim()
-        .parse::<usize>()
-        .ok()?;
-    (mb > 0).then(|| mb.saturating_mul(1 << 20))
 }
 
 /// GPU providers to try, best first, for a request.

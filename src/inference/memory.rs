@@ -16,20 +16,40 @@ use ort::AsPointer;
 /// Environment variable: the cap in MiB; `0` means no cap.
 pub const MEMORY_LIMIT_ENV: &str = "COLLAPSE_MEMORY_LIMIT_MB";
 
-/// The cap in bytes: `COLLAPSE_MEMORY_LIMIT_MB`, else half the machine's physical memory.
+/// Environment variable: the most GPU memory (MiB) the CUDA provider's arena may take.
+pub const GPU_MEMORY_LIMIT_ENV: &str = "COLLAPSE_GPU_MEMORY_LIMIT_MB";
+
+/// A MiB count from the environment: `None` when unset or empty, `Some(Err)`
+/// with the text when it is not a number.
+fn env_mib(var: &str) -> Option<Result<usize, String>> {
+    let v = std::env::var(var).ok().filter(|v| !v.trim().is_empty())?;
+    Some(v.trim().parse::<usize>().map_err(|_| v))
+}
+
+const MIB: usize = 1 << 20;
+
+/// The CPU cap in bytes: `COLLAPSE_MEMORY_LIMIT_MB`, else half the machine's physical memory.
 pub fn memory_limit() -> Option<usize> {
-    match std::env::var(MEMORY_LIMIT_ENV) {
-        Ok(v) if !v.trim().is_empty() => match v.trim().parse::<usize>() {
-            Ok(0) => None,
-            Ok(mb) => Some(mb.saturating_mul(1 << 20)),
-            Err(_) => {
-                log::warn!(
-                    "{MEMORY_LIMIT_ENV}='{v}' is not a number of MiB; using the default cap"
-                );
-                default_limit()
-            }
-        },
-        _ => default_limit(),
+    match env_mib(MEMORY_LIMIT_ENV) {
+        Some(Ok(0)) => None,
+        Some(Ok(mb)) => Some(mb.saturating_mul(MIB)),
+        Some(Err(v)) => {
+            log::warn!("{MEMORY_LIMIT_ENV}='{v}' is not a number of MiB; using the default cap");
+            default_limit()
+        }
+        None => default_limit(),
+    }
+}
+
+/// The CUDA provider's cap in bytes: `COLLAPSE_GPU_MEMORY_LIMIT_MB`; unset,
+/// the provider takes what it needs.
+pub fn gpu_memory_limit() -> Option<usize> {
+    match env_mib(GPU_MEMORY_LIMIT_ENV)? {
+        Ok(mb) => (mb > 0).then(|| mb.saturating_mul(MIB)),
+        Err(v) => {
+            log::warn!("{GPU_MEMORY_LIMIT_ENV}='{v}' is not a number of MiB; no GPU cap");
+            None
+        }
     }
 }
 

@@ -81,9 +81,10 @@ fn forward_log(level: LogLevel, category: &str, _id: &str, location: &str, messa
 
 static CAPPED: OnceCell<usize> = OnceCell::new();
 
-/// Whether sessions should allocate from the capped arena (see [`memory`]).
-pub fn memory_capped() -> bool {
-    CAPPED.get().is_some()
+/// The CPU cap in bytes when the capped arena is in place (see [`memory`]):
+/// sessions then allocate from it.
+pub fn memory_cap() -> Option<usize> {
+    CAPPED.get().copied()
 }
 
 /// Swaps in a fresh capped arena, so the memory of purged sessions goes back

@@ -3,7 +3,7 @@
 
 use super::contract::Contract;
 use super::devices::{gpu_candidates, DeviceRequest, ExecutionDevice};
-use super::runtime::{environment, memory_capped, renew_capped_arena};
+use super::runtime::{environment, memory_cap, renew_capped_arena};
 use super::InferenceError;
 use once_cell::sync::Lazy;
 use ort::session::{builder::GraphOptimizationLevel, Session};
@@ -156,7 +156,7 @@ fn builder(
         .map_err(|e| fail(e.into()))?
         .with_deterministic_compute(true)
         .map_err(|e| fail(e.into()))?;
-    if memory_capped() {
+    if memory_cap().is_some() {
         builder.with_env_allocators().map_err(|e| fail(e.into()))
     } else {
         Ok(builder)

@@ -5,8 +5,8 @@
 //! and memory stays bounded by the tile size whatever the window.
 
 use super::contract::{Precision, OUTPUT, SCENE_LEN};
-use super::memory::{memory_limit, MEMORY_LIMIT_ENV};
-use super::runtime::memory_capped;
+use super::memory::MEMORY_LIMIT_ENV;
+use super::runtime::memory_cap;
 use super::sessions::LoadedModel;
 use super::InferenceError;
 use half::f16;
@@ -230,7 +230,7 @@ fn run_failure(error: &str) -> String {
     let out_of_memory = ["smaller than requested bytes", "Failed to allocate memory"]
         .iter()
         .any(|sign| error.contains(sign));
-    match memory_limit().filter(|_| out_of_memory && memory_capped()) {
+    match memory_cap().filter(|_| out_of_memory) {
         Some(cap) => format!(
             "the model needs more memory than ONNX Runtime may use here ({} MiB; raise \
              {MEMORY_LIMIT_ENV}, or make the region smaller): {error}",

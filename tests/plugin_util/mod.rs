@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use collapse_ofx::host::{
-    Bundle, ClipSource, Context, HostConfig, Image, Instance, OfxRectI, ParamValue, Plugin,
+    Bundle, ClipSource, Context, HostConfig, Image, Instance, OfxRectI, ParamValue, Plugin, Project,
 };
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -23,7 +23,8 @@ pub fn cannot_run(why: &str) -> ! {
     panic!("\n{bar}\nCOLLAPSE TEST COULD NOT RUN: {why}\n{bar}\n");
 }
 
-fn repo() -> PathBuf {
+/// The repository's root.
+pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -79,11 +80,10 @@ pub fn load(config: HostConfig) -> Plugin {
 }
 
 pub fn config() -> HostConfig {
-    let mut c = HostConfig::default();
-    c.project.size = (W as f64, H as f64);
-    c.project.extent = (W as f64, H as f64);
-    c.project.frame_range = (1.0, 48.0);
-    c
+    HostConfig {
+        project: Project::frames(W as f64, H as f64, (1.0, 48.0)),
+        ..HostConfig::default()
+    }
 }
 
 pub fn rect(x1: i32, y1: i32, x2: i32, y2: i32) -> OfxRectI {

@@ -85,19 +85,8 @@ fn bundle_dir() -> PathBuf {
 }
 
 fn load(bundle: &Bundle, w: i32, h: i32) -> Plugin {
-    // Like the renderer: a production host that neither checksums input images
-    // nor checks the output for stray writes.
-    let mut config = HostConfig {
-        verify_inputs: false,
-        check_output: false,
-        ..HostConfig::default()
-    };
-    config.project = Project {
-        size: (w as f64, h as f64),
-        extent: (w as f64, h as f64),
-        frame_range: (1.0, 100.0),
-        ..Project::default()
-    };
+    // Like the renderer: a production host.
+    let config = HostConfig::production(Project::frames(w as f64, h as f64, (1.0, 100.0)));
     bundle
         .load_plugin(PLUGIN_ID, config)
         .expect("load the plugin")

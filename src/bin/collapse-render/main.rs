@@ -73,21 +73,18 @@ fn run(a: &Args) -> Result<(), Failure> {
     let first_plate = picture::read(&plate_seq.path(frames.first)).map_err(Failure::Input)?;
     let (width, height, linear) = (first_plate.width, first_plate.height, first_plate.linear);
 
-    // A production host: no checksums of input images and no canary checks of
-    // the output (the tests keep both on).
-    let mut config = HostConfig {
+    let project = Project {
+        frame_rate: a.fps as f64,
+        ..Project::frames(
+            width as f64,
+            height as f64,
+            (frames.first as f64, frames.last as f64),
+        )
+    };
+    let config = HostConfig {
         name: "org.collapseofx.render".into(),
         label: "collapse-render".into(),
-        verify_inputs: false,
-        check_output: false,
-        ..HostConfig::default()
-    };
-    config.project = Project {
-        size: (width as f64, height as f64),
-        extent: (width as f64, height as f64),
-        frame_range: (frames.first as f64, frames.last as f64),
-        frame_rate: a.fps as f64,
-        ..Project::default()
+        ..HostConfig::production(project)
     };
     let plugin = bundle
         .load_plugin(PLUGIN_ID, config)

@@ -1,15 +1,19 @@
 # The project's commands. Each target does its own set-up (tools/setup.sh):
-# libclang for bindgen, and the ONNX Runtime library fetched from PyPI.
+# libclang for bindgen (the system's, apt-get as root, or the PyPI wheel), a
+# Python virtual environment in target/venv, and ONNX Runtime fetched from PyPI.
 #
 #   make demo    render the demo collapse shot into out/demo/
 #   make test    run the whole test suite (what CI runs)
 #   make bundle  assemble target/ofx/Collapse.ofx.bundle
 #   make bench   print the benchmark table
-#   make model   regenerate the bundled default model (needs python onnx)
+#   make model   regenerate the bundled default model (Python packages into target/venv)
 #   make leakcheck  the load/unload cycles under valgrind, losses attributed (~4 min)
 #   make fuzz    the shot-file and model-metadata parsers under cargo fuzz (FUZZ_SECONDS each)
+#   make fresh-machine  the set-up on a machine without libclang or Python packages
+#                (private mount namespaces; root; CI runs it)
+#   make bench-doc  run the benchmark and put its table into docs/BENCHMARKS.md
 
-.PHONY: demo test bundle bench model setup leakcheck fuzz
+.PHONY: demo test bundle bench bench-doc model setup leakcheck fuzz fresh-machine
 
 setup:
 	@tools/setup.sh >/dev/null
@@ -25,13 +29,21 @@ OLD_ORT_VERSION := 1.22.0
 
 test: bundle
 	@ORT_VERSION=$(OLD_ORT_VERSION) tools/setup.sh >/dev/null
-	OLD_ORT_VERSION=$(OLD_ORT_VERSION) cargo test --release
+	. target/deps/env.sh && OLD_ORT_VERSION=$(OLD_ORT_VERSION) cargo test --release
 
+# The table goes to stdout; the plugin's and ONNX Runtime's log lines to stderr.
 bench: bundle
-	cargo run --release --bin collapse-bench
+	. target/deps/env.sh && cargo run --quiet --release --bin collapse-bench
+
+bench-doc: bundle
+	tools/bench_doc.sh
 
 model:
-	python3 tools/make_default_model.py
+	@SETUP_PYTHON=model tools/setup.sh >/dev/null
+	target/venv/bin/python tools/make_default_model.py
+
+fresh-machine:
+	tools/fresh_machine.sh
 
 leakcheck: bundle
 	tools/leakcheck.sh

@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ORT_DIR=$(tools/setup.sh)
+. target/deps/env.sh   # where setup put libclang, when it is not the system's
 cargo build --release --lib --bin collapse-render
 OUT=target/ofx/Collapse.ofx.bundle
 rm -rf "$OUT.tmp"

@@ -7,12 +7,11 @@ cd "$(dirname "$0")/.."
 OUT="${DEMO_OUT:-out/demo}"
 FRAMES="${DEMO_FRAMES:-1-96}"
 
-python3 -c 'import numpy, PIL' 2>/dev/null || {
-    echo "[demo] installing numpy and pillow for the plate generator (pip)" >&2
-    python3 -m pip install --quiet numpy pillow || { echo "[demo] ERROR: run 'python3 -m pip install numpy pillow' and try again" >&2; exit 1; }
-}
+# The plate generator's packages live in the project's virtual environment (target/venv).
+SETUP_PYTHON=demo tools/setup.sh >/dev/null
+PY=target/venv/bin/python
 mkdir -p "$OUT"
-region=$(python3 tools/make_plate.py "$OUT/plate.png" --width 1920 --height 1080 --variant day --mask "$OUT/building_matte.png")
+region=$("$PY" tools/make_plate.py "$OUT/plate.png" --width 1920 --height 1080 --variant day --mask "$OUT/building_matte.png")
 read -r x y w h < <(echo "$region" | sed -E 's/.*x=([0-9.-]+) y=([0-9.-]+) w=([0-9.-]+) h=([0-9.-]+).*/\1 \2 \3 \4/')
 
 cat > "$OUT/shot.toml" <<SHOT

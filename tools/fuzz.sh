@@ -14,6 +14,7 @@ if ! command -v cargo-fuzz >/dev/null && [ ! -x "$TOOLS/bin/cargo-fuzz" ]; then
 fi
 export PATH="$TOOLS/bin:$PATH" RUSTC_BOOTSTRAP=1
 tools/setup.sh >/dev/null   # the lib's build needs libclang, as the main build does
+. target/deps/env.sh
 for target in shot_file model_metadata; do
     corpus="target/fuzz-corpus/$target"
     mkdir -p "$corpus"

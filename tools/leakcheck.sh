@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "[leakcheck] valgrind is missing: apt-get install -y valgrind" >&2; exit 1; }
+tools/setup.sh >/dev/null
+. target/deps/env.sh
 read -r FEW MANY <<<"${LEAK_CYCLES:-1 3}"
 OUT=target/leakcheck
 mkdir -p "$OUT"

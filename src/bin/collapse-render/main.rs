@@ -8,7 +8,7 @@ mod progress;
 mod sequence;
 mod shot;
 
-use args::{Args, Parsed};
+use args::{Args, Stop};
 use collapse_ofx::host::{
     Bundle, ClipSource, Context, HostConfig, HostError, Image, Instance, OfxRectI, ParamValue,
     Project,
@@ -28,19 +28,14 @@ enum Failure {
 }
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let args = match args::parse(&argv) {
-        Ok(Parsed::Run(a)) => a,
-        Ok(Parsed::Help) => {
-            print!("{}", args::HELP);
+    let args = match args::parse(std::env::args_os()) {
+        Ok(a) => a,
+        Err(Stop::Info(shown)) => {
+            let _ = shown.print();
             return ExitCode::SUCCESS;
         }
-        Ok(Parsed::Version) => {
-            println!("collapse-render {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("collapse-render: {e}");
+        Err(Stop::Bad(e)) => {
+            eprintln!("collapse-render: {}", e.trim_start_matches("error: "));
             return ExitCode::from(2);
         }
     };

@@ -1,5 +1,5 @@
-//! The renderer's shot-file parser: never panics, and whatever it accepts it
-//! writes back as text that parses to the same shot.
+//! The renderer's shot-file reader (toml + serde): never panics, and whatever it
+//! accepts it writes back as TOML that reads as the same shot.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -12,8 +12,10 @@
 #   make fresh-machine  the set-up on a machine without libclang or Python packages
 #                (private mount namespaces; root; CI runs it)
 #   make bench-doc  run the benchmark and put its table into docs/BENCHMARKS.md
+#   make look    the look against known truths: the numbers (tests/look.rs)
+#   make look-sheets  the collapse on the real photographs into docs/images/photos/
 
-.PHONY: demo test bundle bench bench-doc model setup leakcheck fuzz fresh-machine
+.PHONY: demo test bundle bench bench-doc model setup leakcheck fuzz fresh-machine look look-sheets
 
 setup:
 	@tools/setup.sh >/dev/null
@@ -44,6 +46,12 @@ model:
 
 fresh-machine:
 	tools/fresh_machine.sh
+
+look: bundle
+	. target/deps/env.sh && cargo test --release --test look -- --nocapture
+
+look-sheets: bundle
+	tools/look_sheets.sh
 
 leakcheck: bundle
 	tools/leakcheck.sh

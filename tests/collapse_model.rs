@@ -383,3 +383,142 @@ fn gpu_renders_match_the_cpu() {
         a.max_difference(&b)
     );
 }
+
+/// Mean absolute RGB difference of two images over `a`'s bounds.
+fn mean_difference(a: &Image, b: &Image) -> f64 {
+    let r = a.bounds();
+    let (mut sum, mut n) = (0.0f64, 0usize);
+    for y in r.y1..r.y2 {
+        for x in r.x1..r.x2 {
+            let (p, q) = (a.get(x, y), b.get(x, y));
+            sum += (0..3).map(|c| (p[c] - q[c]).abs() as f64).sum::<f64>() / 3.0;
+            n += 1;
+        }
+    }
+    sum / n.max(1) as f64
+}
+
+#[test]
+fn the_clean_plate_output_is_the_same_at_every_frame_and_hides_the_building() {
+    let plugin = load(config());
+    let inst = instance(&plugin, Context::General, plate());
+    with_output(&inst, 3);
+    let before = frame(&inst, -5.0);
+    let later = frame(&inst, at(0.7));
+    assert!(changed(&before, &later).is_empty(), "the clean plate changed with time");
+    // Outside the region (grown by a few pixels) the plate, bit for bit.
+    let (bx, by, bw, bh) = BUILDING;
+    let p = plate();
+    let near = |x: i32, y: i32| {
+        (x as f64) > bx - 5.0 && (x as f64) < bx + bw + 5.0 && (y as f64) > by - 5.0 && (y as f64) < by + bh + 5.0
+    };
+    let outside: Vec<_> = changed(&p, &before).into_iter().filter(|&(x, y)| !near(x, y)).collect();
+    assert!(outside.is_empty(), "the clean plate changed {} pixels outside the region", outside.len());
+    // Where the building stood, no facade: sky above the ground (without a Mask the
+    // plugin estimates the building, windows included).
+    let facade = facade_pixels(&before);
+    assert!(facade.len() < 20, "{} facade pixels remain in the clean plate", facade.len());
+    // It is the same in tiles and close at a half-resolution proxy.
+    let tiled = inst.render_tiled(at(0.7), (1.0, 1.0), Some((64, 48)), 3).unwrap();
+    assert!(changed(&before, &tiled).is_empty(), "tiles differ from the whole frame");
+    let half = inst.render_frame(at(0.7), (0.5, 0.5)).unwrap();
+    let mean = mean_difference(&half, &before.scaled((0.5, 0.5)));
+    assert!(mean < 0.02, "the 0.5 proxy's clean plate differs by {mean} on average");
+    // With a Background connected, that is what shows.
+    let green = Image::filled(
+        collapse_ofx::host::BitDepth::Float,
+        collapse_ofx::host::Components::Rgba,
+        rect(0, 0, W, H),
+        [0.1, 0.8, 0.2, 1.0],
+    );
+    inst.connect("Background", collapse_ofx::host::ClipSource::still(green)).unwrap();
+    let given = frame(&inst, 3.0);
+    let g = given.get((bx + bw / 2.0) as i32, (by + bh / 2.0) as i32);
+    assert!(g[1] > 0.7 && g[0] < 0.2, "the connected Background does not show: {g:?}");
+    assert_clean(&inst);
+}
+
+#[test]
+fn hard_cases_degrade_gracefully() {
+    use collapse_ofx::host::{BitDepth, ClipSource, Components};
+    let plugin = load(config());
+    let finite = |img: &Image| {
+        let b = img.bounds();
+        (b.y1..b.y2).all(|y| (b.x1..b.x2).all(|x| img.get(x, y).iter().all(|v| v.is_finite())))
+    };
+    // Non-finite only where the plate itself is, and left untouched there.
+    let finite_over = |img: &Image, plate: &Image| {
+        let b = img.bounds();
+        (b.y1..b.y2).all(|y| {
+            (b.x1..b.x2).all(|x| {
+                let (o, p) = (img.get(x, y), plate.get(x, y));
+                o.iter().all(|v| v.is_finite()) || o.iter().zip(&p).all(|(a, b)| a.to_bits() == b.to_bits())
+            })
+        })
+    };
+    // Regions touching the frame's edges, and one larger than the context around it.
+    for (x, y, w, h) in [
+        (0.0, 30.0, 90.0, 170.0),
+        (W as f64 - 80.0, 30.0, 80.0, 170.0),
+        (120.0, 0.0, 80.0, 240.0),
+        (4.0, 4.0, W as f64 - 8.0, H as f64 - 8.0),
+    ] {
+        let inst = instance(&plugin, Context::General, plate());
+        set(&inst, "bottomLeft", ParamValue::Double2D(x, y));
+        set(&inst, "size", ParamValue::Double2D(w, h));
+        for t in [at(0.4), at(1.5)] {
+            assert!(finite(&frame(&inst, t)), "region {x},{y} {w}x{h} at {t}: non-finite pixels");
+        }
+        assert_clean(&inst);
+    }
+    // No sky at all, 8-bit and half plates, NaN and negative pixels.
+    let mut wall = Vec::new();
+    for y in 0..H {
+        for x in 0..W {
+            let v = 0.3 + 0.2 * (((x / 7) ^ (y / 5)) & 1) as f32;
+            wall.extend_from_slice(&[v, v * 0.9, v * 0.8, 1.0]);
+        }
+    }
+    let wall = Image::from_f32_rgba(rect(0, 0, W, H), &wall);
+    let mut hostile = Vec::new();
+    for y in 0..H {
+        for x in 0..W {
+            let p = plate().get(x, y);
+            hostile.extend_from_slice(&match (x + 3 * y) % 11 {
+                0 => [f32::NAN, p[1], p[2], 1.0],
+                1 => [-0.5, -1.0, p[2], 1.0],
+                2 => [f32::INFINITY, p[1], p[2], 1.0],
+                _ => p,
+            });
+        }
+    }
+    let hostile = Image::from_f32_rgba(rect(0, 0, W, H), &hostile);
+    for (what, img) in [
+        ("no sky", wall),
+        ("8-bit", plate().converted(BitDepth::Byte, Components::Rgba)),
+        ("half", plate().converted(BitDepth::Half, Components::Rgba)),
+        ("NaN and negative pixels", hostile),
+    ] {
+        let inst = instance(&plugin, Context::General, img.clone());
+        for t in [at(0.4), at(1.5)] {
+            let out = frame(&inst, t);
+            assert!(finite_over(&out, &img), "{what} at {t}: non-finite pixels the plate did not have");
+        }
+        with_output(&inst, 3);
+        assert!(finite_over(&frame(&inst, at(1.5)), &img), "{what}: non-finite clean plate");
+        assert_clean(&inst);
+    }
+    // A Mask that covers the whole region, and one that covers nothing of it.
+    for alpha in [1.0, 0.0] {
+        let inst = instance(&plugin, Context::General, plate());
+        let mask = Image::filled(BitDepth::Float, Components::Rgba, rect(0, 0, W, H), [alpha; 4]);
+        inst.connect("Mask", ClipSource::still(mask)).unwrap();
+        let settled = frame(&inst, at(1.5));
+        assert!(finite(&settled), "mask {alpha}: non-finite pixels");
+        if alpha == 0.0 {
+            // Nothing to collapse: the building stands.
+            assert!(facade_pixels(&settled).len() > 1000, "with an empty Mask the building vanished");
+        }
+        assert_clean(&inst);
+    }
+}

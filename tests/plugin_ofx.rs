@@ -82,7 +82,7 @@ fn describes_itself_as_an_image_effect() {
         let p = |n: &str| d.param(n).unwrap();
         assert_eq!(
             p("output").options(),
-            ["Composite", "Collapse element only", "Matte"]
+            ["Composite", "Collapse element only", "Matte", "Clean plate"]
         );
         assert_eq!(p("device").options(), ["Auto", "CPU", "GPU"]);
         assert_eq!(

@@ -138,8 +138,9 @@ fi
 # openfx-sys's), with the C compiler's builtin headers the wheel lacks.
 {
     echo "# Written by tools/setup.sh; sourced before cargo runs."
-    if [ -z "${LIBCLANG_PATH:-}" ] && libclang_in "$DEPS/libclang" && ! have_system_libclang; then
-        echo "export LIBCLANG_PATH='$PWD/$DEPS/libclang'"
+    private="$PWD/$DEPS/libclang"
+    if [ "${LIBCLANG_PATH:-$private}" = "$private" ] && libclang_in "$private" && ! have_system_libclang; then
+        echo "export LIBCLANG_PATH='$private'"
         echo "export BINDGEN_EXTRA_CLANG_ARGS='-isystem $(cc -print-file-name=include)'"
     fi
 } >"$DEPS/env.sh"

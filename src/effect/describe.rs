@@ -147,7 +147,7 @@ fn define_params(desc: &Descriptor) -> OfxResult<()> {
     )?;
     d.int(&info(SEED, "Seed", "Changes the pattern of fragments, dust and debris; the same seed always gives the same collapse."), 1, (0, 1 << 24), (0, 1000))?;
     d.choice(
-        &info(OUTPUT, "Output", "Composite: the plate with the collapse. Collapse element only: the premultiplied element. Matte: the element's alpha."),
+        &info(OUTPUT, "Output", "Composite: the plate with the collapse. Collapse element only: the premultiplied element. Matte: the element's alpha. Clean plate: what stands behind the building (the Background input, or synthesized from the plate around it), at every frame."),
         &ChoiceDef { options: OUTPUT_OPTIONS, default: 0 },
     )?;
     d.double(

@@ -1,7 +1,8 @@
-//! The model's element over a whole frame, kept per instance while a host
-//! renders that frame in tiles. Every model run redoes the per-frame work over
-//! the source window (plate statistics, the fill and dust lattices), so without
-//! it each host tile would pay for most of the frame again.
+//! What a frame's tiles share, kept per instance: the model's element over a
+//! whole frame while a host renders that frame in tiles (every model run redoes
+//! the per-frame work over the source window, so without it each host tile would
+//! pay for most of the frame again), and the synthesized clean plate, which
+//! depends on the plate and the hole only, so it serves every frame of a shot.
 //!
 //! The key is a fingerprint of everything the element depends on: the model,
 //! the frame's work rectangle, the scene and control vectors and every input
@@ -21,25 +22,45 @@ pub const MAX_PIXELS: i64 = 16 << 20;
 /// in tiles at once (one per thread) does not make them evict each other.
 const KEPT_FRAMES: usize = 4;
 
-type Slot = Arc<Mutex<Vec<(u64, Arc<Vec<f32>>)>>>;
-
-/// One slot per instance handle: the last frames it rendered in tiles.
-static SLOTS: Lazy<Mutex<HashMap<usize, Slot>>> = Lazy::new(Mutex::default);
-
-fn slot(instance: usize) -> Slot {
-    let mut slots = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
-    slots.entry(instance).or_default().clone()
+/// What is kept; each kind has its own slots, so elements never evict clean plates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// The model's element over a frame's whole affected area.
+    Element,
+    /// The synthesized clean plate over the source window.
+    CleanPlate,
 }
 
-/// The element for `key`: a kept one when the key matches, else `compute`'s,
+impl Kind {
+    fn kept(self) -> usize {
+        match self {
+            Kind::Element => KEPT_FRAMES,
+            // A shot's plate (a still, or the frame being rendered) and one more.
+            Kind::CleanPlate => 2,
+        }
+    }
+}
+
+type Slot = Arc<Mutex<Vec<(u64, Arc<Vec<f32>>)>>>;
+
+/// One slot per instance handle and kind: the last values it computed.
+static SLOTS: Lazy<Mutex<HashMap<(usize, Kind), Slot>>> = Lazy::new(Mutex::default);
+
+fn slot(instance: usize, kind: Kind) -> Slot {
+    let mut slots = SLOTS.lock().unwrap_or_else(|e| e.into_inner());
+    slots.entry((instance, kind)).or_default().clone()
+}
+
+/// The value for `key`: a kept one when the key matches, else `compute`'s,
 /// which is kept in place of the least recently used. Tiles rendering at once
 /// wait for the first to compute it.
 pub fn get_or_compute<E>(
     instance: usize,
+    kind: Kind,
     key: u64,
     compute: impl FnOnce() -> Result<Vec<f32>, E>,
 ) -> Result<Arc<Vec<f32>>, E> {
-    let slot = slot(instance);
+    let slot = slot(instance, kind);
     let mut kept = slot.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(at) = kept.iter().position(|(k, _)| *k == key) {
         let hit = kept.remove(at);
@@ -47,7 +68,7 @@ pub fn get_or_compute<E>(
         kept.push(hit);
         return Ok(element);
     }
-    if kept.len() >= KEPT_FRAMES {
+    if kept.len() >= kind.kept() {
         kept.remove(0); // before the new one is computed
     }
     let element = Arc::new(compute()?);
@@ -55,15 +76,15 @@ pub fn get_or_compute<E>(
     Ok(element)
 }
 
-/// Drops an instance's kept element (the instance is destroyed).
+/// Drops what an instance kept (the instance is destroyed).
 pub fn forget(instance: usize) {
     SLOTS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .remove(&instance);
+        .retain(|(id, _), _| *id != instance);
 }
 
-/// Drops every kept element (purgeCaches, unload).
+/// Drops everything kept (purgeCaches, unload).
 pub fn clear() {
     SLOTS.lock().unwrap_or_else(|e| e.into_inner()).clear();
 }
@@ -136,28 +157,34 @@ mod tests {
             Ok(vec![1.0])
         };
         let id = 0x5eed;
-        get_or_compute(id, 1, compute).unwrap();
-        get_or_compute(id, 1, compute).unwrap();
+        get_or_compute(id, Kind::Element, 1, compute).unwrap();
+        get_or_compute(id, Kind::Element, 1, compute).unwrap();
         assert_eq!(calls.get(), 1);
-        get_or_compute(id, 2, compute).unwrap();
+        get_or_compute(id, Kind::Element, 2, compute).unwrap();
         assert_eq!(calls.get(), 2);
-        assert!(get_or_compute(id, 3, || Err::<Vec<f32>, ()>(())).is_err());
-        get_or_compute(id, 2, compute).unwrap(); // a failure keeps nothing
+        assert!(get_or_compute(id, Kind::Element, 3, || Err::<Vec<f32>, ()>(())).is_err());
+        get_or_compute(id, Kind::Element, 2, compute).unwrap(); // a failure keeps nothing
         assert_eq!(calls.get(), 2);
         // Up to KEPT_FRAMES frames stay; the least recently used goes first.
         for key in 10..10 + KEPT_FRAMES as u64 - 2 {
-            get_or_compute(id, key, compute).unwrap();
+            get_or_compute(id, Kind::Element, key, compute).unwrap();
         }
-        get_or_compute(id, 1, compute).unwrap(); // 1 becomes the most recent
-        get_or_compute(id, 99, compute).unwrap(); // evicts 2
+        get_or_compute(id, Kind::Element, 1, compute).unwrap(); // 1 becomes the most recent
+        get_or_compute(id, Kind::Element, 99, compute).unwrap(); // evicts 2
         let before = calls.get();
-        get_or_compute(id, 1, compute).unwrap();
+        get_or_compute(id, Kind::Element, 1, compute).unwrap();
         assert_eq!(calls.get(), before);
-        get_or_compute(id, 2, compute).unwrap();
+        get_or_compute(id, Kind::Element, 2, compute).unwrap();
         assert_eq!(calls.get(), before + 1);
-        forget(id);
-        get_or_compute(id, 2, compute).unwrap();
+        // The other kind has its own slots: no eviction of elements.
+        get_or_compute(id, Kind::CleanPlate, 2, compute).unwrap();
         assert_eq!(calls.get(), before + 2);
+        get_or_compute(id, Kind::Element, 1, compute).unwrap();
+        assert_eq!(calls.get(), before + 2);
+        forget(id);
+        get_or_compute(id, Kind::Element, 2, compute).unwrap();
+        get_or_compute(id, Kind::CleanPlate, 2, compute).unwrap();
+        assert_eq!(calls.get(), before + 4);
         forget(id);
     }
 }

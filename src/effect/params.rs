@@ -24,7 +24,8 @@ pub const HALF_PRECISION: &str = "halfPrecision";
 pub const USE_TENSORRT: &str = "useTensorRT";
 
 /// Options of the `output` choice, in menu order.
-pub const OUTPUT_OPTIONS: &[&str] = &["Composite", "Collapse element only", "Matte"];
+/// New options only ever go at the end: saved comps store the index.
+pub const OUTPUT_OPTIONS: &[&str] = &["Composite", "Collapse element only", "Matte", "Clean plate"];
 /// Options of the `device` choice, in menu order.
 pub const DEVICE_OPTIONS: &[&str] = &["Auto", "CPU", "GPU"];
 
@@ -33,6 +34,9 @@ pub enum OutputMode {
     Composite,
     Element,
     Matte,
+    /// What stands behind the building: the Background clip, or the plate's own
+    /// pixels synthesized into the hole; the plate elsewhere. At every frame.
+    CleanPlate,
 }
 
 /// Every parameter's value at one time.
@@ -57,6 +61,7 @@ impl Settings {
         let output = match p.int(OUTPUT, time)? {
             1 => OutputMode::Element,
             2 => OutputMode::Matte,
+            3 => OutputMode::CleanPlate,
             _ => OutputMode::Composite,
         };
         let device = match p.int(DEVICE, time)? {

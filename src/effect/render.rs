@@ -1,13 +1,14 @@
 //! Render orchestration: fetch the images, build the model's tensors over the
-//! source window, run the model over the affected part of the render window,
-//! and write composite / element / matte.
+//! source window (with the clean plate: the Background clip's, or synthesized),
+//! run the model over the affected part of the render window, and write
+//! composite / element / matte / clean plate.
 
 use super::describe::{BACKGROUND, MASK, OUTPUT_CLIP, SOURCE};
-use super::element_cache::{self, Fingerprint, MAX_PIXELS};
+use super::element_cache::{self, Fingerprint, Kind, MAX_PIXELS};
 use super::geometry::{region, Geometry, MAX_SOURCE_PIXELS};
 use super::params::{OutputMode, Settings};
 use crate::inference::{
-    self, scene, FrameInputs, LoadedModel, ModelRequest, OutputGrid, SCENE_LEN,
+    self, clean_plate, matte, scene, FrameInputs, LoadedModel, ModelRequest, OutputGrid, SCENE_LEN,
 };
 use crate::ofx;
 use crate::ofx::{Image, Instance, MessageLevel, OfxError, OfxResult, RectI, RenderArgs};
@@ -35,7 +36,8 @@ pub fn model_for(settings: &Settings) -> OfxResult<Arc<LoadedModel>> {
 }
 
 /// The collapse at `time`: its model and geometry, or `None` while it leaves the
-/// plate untouched (no region, or before the start frame).
+/// plate untouched (no region, or before the start frame unless the output is
+/// the clean plate, which is the same at every frame).
 pub fn collapse_at(
     settings: &Settings,
     time: f64,
@@ -43,7 +45,8 @@ pub fn collapse_at(
     pixel_aspect: f64,
 ) -> OfxResult<Option<(Arc<LoadedModel>, Geometry)>> {
     let rect = region(settings.bottom_left, settings.size);
-    if rect.is_empty() || settings.progress(time) <= 0.0 {
+    let before_start = settings.progress(time) <= 0.0 && settings.output != OutputMode::CleanPlate;
+    if rect.is_empty() || before_start {
         return Ok(None);
     }
     let model = model_for(settings)?;
@@ -122,6 +125,35 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
         .map(|c| c.image(args.time, Some(geo.to_canonical(source_px))))
         .transpose()?;
 
+    let plate_t = planar_rgba(&plate_img, source_px);
+    let mut mask_t = coverage(&geo, mask_img.as_ref(), source_px);
+    if mask_img.is_none() {
+        // No Mask: the plugin's own estimate of the building inside the region.
+        let (w, h) = (source_px.width() as usize, source_px.height() as usize);
+        let estimate = matte::estimate(
+            w,
+            h,
+            plate_t.as_slice().expect("contiguous"),
+            mask_t.as_slice().expect("contiguous"),
+        );
+        mask_t = Array4::from_shape_vec((1, 1, h, w), estimate).expect("the window's shape");
+    }
+    let synthesized = background_img.is_none();
+    // Where the clean plate replaces the plate: the building's coverage grown by
+    // a few pixels, so no fringe of it is left.
+    let hole = grow(
+        mask_t.as_slice().expect("contiguous"),
+        source_px.width() as usize,
+        source_px.height() as usize,
+        (HOLE_MARGIN * geo.sx).ceil().max(1.0) as usize,
+    );
+    let background_t = clean_plate(inst, &plate_t, &hole, background_img.as_ref(), source_px, &geo, settings.seed)?;
+    if settings.output == OutputMode::CleanPlate {
+        write_unchanged(&mut out, &Some(plate_img), window, OutputMode::Composite)?;
+        write_clean_plate(&mut out, (&plate_t, &background_t, &hole), source_px, window);
+        return Ok(());
+    }
+
     let mut scene_v = [0.0f32; SCENE_LEN];
     scene_v[scene::PROGRESS] = progress as f32;
     scene_v[scene::FRAMES] = (args.time - settings.start_frame) as f32;
@@ -135,23 +167,17 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
     scene_v[scene::REGION_BOTTOM] = rect.y1 as f32;
     scene_v[scene::REGION_WIDTH] = (rect.x2 - rect.x1) as f32;
     scene_v[scene::REGION_HEIGHT] = (rect.y2 - rect.y1) as f32;
-    scene_v[scene::HAS_BACKGROUND] = background_img.is_some() as i32 as f32;
-    scene_v[scene::HAS_MASK] = mask_img.is_some() as i32 as f32;
+    // A clean plate is always given: the Background clip's, or the synthesized one.
+    scene_v[scene::HAS_BACKGROUND] = 1.0;
+    // A matte is always given: the Mask clip's, or the plugin's estimate.
+    scene_v[scene::HAS_MASK] = 1.0;
+    scene_v[scene::MASK_ESTIMATED] = mask_img.is_none() as i32 as f32;
+    scene_v[scene::BACKGROUND_SYNTHESIZED] = synthesized as i32 as f32;
 
     let inputs = FrameInputs {
-        plate: planar_rgba(&plate_img, source_px),
-        background: background_img.as_ref().map_or_else(
-            || {
-                Array4::zeros((
-                    1,
-                    4,
-                    source_px.height() as usize,
-                    source_px.width() as usize,
-                ))
-            },
-            |img| planar_rgba(img, source_px),
-        ),
-        mask: coverage(&geo, mask_img.as_ref(), source_px),
+        plate: plate_t,
+        background: background_t,
+        mask: mask_t,
         scene: scene_v,
         controls: contract.control_values(&settings.controls),
     };
@@ -179,7 +205,7 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
     let (element, element_rect) =
         if tiled && frame_work.width() as i64 * frame_work.height() as i64 <= MAX_PIXELS {
             let key = fingerprint(&model, frame_work, &inputs);
-            let element = element_cache::get_or_compute(inst.id(), key, || run(frame_work))?;
+            let element = element_cache::get_or_compute(inst.id(), Kind::Element, key, || run(frame_work))?;
             (element, frame_work)
         } else {
             (Arc::new(run(work)?), work)
@@ -218,7 +244,7 @@ fn write_unchanged(
     let mut scratch = Vec::new();
     for y in window.y1..window.y2 {
         match (mode, source) {
-            (OutputMode::Composite, Some(src)) => {
+            (OutputMode::Composite | OutputMode::CleanPlate, Some(src)) => {
                 out.copy_row_from(src, y, window.x1, window.x2, &mut scratch)
             }
             _ => out.write_rgba(y, window.x1, window.x2, &zeros),
@@ -305,7 +331,8 @@ fn write_result(
                         };
                     }
                 }
-                OutputMode::Element => px.copy_from_slice(&e),
+                // (The clean plate is written before the model would run.)
+                OutputMode::Element | OutputMode::CleanPlate => px.copy_from_slice(&e),
                 OutputMode::Matte => px.fill(e[3].clamp(0.0, 1.0)),
             }
         }
@@ -335,6 +362,101 @@ fn write_changed(out: &mut Image, y: i32, x1: i32, row: &[f32], touched: impl Fn
             i += 1;
         }
         out.write_rgba(y, x1 + start as i32, x1 + i as i32, &row[start * 4..i * 4]);
+    }
+}
+
+/// The clean plate over the source window, the model's `background` input: the
+/// Background clip when it is connected, else the plate with the building's
+/// area (its coverage `hole`) synthesized from the plate's own pixels
+/// (`inference::clean_plate`). The synthesis depends only on the plate, the
+/// hole, the seed and the render scale, so it is computed once and kept for
+/// every frame and tile that shares them.
+fn clean_plate(
+    inst: &Instance,
+    plate: &Array4<f32>,
+    hole: &[f32],
+    background: Option<&Image>,
+    rect: RectI,
+    geo: &Geometry,
+    seed: i32,
+) -> OfxResult<Array4<f32>> {
+    if let Some(img) = background {
+        return Ok(planar_rgba(img, rect));
+    }
+    let (w, h) = (rect.width() as usize, rect.height() as usize);
+    let plate_v = plate.as_slice().expect("the plate tensor is contiguous");
+    let mut f = Fingerprint::new();
+    f.word(u64::from_le_bytes(*b"cleanpl1"));
+    f.word(seed as u32 as u64);
+    f.word(geo.sx.to_bits());
+    for v in [rect.x1, rect.y1, rect.x2, rect.y2] {
+        f.word(v as u64);
+    }
+    f.floats(plate_v);
+    f.floats(hole);
+    let clean = element_cache::get_or_compute(inst.id(), Kind::CleanPlate, f.finish(), || {
+        let clock = std::time::Instant::now();
+        let out = clean_plate::synthesize(w, h, plate_v, hole, geo.sx, seed as u32);
+        log::debug!(
+            "clean plate {w}x{h} synthesized in {:.0} ms",
+            clock.elapsed().as_secs_f64() * 1e3
+        );
+        Ok::<_, OfxError>(out)
+    })?;
+    Ok(Array4::from_shape_vec((1, 4, h, w), clean.as_ref().clone())
+        .expect("the clean plate has the window's shape"))
+}
+
+/// How far beyond the building's coverage the clean plate replaces the plate, in
+/// canonical pixels: covers an anti-aliased or slightly loose matte's fringe.
+const HOLE_MARGIN: f64 = 3.0;
+
+/// `mask` (w x h, rows top first) grown by `r` pixels: the maximum over a square.
+fn grow(mask: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
+    let mut rows = vec![0.0f32; w * h];
+    for j in 0..h {
+        let src = &mask[j * w..][..w];
+        for i in 0..w {
+            let (a, b) = (i.saturating_sub(r), (i + r + 1).min(w));
+            rows[j * w + i] = src[a..b].iter().fold(0.0f32, |m, &v| m.max(v));
+        }
+    }
+    let mut out = vec![0.0f32; w * h];
+    for j in 0..h {
+        let (a, b) = (j.saturating_sub(r), (j + r + 1).min(h));
+        for i in 0..w {
+            out[j * w + i] = (a..b).fold(0.0f32, |m, jj| m.max(rows[jj * w + i]));
+        }
+    }
+    out
+}
+
+/// The clean plate output over the part of `window` inside `rect`: the clean
+/// plate where the building stands (`hole`), the plate elsewhere (bit for bit
+/// where `hole` is 0), mixed by the hole's cover; all planar over `rect`.
+fn write_clean_plate(out: &mut Image, (plate, clean, hole): (&Array4<f32>, &Array4<f32>, &[f32]), rect: RectI, window: RectI) {
+    let span = window.intersect(&rect);
+    if span.is_empty() {
+        return;
+    }
+    let (w, h) = (rect.width() as usize, rect.height() as usize);
+    let (p, c) = (plate.as_slice().expect("contiguous"), clean.as_slice().expect("contiguous"));
+    let mut row = vec![0.0f32; span.width() as usize * 4];
+    for y in span.y1..span.y2 {
+        let j = (rect.y2 - 1 - y) as usize;
+        let x1 = (span.x1 - rect.x1) as usize;
+        let cover = &hole[j * w + x1..][..span.width() as usize];
+        if cover.iter().all(|k| *k <= 0.0) {
+            continue; // the plate, already written
+        }
+        for (k, &a) in cover.iter().enumerate() {
+            let i = j * w + x1 + k;
+            for ch in 0..4 {
+                let (under, over) = (p[ch * w * h + i], c[ch * w * h + i]);
+                row[k * 4 + ch] = if a >= 1.0 { over } else { under + (over - under) * a.max(0.0) };
+            }
+        }
+        write_changed(out, y, span.x1, &row, |k| cover[k] > 0.0);
     }
 }
 

@@ -26,6 +26,10 @@ pub mod scene {
     pub const REGION_HEIGHT: usize = 11;
     pub const HAS_BACKGROUND: usize = 12;
     pub const HAS_MASK: usize = 13;
+    /// 1 when `background` is the plugin's synthesized clean plate (no Background clip).
+    pub const BACKGROUND_SYNTHESIZED: usize = 14;
+    /// 1 when `mask` is the plugin's estimate of the building (no Mask clip).
+    pub const MASK_ESTIMATED: usize = 15;
 }
 
 /// Control names a model may declare; the plugin feeds each from a parameter.

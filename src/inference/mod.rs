@@ -1,7 +1,10 @@
-//! Inference: ONNX Runtime sessions, the model contract, devices and tiling.
+//! Inference: ONNX Runtime sessions, the model contract, devices and tiling,
+//! and the clean-plate stage that feeds the model's `background` input.
 //! Knows nothing of OpenFX; the effect hands it plain tensors.
 
+pub mod clean_plate;
 mod contract;
+pub mod matte;
 mod devices;
 mod memory;
 mod runtime;

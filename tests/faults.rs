@@ -83,6 +83,11 @@ fn missing_unreadable_or_folder_models_are_refused_clearly() {
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo");
     assert_refused(&pipe, "not a regular file");
     assert_refused(Path::new("/dev/zero"), "not a regular file");
+    // Larger than the 2 GiB limit (a sparse file): refused before a byte is read.
+    let huge = dir.join("huge.onnx");
+    std::fs::File::create(&huge).unwrap().set_len((2048 << 20) + 1).unwrap();
+    assert_refused(&huge, "larger than the 2048 MiB the plugin reads (raise COLLAPSE_MODEL_MAX_MB)");
+    std::fs::remove_file(&huge).unwrap();
     // No read permission (root reads anything, so this row only bites as a user).
     let locked = dir.join("locked.onnx");
     std::fs::copy(&default, &locked).unwrap();
@@ -236,6 +241,26 @@ fn inputs_of_other_sizes_depths_and_components_are_accepted() {
         .unwrap();
     let img = frame(&inst, 20.0);
     assert!(changed(&img, &plate()).len() > 1000);
+    assert_clean(&inst);
+}
+
+/// A host (openfx-runner does it) that reports an optional clip as connected but
+/// gives no image for it: the frame renders as without that clip, with a warning.
+#[test]
+fn an_optional_clip_connected_without_an_image_is_rendered_without() {
+    let (_plugin, inst) = plugin_instance();
+    let reference = frame(&inst, 20.0);
+    for clip in ["Mask", "Background"] {
+        inst.connect(clip, ClipSource::unavailable()).unwrap();
+        let img = frame(&inst, 20.0);
+        assert!(changed(&img, &reference).is_empty(), "with {clip} unavailable the frame differs");
+        let warned = inst
+            .messages()
+            .iter()
+            .any(|m| m.text.contains(&format!("the {clip} input is connected but gave no image")));
+        assert!(warned, "no warning about {clip}: {:?}", inst.messages());
+        inst.disconnect(clip).unwrap();
+    }
     assert_clean(&inst);
 }
 

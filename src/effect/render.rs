@@ -116,14 +116,25 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
     let plate_img = source_clip.image(args.time, Some(fetch))?;
     let fetched = clock.elapsed();
 
-    let background = clips.get(BACKGROUND).ok().filter(|c| c.is_connected());
-    let background_img = background
-        .map(|c| c.image(args.time, Some(geo.to_canonical(source_px))))
-        .transpose()?;
-    let mask = clips.get(MASK).ok().filter(|c| c.is_connected());
-    let mask_img = mask
-        .map(|c| c.image(args.time, Some(geo.to_canonical(source_px))))
-        .transpose()?;
+    // Optional inputs. Some hosts report a clip as connected and then give no
+    // image for it: render as if it were not connected, and say so.
+    let optional = |name: &str| {
+        let clip = clips.get(name).ok().filter(|c| c.is_connected())?;
+        match clip.image(args.time, Some(geo.to_canonical(source_px))) {
+            Ok(img) => Some(img),
+            Err(e) => {
+                let text = format!(
+                    "Collapse: the {name} input is connected but gave no image at frame {} ({e}); rendered without it",
+                    args.time
+                );
+                log::warn!("{text}");
+                inst.set_persistent_message(MessageLevel::Warning, &text);
+                None
+            }
+        }
+    };
+    let background_img = optional(BACKGROUND);
+    let mask_img = optional(MASK);
 
     let plate_t = planar_rgba(&plate_img, source_px);
     let mut mask_t = coverage(&geo, mask_img.as_ref(), source_px);

@@ -31,6 +31,12 @@ impl ClipSource {
         ClipSource::Still(Arc::new(image))
     }
 
+    /// Connected, but with no image at any time: `clipGetImage` fails, as some
+    /// hosts do for an optional input they report as connected.
+    pub fn unavailable() -> ClipSource {
+        ClipSource::frames((f64::MIN, f64::MAX), |_| None)
+    }
+
     pub fn frames(
         range: (f64, f64),
         source: impl Fn(f64) -> Option<Image> + Send + Sync + 'static,

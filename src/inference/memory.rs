@@ -28,6 +28,27 @@ fn env_mib(var: &str) -> Option<Result<usize, String>> {
 
 const MIB: usize = 1 << 20;
 
+/// Environment variable: the largest model file (MiB) the plugin reads; `0` for no limit.
+pub const MODEL_SIZE_LIMIT_ENV: &str = "COLLAPSE_MODEL_MAX_MB";
+
+/// Default model-file limit: generous (the bundled model is under 1 MB; large
+/// learned models are a few hundred MB).
+const DEFAULT_MODEL_MAX_MB: usize = 2048;
+
+/// The largest model file in bytes: `COLLAPSE_MODEL_MAX_MB`, else 2 GiB.
+pub fn model_size_limit() -> Option<u64> {
+    let mb = match env_mib(MODEL_SIZE_LIMIT_ENV) {
+        Some(Ok(0)) => return None,
+        Some(Ok(mb)) => mb,
+        Some(Err(v)) => {
+            log::warn!("{MODEL_SIZE_LIMIT_ENV}='{v}' is not a number of MiB; using {DEFAULT_MODEL_MAX_MB}");
+            DEFAULT_MODEL_MAX_MB
+        }
+        None => DEFAULT_MODEL_MAX_MB,
+    };
+    Some(mb as u64 * MIB as u64)
+}
+
 /// The CPU cap in bytes: `COLLAPSE_MEMORY_LIMIT_MB`, else half the machine's physical memory.
 pub fn memory_limit() -> Option<usize> {
     match env_mib(MEMORY_LIMIT_ENV) {

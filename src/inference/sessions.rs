@@ -184,6 +184,18 @@ fn check_model_file(path: &Path) -> Result<(), InferenceError> {
             path.display()
         )));
     }
+    // Refused before it is read: a huge file would be read into memory whole.
+    if let Some(limit) = super::memory::model_size_limit() {
+        if meta.len() > limit {
+            return Err(InferenceError::model(format!(
+                "the model file {} is {} MiB, larger than the {} MiB the plugin reads (raise {})",
+                path.display(),
+                meta.len() >> 20,
+                limit >> 20,
+                super::memory::MODEL_SIZE_LIMIT_ENV
+            )));
+        }
+    }
     std::fs::File::open(path).map_err(|e| {
         InferenceError::model(format!(
             "cannot open the model file {}: {e}",

@@ -425,6 +425,23 @@ fn the_renderer_tells_bad_input_from_render_failure() {
     assert!(text.contains("cannot read the model file"), "{text}");
 }
 
+/// A model whose run never ends (a Loop of 10^15 iterations) is stopped by the
+/// run-time limit's watchdog: the render fails naming the model, the host lives.
+#[test]
+fn a_model_run_that_never_ends_is_stopped_at_the_time_limit() {
+    let endless = repo().join("tests/data/hostile/endless.onnx");
+    let model = format!("model={}", endless.display());
+    let started = std::time::Instant::now();
+    let (code, text) = renderer(&[("COLLAPSE_RUN_TIME_LIMIT_S", Path::new("1.5"))], &["--set", &model]);
+    assert_eq!(code, 3, "{text}");
+    assert!(
+        text.contains("ran for more than 1.5 s and was stopped (raise COLLAPSE_RUN_TIME_LIMIT_S"),
+        "{text}"
+    );
+    // Stopped, not finished: far below what 10^15 iterations would take.
+    assert!(started.elapsed().as_secs() < 60, "the run was not stopped: {:?}", started.elapsed());
+}
+
 #[test]
 fn an_onnx_runtime_older_than_supported_is_refused_by_version() {
     let version = option_env!("OLD_ORT_VERSION").unwrap_or("1.22.0");

@@ -109,6 +109,7 @@ def hostile():
         entry.key, entry.value = k, v
     onnx.save(model, f"{OUT}/hostile/custom_op.onnx")
     save("hostile/greedy.onnx", greedy_graph(), META)
+    save("hostile/endless.onnx", endless_graph(), META)
 
 
 def greedy_graph():
@@ -124,6 +125,29 @@ def greedy_graph():
         helper.make_node("ReduceSum", ["huge"], ["total"], keepdims=0),
     ])
     graph.output.append(io("total", TensorProto.FLOAT, []))
+    return graph
+
+
+def endless_graph():
+    """A contract-abiding model whose run never ends in practice: a Loop of 10^15
+    iterations over a small tensor that feeds an output (so it cannot be pruned)."""
+    graph = element_graph(contract_inputs())
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("Sin", ["v_in"], ["s"]),
+            helper.make_node("Add", ["s", "v_in"], ["v_out"]),
+        ],
+        "spin",
+        [io("i", TensorProto.INT64, []), io("cond_in", TensorProto.BOOL, []), io("v_in", TensorProto.FLOAT, ["n"])],
+        [io("cond_out", TensorProto.BOOL, []), io("v_out", TensorProto.FLOAT, ["n"])],
+    )
+    graph.node.extend([
+        helper.make_node("Constant", [], ["trips"], value=helper.make_tensor("trips", TensorProto.INT64, [], [10**15])),
+        helper.make_node("Constant", [], ["go"], value=helper.make_tensor("go", TensorProto.BOOL, [], [True])),
+        helper.make_node("Loop", ["trips", "go", "out_x"], ["spun"], body=body),
+    ])
+    graph.output.append(io("spun", TensorProto.FLOAT, ["wo"]))
     return graph
 
 

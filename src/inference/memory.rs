@@ -28,6 +28,29 @@ fn env_mib(var: &str) -> Option<Result<usize, String>> {
 
 const MIB: usize = 1 << 20;
 
+/// Environment variable: the longest one model run may take, in seconds; `0` for no limit.
+pub const RUN_TIME_LIMIT_ENV: &str = "COLLAPSE_RUN_TIME_LIMIT_S";
+
+/// Default run-time limit: far above any sane model's run (the default model takes
+/// well under a second a strip), short enough that a hung model does not hang an
+/// interactive host for good.
+const DEFAULT_RUN_TIME_LIMIT_S: f64 = 120.0;
+
+/// The run-time limit: `COLLAPSE_RUN_TIME_LIMIT_S`, else two minutes.
+pub fn run_time_limit() -> Option<std::time::Duration> {
+    let v = std::env::var(RUN_TIME_LIMIT_ENV).ok().filter(|v| !v.trim().is_empty());
+    let secs = match v.as_deref().map(|v| v.trim().parse::<f64>()) {
+        Some(Ok(s)) if s == 0.0 => return None,
+        Some(Ok(s)) if s.is_finite() && s > 0.0 => s,
+        Some(_) => {
+            log::warn!("{RUN_TIME_LIMIT_ENV}='{}' is not a number of seconds; using {DEFAULT_RUN_TIME_LIMIT_S}", v.unwrap_or_default());
+            DEFAULT_RUN_TIME_LIMIT_S
+        }
+        None => DEFAULT_RUN_TIME_LIMIT_S,
+    };
+    Some(std::time::Duration::from_secs_f64(secs))
+}
+
 /// Environment variable: the largest model file (MiB) the plugin reads; `0` for no limit.
 pub const MODEL_SIZE_LIMIT_ENV: &str = "COLLAPSE_MODEL_MAX_MB";
 

@@ -5,13 +5,16 @@
 //! and memory stays bounded by the tile size whatever the window.
 
 use super::contract::{Precision, OUTPUT, SCENE_LEN};
-use super::memory::MEMORY_LIMIT_ENV;
+use super::memory::{run_time_limit, MEMORY_LIMIT_ENV, RUN_TIME_LIMIT_ENV};
 use super::runtime::memory_cap;
 use super::sessions::LoadedModel;
 use super::InferenceError;
 use half::f16;
 use ndarray::{Array1, Array4, ArrayView4};
+use ort::session::RunOptions;
 use ort::value::{PrimitiveTensorElementType, TensorRef};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 /// Most output pixels one model run computes. Every run also redoes the
 /// model's per-frame work over the whole source window, so tiles are as large
@@ -181,18 +184,47 @@ impl LoadedModel {
         let tensor_err = |e: ort::Error| {
             InferenceError::run(format!("cannot pass a tensor to ONNX Runtime: {e}"))
         };
+        // A run that takes longer than the limit is stopped by a watchdog thread
+        // (ONNX Runtime's terminate flag; the watchdog never calls the host).
+        let options = RunOptions::new()
+            .map_err(|e| InferenceError::run(format!("cannot create run options: {e}")))?;
+        let limit = run_time_limit();
+        let timed_out = AtomicBool::new(false);
+        let (finished, wait) = mpsc::channel::<()>();
         let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        let outputs = session
-            .run(ort::inputs![
-                "plate" => TensorRef::from_array_view(plate).map_err(tensor_err)?,
-                "background" => TensorRef::from_array_view(background).map_err(tensor_err)?,
-                "mask" => TensorRef::from_array_view(mask).map_err(tensor_err)?,
-                "out_x" => TensorRef::from_array_view(xs).map_err(tensor_err)?,
-                "out_y" => TensorRef::from_array_view(ys).map_err(tensor_err)?,
-                "scene" => TensorRef::from_array_view(scene).map_err(tensor_err)?,
-                "controls" => TensorRef::from_array_view(controls).map_err(tensor_err)?,
-            ])
-            .map_err(|e| InferenceError::run(run_failure(&e.to_string())))?;
+        let outputs = std::thread::scope(|scope| {
+            if let Some(limit) = limit {
+                let (options, timed_out) = (&options, &timed_out);
+                scope.spawn(move || {
+                    if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
+                        timed_out.store(true, Ordering::SeqCst);
+                        let _ = options.terminate();
+                    }
+                });
+            }
+            let run = session.run_with_options(
+                ort::inputs![
+                    "plate" => TensorRef::from_array_view(plate).map_err(tensor_err)?,
+                    "background" => TensorRef::from_array_view(background).map_err(tensor_err)?,
+                    "mask" => TensorRef::from_array_view(mask).map_err(tensor_err)?,
+                    "out_x" => TensorRef::from_array_view(xs).map_err(tensor_err)?,
+                    "out_y" => TensorRef::from_array_view(ys).map_err(tensor_err)?,
+                    "scene" => TensorRef::from_array_view(scene).map_err(tensor_err)?,
+                    "controls" => TensorRef::from_array_view(controls).map_err(tensor_err)?,
+                ],
+                &options,
+            );
+            let _ = finished.send(());
+            run.map_err(|e| match limit.filter(|_| timed_out.load(Ordering::SeqCst)) {
+                Some(limit) => InferenceError::run(format!(
+                    "the model '{}' ran for more than {} s and was stopped (raise {RUN_TIME_LIMIT_ENV}, \
+                     or make the region smaller)",
+                    self.contract.name,
+                    limit.as_secs_f64()
+                )),
+                None => InferenceError::run(run_failure(&e.to_string())),
+            })
+        })?;
         let element = outputs[OUTPUT]
             .try_extract_array::<T>()
             .map_err(|e| InferenceError::run(format!("cannot read the model's output: {e}")))?;

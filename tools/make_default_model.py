@@ -20,10 +20,12 @@ downloads.  It synthesizes a building collapse for the region the artist drew:
 * the hole left behind shows the clean plate (`background`) or, without one, a
   Coons-like boundary interpolation of the plate just outside the left, right and
   top edges (faint distant silhouette and gentle noise fading toward the edges);
-* a dust plume (advected periodic fBm noise on a lattice, sampled bilinearly) bursts
-  from the base, rolls outward and upward, hides the fall, then thins to a haze;
-  its colour mixes the dust colour with the plate's ambient colour, its top lit by the
-  plate's key light;
+* a dust plume (on a lattice, sampled bilinearly) bursts from the base: billows of
+  advected cauliflower noise (rounded puffs at several scales), a ground front rolling
+  out faster than the fall, then a haze that thins slowly; its colour mixes the dust
+  colour with the plate's ambient colour, lit by the plate's key light from above
+  (leaning to the plate's brighter side) through its own shadow (lattice taps toward
+  the light);
 * three bursts of debris specks fly ballistically from the lower floors; a mounded
   rubble pile of facade pieces grows on the ground.
 
@@ -54,7 +56,7 @@ NRAND = 1024      # per-cell random table length
 NRCOL = 12        # random numbers per table row
 NXF, NYF = 128, 96  # background-estimate lattice over the region
 NBLUR = 9         # taps of the blur along each boundary band
-DUST_DENS = 70.0 # dust lattice points per region height
+DUST_DENS = 100.0  # dust lattice points per region height
 STAT_STEP = 8     # stride of the subsample the global statistics use
 
 # Contract metadata.
@@ -110,6 +112,29 @@ def fbm(rng, n, base, octaves, gain=0.5):
     # normalise to roughly [0,1]
     lo, hi = np.percentile(out, 0.5), np.percentile(out, 99.5)
     return np.clip((out - lo) / (hi - lo), 0, 1)
+
+
+def make_puff_texture(seed=7, n=128):
+    """Cauliflower texture: periodic height field of rounded puffs (sphere caps) at three
+    scales, small puffs riding on big ones, normalised to [0,1] -> [1,1,n+1,n+1].
+    (Its own generator, so the other baked tables do not change.)"""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64)
+    h = np.zeros((n, n))
+    for count, r0, r1, amp in ((16, 16, 26, 1.0), (60, 7, 12, 0.55), (200, 3, 5.5, 0.3)):
+        lvl = np.zeros((n, n))
+        for _ in range(count):
+            cx, cy = rng.random(2) * n
+            r = r0 + (r1 - r0) * rng.random()
+            dx = (xx - cx + n / 2) % n - n / 2
+            dy = (yy - cy + n / 2) % n - n / 2
+            lvl = np.maximum(lvl, np.sqrt(np.maximum(1 - (dx * dx + dy * dy) / (r * r), 0)) * r / r1)
+        h += amp * lvl
+    lo, hi = np.percentile(h, 0.5), np.percentile(h, 99.5)
+    t = np.clip((h - lo) / (hi - lo), 0, 1)
+    t = np.concatenate([t, t[:1, :]], axis=0)
+    t = np.concatenate([t, t[:, :1]], axis=1)
+    return t[None, None].astype(np.float32)
 
 
 def make_noise_textures(rng, n=128):
@@ -374,7 +399,7 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     key_tint = g.lerp(g.c(1.0, shape=[1, 1, 1, 1]), keyn, g.mul(dust_tint, 1.2))
 
     # --- noise & randoms ----------------------------------------------------
-    texs = make_noise_textures(rng)
+    texs = make_noise_textures(rng) + [make_puff_texture()]   # 4: cauliflower puffs (dust)
     ntex = [g.init(t, "noise") for t in texs]
     rtab = g.init(rng.random((NRAND, NRCOL)).astype(np.float32), "rand")
     seed_m = g.op("Mod", g.cast(g.op("Clip", seed, g.c(-1e9), g.c(1e9)), I64), g.i(NRAND))
@@ -406,6 +431,18 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
         """[n] float 0..n-1 (n: int64 [1] or python int)."""
         n = g.i([n]) if isinstance(n, int) else n
         return g.cast(g.op("Range", g.i(0), g.sq(n, [0]), g.i(1)), F)
+
+    # key light direction (the dust's self-shadowing): from above, leaning toward the side
+    # of the plate around the building that is brighter (the luminance^2-weighted centroid
+    # of the pixels outside the building against their plain centroid, in region widths);
+    # upper-left when the plate is symmetric
+    ws_s = g.op("Slice", g.op("Shape", plate_s), g.i([3]), g.i([4]), g.i([0]))
+    xcol = g.add(sl, g.div(g.add(g.mul(frange(ws_s), g.cast(stp, F)), 0.5), scx))
+    xrel = g.reshape(g.div(g.sub(xcol, g.add(rl, g.mul(rw, 0.5))), rw), [1, 1, 1, -1])
+    wpl = g.mul(inv_m, pa)
+    cen = lambda w: g.div(g.op("ReduceSum", g.mul(w, xrel), keepdims=0),
+                          g.add(g.op("ReduceSum", w, keepdims=0), 1e-4))
+    key_lean = g.clamp(g.sub(g.mul(g.sub(cen(wkey), cen(wpl)), 4.0), 0.3), -0.5, 0.5)   # -0.5 left .. 0.5 right
 
     # ==================== background estimate (fill lattice) ==================
     # Boundary interpolation of the plate seen just outside the left, right and top
@@ -927,62 +964,133 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     E = over(pad(Fr, pads_g), E)
     E = pad(E, pads_f)                                       # -> reach box
 
+    def dust_layer():
+        """The dust, evaluated on a lattice in region units over the reach box (fixed per
+        frame: the same for every tile and render scale), sampled bilinearly -> [1,4,h,w].
+
+        Three layers: a billowing plume (a dome whose edge is displaced by cauliflower
+        noise: a texture of rounded puffs at three scales, looked up at two scales, with
+        coordinates that grow outward and rise with time), a low ground front that rolls
+        out along the ground faster than the fall, and a haze that lingers after the fall
+        and thins over a few durations.  Self-shadowing: the density at four lattice points
+        toward the key light attenuates it (lit tops, dark undersides and cores)."""
+        lim_x = g.mul(aspect, 0.5 + min(L, R_))
+        lim_y = 1.0 + T
+        nxd = g.cast(g.op("Ceil", g.mul(g.mul(lim_x, 2.0), DUST_DENS)), I64)
+        nxd = g.unsq(g.op("Clip", nxd, g.i(16), g.i(4096)), [0])
+        nyd = int(np.ceil((lim_y + B) * DUST_DENS))
+        Xc = g.unsq(g.mul(g.sub(g.div(g.mul(frange(nxd), 2.0), g.sub(g.cast(nxd, F), 1.0)), 1.0), lim_x), [0])  # [1,nx]
+        Yd = g.reshape(g.sub(lim_y, g.mul(g.div(frange(nyd), float(nyd - 1)), lim_y + B)), [nyd, 1])         # [ny,1]
+        pd = g.relu(g.sub(p, 0.03))
+        late = g.relu(g.sub(p, 0.85))
+        grow = g.sub(1.0, g.exp(g.mul(pd, -2.5)))
+        # plume: half width wd, height hd; ground front: half width wf (out fast), height hf
+        # widths saturate smoothly inside the box (a narrow region's plume is not cut by it)
+        softmin = lambda w, m: g.div(w, g.sqrt(g.sqrt(g.add(1.0, g.op("Pow", g.div(w, m), g.c(4.0))))))
+        wd = g.add(g.mul(aspect, 0.5), g.mul(spread, g.add(0.05, g.mul(grow, 0.45))))
+        wd = softmin(wd, g.mul(lim_x, 0.72))
+        hd = g.add(0.12, g.mul(g.sub(1.0, g.exp(g.mul(pd, -2.6))), 1.05))
+        hd = g.div(hd, g.add(1.0, g.mul(late, 0.5)))                         # slowly sinks
+        wf = g.add(g.mul(aspect, 0.5), g.mul(spread, g.mul(g.sub(1.0, g.exp(g.mul(pd, -2.8))), 2.2)))
+        wf = softmin(wf, g.mul(lim_x, 0.8))
+        hf = g.add(0.05, g.mul(grow, 0.13))
+        # haze: lingers after the fall, low and wide, thinning over several durations
+        hz_amt = g.mul(g.smooth(0.4, 1.0, p), g.exp(g.mul(late, -0.65)))
+        hz_h = g.sub(0.6, g.mul(g.smooth(0.9, 3.0, p), 0.22))
+        wmax = g.max(wd, wf)
+        dxa = g.min(g.mul(wmax, 1.3), lim_x)
+        dya = g.min(g.mul(g.max(hd, hz_h), 1.3), lim_y)
+        # cauliflower edge: rounded puffs, two scales, advected outward (growing) and up
+        ex = g.add(1.0, g.mul(pd, g.add(0.5, g.mul(spread, 0.5))))
+        ey = g.add(1.0, g.mul(pd, 0.5))
+        soft = g.add(0.2, g.mul(late, 0.45))                                 # edge width, softens as it ages
+        amt_p = g.mul(g.mul(dust_amt, g.smooth(0.03, 0.16, p)), g.exp(g.mul(late, -2.3)))
+
+        def field():
+            """Plume + ground-front density on the lattice, and the thickness it comes from."""
+            X, Y = Xc, Yd
+            u = g.div(X, ex)
+            v = g.sub(g.div(Y, ey), g.mul(pd, 0.35))
+            # a slow warp of the puff coordinates: the billows churn as they grow
+            w1 = g.sq(noise(0, g.add(g.mul(u, 0.6), g.mul(pd, 0.05)), g.sub(g.mul(v, 0.6), g.mul(pd, 0.12))), [0, 1])
+            uw = g.add(g.mul(u, 1.3), g.mul(w1, 0.35))
+            vw = g.add(g.mul(v, 1.3), g.mul(w1, 0.25))
+            P1 = noise2d(4, uw, vw)
+            P2 = noise2d(4, g.add(g.mul(uw, 2.4), g.add(0.37, g.mul(pd, 0.1))), g.sub(g.mul(vw, 2.4), g.add(0.21, g.mul(pd, 0.4))))
+            puff = g.add(g.mul(g.sub(P1, 0.42), 1.0), g.mul(g.sub(P2, 0.42), 0.45))
+            puff = g.add(puff, g.mul(g.sub(noise(2, g.mul(u, 5.0), g.sub(g.mul(v, 5.0), g.mul(pd, 0.6))), 0.5), 0.2))
+            Yp = g.relu(Y)
+            qx = g.div(X, wd)
+            qy = g.div(Yp, hd)
+            dome = g.sub(1.0, g.add(g.mul(qx, qx), g.mul(qy, qy)))
+            rho_p = g.smooth(0.0, soft, g.add(g.mul(dome, 1.2), g.mul(puff, 0.95)))
+            # ground front: flat and wide, a raised head near its leading edge
+            ax_ = g.div(g.abs(X), wf)
+            head = g.add(0.7, g.mul(g.smooth(0.45, 0.92, ax_), 0.6))
+            qg = g.div(Yp, g.mul(hf, head))
+            a2 = g.mul(ax_, ax_)
+            fr = g.sub(1.0, g.add(g.mul(a2, a2), g.mul(qg, qg)))
+            rho_g = g.smooth(0.0, soft, g.add(g.mul(fr, 1.0), g.mul(puff, 0.8)))
+            rho = g.sub(1.0, g.mul(g.sub(1.0, rho_p), g.sub(1.0, rho_g)))
+            return rho, g.max(g.add(g.mul(dome, 1.2), g.mul(puff, 0.95)), g.add(fr, g.mul(puff, 0.8)))
+
+        rho, H0 = field()
+        # every layer fades smoothly to zero toward its box (no visible clipping)
+        winx = g.smooth(dxa, g.mul(dxa, 0.72), g.abs(Xc))
+        winy = g.mul(g.smooth(dya, g.mul(dya, 0.6), Yd), g.smooth(-B, 0.0, Yd))
+        win = g.mul(winx, winy)
+        dens_b = g.mul(rho, amt_p)
+        # haze: a low layer with gentle large-scale variation, slowly drifting
+        nh = noise(1, g.mul(g.div(Xc, ex), 0.35), g.sub(g.mul(Yd, 0.5), g.mul(pd, 0.05)))
+        hz = g.mul(g.smooth(hz_h, 0.0, Yd), g.smooth(g.mul(wmax, 1.15), g.mul(wmax, 0.3), g.abs(Xc)))
+        hz = g.mul(g.mul(hz, g.add(0.55, g.mul(nh, 0.9))), g.mul(hz_amt, g.mul(dust_amt, 0.9)))
+        dens = g.clip01(g.mul(g.sub(1.0, g.mul(g.sub(1.0, g.clip01(dens_b)), g.sub(1.0, g.clip01(hz)))), win))
+        # self-shadowing: optical depth of the plume a short way toward the key light: the
+        # density there (the plume's own shadow: dark undersides and core) and how much the
+        # puffs' thickness grows toward the light (each puff lit on its light side).  The
+        # taps are the lattice itself shifted by whole cells (fixed offsets in region units)
+        # toward the upper left and the upper right, blended by the key's lean.
+        def shifted(t, dy, dx):   # t[i + dy, j + dx] (rows: dy < 0 is up), zero outside
+            t = g.op("Slice", t, g.i([max(dy, 0), max(dx, 0)]), g.i([nyd + min(dy, 0), (1 << 40) if dx >= 0 else dx]),
+                     g.i([2, 3]))
+            return pad(t, g.i([0, 0, max(-dy, 0), max(-dx, 0), 0, 0, max(dy, 0), max(dx, 0)]))
+
+        taus = []
+        for side in (-1, 1):
+            tau = None
+            for s_ in (0.025, 0.06, 0.12, 0.24):
+                dy, dx = -int(round(0.894 * s_ * DUST_DENS)), side * int(round(0.447 * s_ * DUST_DENS))
+                t_ = g.add(g.mul(shifted(rho, dy, dx), 0.3), g.mul(g.clip01(g.sub(shifted(H0, dy, dx), H0)), 1.4))
+                tau = t_ if tau is None else g.add(tau, t_)
+            taus.append(tau)
+        tau = g.lerp(taus[0], taus[1], g.clip01(g.add(0.5, key_lean)))
+        tau = g.mul(g.mul(tau, amt_p), g.mul(winx, winy))
+        trans = g.exp(g.mul(tau, -1.15))                                        # key light reaching the point
+        age = g.smooth(0.85, 1.6, p)                       # the dispersing plume is lit more evenly
+        trans = g.lerp(trans, 0.8, age)
+        # sky light from above (more at the top), key light from its side, both plate colours
+        height = g.clip01(g.div(Yd, g.max(hd, 0.2)))
+        skyl = g.add(0.34, g.mul(height, 0.14))
+        skyl = g.mul(skyl, g.sub(1.0, g.mul(g.smooth(0.3, 1.5, H0), g.mul(g.sub(1.0, age), 0.3))))  # deep: darker
+        keyl = g.mul(trans, 0.85)
+        # the haze is lit evenly
+        hz_w = g.div(g.clip01(hz), g.add(g.add(g.clip01(hz), dens_b), 1e-3))
+        dcol = g.add(g.mul(tint, skyl), g.mul(g.mul(tint, key_tint), keyl))
+        dcol = g.lerp(dcol, g.mul(tint, g.add(0.62, g.mul(key_tint, 0.25))), hz_w)
+        # a soft knee on the highlights: lit tops stay dust, not white puffs
+        dcol = g.sub(dcol, g.mul(g.relu(g.sub(dcol, 0.9)), 0.6))
+        DL = rgba(dcol, dens)                                                   # [1,4,ny,nx]
+        cxm = g.add(rl, g.mul(rw, 0.5))
+        dxs, dys, pads_d, _ = box(xs, ys, g.sub(cxm, g.mul(dxa, rh)), g.add(cxm, g.mul(dxa, rh)),
+                                  ry0, g.add(rb, g.mul(dya, rh)))
+        # lattice coordinates of the output columns / rows (bilinear, zero outside: separable)
+        nxd_f = g.cast(g.sq(nxd, [0]), F)
+        fdx = g.mul(g.add(g.div(g.div(g.sub(dxs, cxm), rh), lim_x), 1.0), g.mul(g.sub(nxd_f, 1.0), 0.5))
+        fdy = g.mul(g.div(g.sub(lim_y, g.div(g.sub(dys, rb), rh)), lim_y + B), float(nyd - 1))
+        return pad(sep_sample(DL, axis_taps(fdx, nxd_f, None), axis_taps(fdy, g.c(float(nyd)), None)), pads_d)
+
     # ======================= dust (on a lattice over the reach box) ===========
-    # The density and colour are evaluated on a lattice in region units (fixed per
-    # frame: the same for every tile and render scale) and sampled bilinearly.
-    lim_x = g.mul(aspect, 0.5 + min(L, R_))
-    lim_y = 1.0 + T
-    nxd = g.cast(g.op("Ceil", g.mul(g.mul(lim_x, 2.0), DUST_DENS)), I64)
-    nxd = g.unsq(g.op("Clip", nxd, g.i(16), g.i(4096)), [0])
-    nyd = int(np.ceil((lim_y + B) * DUST_DENS))
-    Xc = g.unsq(g.mul(g.sub(g.div(g.mul(frange(nxd), 2.0), g.sub(g.cast(nxd, F), 1.0)), 1.0), lim_x), [0])  # [1,nx]
-    Yd = g.reshape(g.sub(lim_y, g.mul(g.div(frange(nyd), float(nyd - 1)), lim_y + B)), [nyd, 1])         # [ny,1]
-    pd = g.relu(g.sub(p, 0.03))
-    grow_d = g.sub(1.0, g.exp(g.mul(pd, -2.5)))
-    wd = g.add(g.mul(aspect, 0.5), g.mul(spread, g.add(0.08, g.mul(grow_d, 0.7))))
-    late = g.relu(g.sub(p, 0.7))
-    hd = g.add(0.1, g.mul(g.sub(1.0, g.exp(g.mul(pd, -2.6))), 1.1))
-    hd = g.div(hd, g.add(1.0, g.mul(late, 3.5)))                          # the haze sinks
-    dxa = g.min(g.mul(wd, 1.3), lim_x)
-    dya = g.min(g.mul(hd, 1.3), lim_y)
-    qx = g.div(Xc, wd)
-    qy = g.div(g.relu(Yd), hd)
-    dome = g.sub(1.0, g.add(g.mul(qx, qx), g.mul(qy, qy)))
-    ex = g.add(1.0, g.mul(pd, g.add(0.5, g.mul(spread, 0.5))))
-    u1 = g.div(g.mul(Xc, 0.5), ex)
-    v1 = g.sub(g.div(g.mul(Yd, 0.5), g.add(1.0, g.mul(pd, 0.6))), g.mul(pd, 0.3))
-    n1 = noise(0, u1, v1)
-    n2 = noise(1, g.add(g.mul(u1, 2.7), g.mul(pd, 0.17)), g.sub(g.mul(v1, 2.7), g.mul(pd, 0.55)))
-    fb = g.add(g.mul(n1, 0.62), g.mul(n2, 0.38))
-    base_d = g.add(g.mul(dome, 1.5), g.mul(g.sub(fb, 0.5), 2.6))
-    base_d = g.add(base_d, g.mul(g.smooth(0.3, 0.0, Yd), g.mul(g.clip01(g.add(dome, 0.3)), 0.6)))
-    rho = g.smooth(0.0, 0.55, base_d)
-    amount = g.mul(dust_amt, g.smooth(0.03, 0.16, p))
-    settle = g.add(0.08, g.mul(0.92, g.exp(g.mul(late, -4.0))))
-    amount = g.mul(amount, settle)
-    # every layer fades smoothly to zero toward its box (no visible clipping)
-    winx = g.smooth(dxa, g.mul(dxa, 0.72), g.abs(Xc))
-    winy = g.mul(g.smooth(dya, g.mul(dya, 0.6), Yd), g.smooth(-B, 0.0, Yd))
-    dens = g.clip01(g.mul(g.mul(rho, amount), g.mul(winx, winy)))
-    # light from above: tops of billows bright, undersides and the core darker
-    lit = g.add(0.68, g.mul(g.clip01(g.add(g.mul(g.div(Yd, hd), 0.6), g.mul(g.sub(n1, 0.5), 1.2))), 0.4))
-    lit = g.mul(lit, g.sub(1.0, g.mul(g.smooth(0.4, 1.8, base_d), 0.25)))
-    lit = g.mul(lit, g.add(0.8, g.mul(n2, 0.4)))
-    # the top of the plume takes the key light's colour (warm at dusk), the body the ambient
-    topness = g.clip01(g.add(g.mul(g.div(Yd, hd), 0.7), g.mul(g.sub(n1, 0.5), 1.0)))
-    dcol = g.mul(tint, g.lerp(g.c(1.0, shape=[1, 1, 1, 1]), key_tint, g.mul(topness, 0.6)))
-    lit = g.mul(lit, g.add(0.92, g.mul(topness, 0.2)))
-    # a soft knee on the highlights: lit tops stay dust, not white puffs
-    lit = g.sub(lit, g.mul(g.relu(g.sub(lit, 0.85)), 0.65))
-    DL = rgba(g.mul(dcol, lit), dens)                                       # [1,4,ny,nx]
-    cxm = g.add(rl, g.mul(rw, 0.5))
-    dxs, dys, pads_d, _ = box(xs, ys, g.sub(cxm, g.mul(dxa, rh)), g.add(cxm, g.mul(dxa, rh)),
-                              ry0, g.add(rb, g.mul(dya, rh)))
-    # lattice coordinates of the output columns / rows (bilinear, zero outside: separable)
-    nxd_f = g.cast(g.sq(nxd, [0]), F)
-    fdx = g.mul(g.add(g.div(g.div(g.sub(dxs, cxm), rh), lim_x), 1.0), g.mul(g.sub(nxd_f, 1.0), 0.5))
-    fdy = g.mul(g.div(g.sub(lim_y, g.div(g.sub(dys, rb), rh)), lim_y + B), float(nyd - 1))
-    D = pad(sep_sample(DL, axis_taps(fdx, nxd_f, None), axis_taps(fdy, g.c(float(nyd)), None)), pads_d)
+    D = dust_layer()
 
     # ======================= debris specks ====================================
     # Three bursts of specks thrown from the lower floors: each is a thresholded noise

@@ -13,9 +13,10 @@
 #                (private mount namespaces; root; CI runs it)
 #   make bench-doc  run the benchmark and put its table into docs/BENCHMARKS.md
 #   make look    the look against known truths: the numbers (tests/look.rs)
+#   make soak    a long farm render in one process: memory flat, bits repeatable (SOAK_FRAMES)
 #   make look-sheets  the collapse on the real photographs into docs/images/photos/
 
-.PHONY: demo test bundle bench bench-doc model setup leakcheck fuzz fresh-machine look look-sheets
+.PHONY: demo test bundle bench bench-doc model setup leakcheck fuzz fresh-machine look look-sheets soak
 
 setup:
 	@tools/setup.sh >/dev/null
@@ -52,6 +53,9 @@ look: bundle
 
 look-sheets: bundle
 	tools/look_sheets.sh
+
+soak: bundle
+	. target/deps/env.sh && cargo test --release --test soak -- --ignored --nocapture
 
 leakcheck: bundle
 	tools/leakcheck.sh

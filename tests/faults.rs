@@ -415,6 +415,28 @@ fn the_renderer_renders_and_reports_bad_libraries_without_dying() {
     assert!(text.contains("cannot load ONNX Runtime"), "{text}");
 }
 
+/// The checksum file a farm compares across nodes: the same frame rendered whole
+/// or in tiles from several threads gives the same line.
+#[test]
+fn the_renderer_writes_the_same_checksums_whatever_the_tiles() {
+    let dir = scratch("checksums");
+    let (whole, tiled) = (dir.join("whole.txt"), dir.join("tiled.txt"));
+    let (code, text) = renderer(&[], &["--checksums", whole.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = renderer(&[], &["--checksums", tiled.to_str().unwrap(), "--tile", "48x40", "--threads", "3"]);
+    assert_eq!(code, 0, "{text}");
+    let line = |p: &Path| {
+        let text = std::fs::read_to_string(p).unwrap();
+        let fields: Vec<String> = text.split_whitespace().map(String::from).collect();
+        assert_eq!(fields.len(), 3, "one line of frame, digest, path: {text}");
+        (fields[0].clone(), fields[1].clone())
+    };
+    let (a, b) = (line(&whole), line(&tiled));
+    assert_eq!(a.0, "12");
+    assert_eq!(a.1.len(), 64, "a SHA-256 in hex");
+    assert_eq!(a, b, "tiles changed the frame's checksum");
+}
+
 #[test]
 fn the_renderer_tells_bad_input_from_render_failure() {
     let (code, text) = renderer(&[], &["--set", "noSuchParam=1"]);

@@ -93,6 +93,12 @@ struct Cli {
           value_parser = ["general", "filter"], help_heading = "Rendering")]
     context: String,
 
+    /// Append one line per rendered frame to FILE: the frame number, the SHA-256 of
+    /// its pixels (float RGBA, top row first, as rendered, before the file's own
+    /// encoding) and the file written. Compare these across farm nodes.
+    #[arg(long, value_name = "FILE", help_heading = "Inputs and outputs")]
+    checksums: Option<PathBuf>,
+
     /// Write a PNG contact sheet of 8 frames of the render.
     #[arg(long, value_name = "FILE", help_heading = "Previews")]
     contact_sheet: Option<PathBuf>,
@@ -126,6 +132,7 @@ pub struct Args {
     pub tile: Option<(i32, i32)>,
     pub threads: usize,
     pub context: String,
+    pub checksums: Option<PathBuf>,
     pub contact_sheet: Option<PathBuf>,
     pub preview: Option<PathBuf>,
     pub mp4: Option<PathBuf>,
@@ -171,6 +178,7 @@ fn resolve(cli: Cli) -> Result<Args, String> {
         tile: cli.tile,
         threads: cli.threads as usize,
         context: cli.context.to_ascii_lowercase(),
+        checksums: cli.checksums,
         contact_sheet: cli.contact_sheet,
         preview: cli.preview,
         mp4: cli.mp4,

@@ -140,6 +140,9 @@ fn run(a: &Args) -> Result<(), Failure> {
         let pic = to_picture(&image, linear);
         let path = out_seq.path(frame);
         picture::write(&path, &pic, depth).map_err(Failure::Render)?;
+        if let Some(file) = &a.checksums {
+            append_checksum(file, frame, &pic, &path).map_err(Failure::Render)?;
+        }
         if let Some(p) = previews.as_mut() {
             p.add(frame, &pic);
         }
@@ -168,6 +171,23 @@ fn run(a: &Args) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// Appends `frame sha256 path` for one rendered frame to the checksum file.
+fn append_checksum(file: &Path, frame: i64, pic: &Picture, path: &Path) -> Result<(), String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
+    let mut hasher = Sha256::new();
+    for v in &pic.data {
+        hasher.update(v.to_le_bytes());
+    }
+    let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .and_then(|mut f| writeln!(f, "{frame} {digest} {}", path.display()))
+        .map_err(|e| format!("cannot write the checksum file {}: {e}", file.display()))
 }
 
 /// A host error with the messages the plugin posted (they say why).

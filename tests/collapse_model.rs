@@ -384,20 +384,6 @@ fn gpu_renders_match_the_cpu() {
     );
 }
 
-/// Mean absolute RGB difference of two images over `a`'s bounds.
-fn mean_difference(a: &Image, b: &Image) -> f64 {
-    let r = a.bounds();
-    let (mut sum, mut n) = (0.0f64, 0usize);
-    for y in r.y1..r.y2 {
-        for x in r.x1..r.x2 {
-            let (p, q) = (a.get(x, y), b.get(x, y));
-            sum += (0..3).map(|c| (p[c] - q[c]).abs() as f64).sum::<f64>() / 3.0;
-            n += 1;
-        }
-    }
-    sum / n.max(1) as f64
-}
-
 #[test]
 fn the_clean_plate_output_is_the_same_at_every_frame_and_hides_the_building() {
     let plugin = load(config());

@@ -246,16 +246,7 @@ fn proxy_render_matches_the_full_render_scaled_down() {
             format!("{:?}", half.bounds()),
             format!("{:?}", full.bounds())
         );
-        let b = half.bounds();
-        let (mut sum, mut n) = (0.0f64, 0usize);
-        for y in b.y1..b.y2 {
-            for x in b.x1..b.x2 {
-                let (p, q) = (half.get(x, y), full.get(x, y));
-                sum += (0..3).map(|c| (p[c] - q[c]).abs() as f64).sum::<f64>() / 3.0;
-                n += 1;
-            }
-        }
-        let mean = sum / n as f64;
+        let mean = mean_difference(&half, &full);
         assert!(
             mean < 0.02,
             "frame {t}: the 0.5 proxy differs from the downscaled full render by {mean} on average"

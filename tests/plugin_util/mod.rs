@@ -193,6 +193,20 @@ pub fn changed(a: &Image, b: &Image) -> Vec<(i32, i32)> {
     out
 }
 
+/// Mean absolute RGB difference of two images over `a`'s bounds.
+pub fn mean_difference(a: &Image, b: &Image) -> f64 {
+    let r = a.bounds();
+    let (mut sum, mut n) = (0.0f64, 0usize);
+    for y in r.y1..r.y2 {
+        for x in r.x1..r.x2 {
+            let (p, q) = (a.get(x, y), b.get(x, y));
+            sum += (0..3).map(|c| (p[c] - q[c]).abs() as f64).sum::<f64>() / 3.0;
+            n += 1;
+        }
+    }
+    sum / n.max(1) as f64
+}
+
 /// A `kB` field of `/proc/self/status` (`VmRSS:`, `VmHWM:`), in kB.
 pub fn status_kb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");

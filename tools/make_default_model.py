@@ -7,9 +7,9 @@ downloads.  It synthesizes a building collapse for the region the artist drew:
 * the facade inside the building matte breaks into a brick grid of chunks whose
   boundaries are irregular crack lines (a seeded jitter of the rest position, shared
   with the hole, so chunks tile exactly at rest); lower floors give first, the upper
-  mass drops as a rigid block and breaks up when it lands; chunks fall under gravity,
-  drift with `direction`, tumble, vary in size, erode at their edges and vanish at the
-  ground line; shading is a per-chunk tone from its tilt, a soft darkening toward its
+  mass drops as a rigid block (y = y0 - g t^2 / 2) and its rows break up one by one at
+  the crush front; the pieces keep accelerating down, slide outward only a little (with
+  `direction`), tumble, erode at their edges and sink into the rubble at the ground line; shading is a per-chunk tone from its tilt, a soft darkening toward its
   edges and thin dark cracks as it starts to move; gaps below the standing mass show the
   dark interior; rendering is a per-pixel *gather*: each output pixel tests 4 candidate
   chunks (two bracketing rows x own + nearer column), inverts the winner's rigid motion
@@ -26,8 +26,9 @@ downloads.  It synthesizes a building collapse for the region the artist drew:
   colour with the plate's ambient colour, lit by the plate's key light from above
   (leaning to the plate's brighter side) through its own shadow (lattice taps toward
   the light);
-* three bursts of debris specks fly ballistically from the lower floors; a mounded
-  rubble pile of facade pieces grows on the ground.
+* three bursts of debris specks in the facade's colours are shed where it crushes and
+  fall ballistically; a mounded rubble pile of stones grows on the ground, each stone its
+  own rotated patch of the facade, dust-coated toward the top.
 
 Everything is expressed in canonical units relative to the region, so the output
 is tile-invariant and render-scale consistent.  Run:
@@ -660,32 +661,45 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     cy = g.div(g.add(rr, 0.5), Rf)                                 # rest centre y
     xn_c = g.div(cx, aspect)                                       # 0..1
 
-    # release: the lower floors give first (staggered), then the upper mass drops
-    # as one block and breaks up when it lands on them
+    # release and fall (times in progress, lengths in region heights, g = 8 * gravity):
+    # the lower floors give first (staggered, bottom up) and crumble as they fall; the upper
+    # mass is released at once and drops as one rigid block, y = y0 - g tau^2 / 2 (tau: time
+    # since release). Its rows break up one after the other as they reach the crush front
+    # Y_LAND (the crushed lower floors): from then on each piece keeps falling at the same
+    # accelerating speed and slides outward along a straight line whose slope is a fraction
+    # of the fall (horizontal speed <= ~0.35 of the fall speed; with `direction`), tumbling
+    # in proportion to the height fallen, until it sinks into the rubble at the ground line.
     rowfrac = g.div(rr, g.max(g.sub(Rf, 1.0), 1.0))
     lower = g.lt(cy, 0.34)                                          # [RMAX,1]
     t_row = g.where(lower, g.add(0.02, g.mul(0.22, rowfrac)), g.add(0.11, g.mul(0.015, rowfrac)))
     jit = g.where(lower, 0.05, 0.0)        # the upper block falls as one rigid piece
     t_rel = g.add(t_row, g.mul(rnd[0], jit))
-    t_brk = g.where(lower, 0.0, g.add(0.07, g.mul(rnd[7], 0.08)))     # block: rigid until it lands
     Gk = g.mul(grav, 8.0)
+    Y_LAND = 0.17
+    d_brk = g.where(lower, 0.0, g.relu(g.sub(g.div(rr, Rf), Y_LAND)))  # block row: drop until it lands
     tau = g.relu(g.sub(p, t_rel))
-    tb = g.relu(g.sub(tau, g.div(t_brk, g.sqrt(grav))))            # time since break-up
     drop = g.mul(g.mul(g.mul(tau, tau), Gk), 0.5)
+    # fall since the break-up (the piece's own row lands; pieces of a lower floor at once)
+    fall_b = g.relu(g.sub(drop, g.add(d_brk, g.mul(g.sub(rnd[7], 0.5), g.where(lower, 0.0, 0.03)))))
     tau_row = g.relu(g.sub(p, g.add(t_row, g.mul(jit, 0.5))))
     drop_row = g.mul(g.mul(g.mul(tau_row, tau_row), Gk), 0.5)     # [RMAX,1]
-    lean = g.sub(g.mul(direction, 0.22), 0.08)
-    OUT = 0.16
-    DMAX = 0.22   # drift is limited so chunks stay inside the core box
-    drift = lambda d: g.mul(DMAX, g.op("Tanh", g.div(d, DMAX)))
-    dx = g.add(drift(g.mul(g.add(lean, g.mul(xn_c, OUT * 2)), drop)),
-               g.mul(g.sub(rnd[1], 0.5), g.mul(tb, 0.35)))
+    fall_row = g.relu(g.sub(drop_row, d_brk))                      # [RMAX,1]
+    DL = 0.3       # the outward slide saturates (pieces are in the ground by then)
+    slide = lambda f: g.mul(DL, g.op("Tanh", g.div(f, DL)))
+    SPREAD = 0.3   # outward slope of the outermost pieces (dx / dy)
+    lean_b = g.mul(direction, 0.05)                                 # the block leans a little
+    slope_r = g.mul(direction, 0.2)                                 # the pieces with `direction`
+    slope = g.add(g.add(slope_r, g.mul(g.sub(xn_c, 0.5), 2.0 * SPREAD)), g.mul(g.sub(rnd[1], 0.5), 0.12))
+    dx = g.add(g.mul(lean_b, drop), g.mul(slope, slide(fall_b)))
+    DMAX = DL * (SPREAD + 0.26) + 0.06   # the largest drift: chunks stay inside the core box
     curx = g.add(cx, dx)
     cury = g.sub(cy, drop)
-    omega = g.add(g.mul(g.add(direction, g.mul(g.sub(xn_c, 0.5), 1.5)), -1.4),
+    # tumbling: angle in proportion to the height fallen since the break-up (spin outward,
+    # with `direction`, and a random part)
+    omega = g.add(g.mul(g.add(direction, g.mul(g.sub(xn_c, 0.5), 1.5)), -1.5),
                   g.mul(g.sub(rnd[2], 0.5), 5.0))
-    theta = g.add(g.mul(omega, g.mul(tb, g.add(1.0, g.mul(tb, 1.5)))),
-                  g.mul(g.sub(rnd[8], 0.5), g.mul(g.clip01(g.mul(tb, 6.0)), 0.12)))
+    theta = g.add(g.mul(omega, fall_b),
+                  g.mul(g.sub(rnd[8], 0.5), g.mul(g.clip01(g.mul(fall_b, 8.0)), 0.12)))
     cth, sth = g.cos(theta), g.sin(theta)
     released = g.op("And", valid, g.gt(tau, 0.0))
     prio = g.where(released, g.add(1.0, rnd[3]), -10.0)      # > 0 only for released chunks
@@ -701,7 +715,7 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     # smoothly); a few chunks a little darker overall
     su = g.add(0.88, g.mul(rnd[9], 0.2))
     sv = g.add(0.88, g.mul(rnd[10], 0.2))
-    pitch = g.mul(g.sub(rnd[5], 0.5), g.mul(g.clip01(g.mul(tb, 3.0)), 1.8))
+    pitch = g.mul(g.sub(rnd[5], 0.5), g.mul(g.clip01(g.mul(fall_b, 6.0)), 1.8))
     tilt = g.add(g.mul(theta, g.add(0.6, g.mul(rnd[4], 0.8))), pitch)
     tone = g.clamp(g.add(g.add(0.8, g.mul(g.cos(tilt), 0.2)), g.mul(g.sin(tilt), 0.12)), 0.5, 1.1)
     tone = g.mul(tone, g.where(g.gt(rnd[6], 0.8), 0.85, 1.0))
@@ -710,29 +724,28 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     # then the column element-wise)
     rtab_ = lambda ts: g.cat([g.unsq(g.add(t, g.mul(cx, 0.0)), [1]) for t in ts], 1)
     TABC = rtab_((a1, a2, a0, b0, prio))                                   # [RMAX,5,CCOLS]
-    TABW = rtab_((tone, rnd[4], rnd[5], cx, cy, tau, g.div(1.0, su), g.div(1.0, sv), tb))   # [RMAX,9,CCOLS]
+    TABW = rtab_((tone, rnd[4], rnd[5], cx, cy, tau, g.div(1.0, su), g.div(1.0, sv), fall_b))   # [RMAX,9,CCOLS]
     PRI = flat(prio)
     w_cx, w_cy, w_tau = flat(cx), flat(cy), flat(tau)
     w_rel = flat(g.cast(released, F))
-    # row-level inversion for candidate columns: X = cx + drift(...) ~ linear in cx
-    row_drop_eff = drift(g.mul(drop_row, 0.5))
-    row_scale = g.add(1.0, g.div(g.mul(g.div(row_drop_eff, g.max(g.mul(drop_row, 0.5), 1e-6)),
-                                       g.mul(drop_row, OUT * 2)), aspect))
-    row_off = g.mul(g.div(row_drop_eff, g.max(g.mul(drop_row, 0.5), 1e-6)), g.mul(g.sub(lean, OUT), drop_row))
+    # row-level inversion for candidate columns: X = cx + dx is linear in cx per row:
+    # X = cx * row_scale + row_off (the random part of the slope is left to the neighbour test)
+    sl_row = slide(fall_row)
+    row_scale = g.add(1.0, g.div(g.mul(sl_row, 2.0 * SPREAD), aspect))
+    row_off = g.add(g.mul(lean_b, drop_row), g.mul(sl_row, g.sub(slope_r, SPREAD)))
     row_cury = g.sub(cy, drop_row)                                      # [RMAX,1]
     row_cury_v = g.where(row_valid, row_cury, 1e4)
     # crack jitter applies while the rows are still (nearly) rigid, then fades: after the
     # break-up the chunks are shaped by their own eroded outline
-    tb_row = g.relu(g.sub(tau_row, g.div(g.where(lower, 0.0, 0.11), g.sqrt(grav))))
-    row_fade = g.sub(1.0, g.smooth(0.0, 0.12, tb_row))                  # [RMAX,1]
+    row_fade = g.sub(1.0, g.smooth(0.0, 0.1, fall_row))                # [RMAX,1]
     # while the upper mass still stands (or drops as a block), a gap that opens below its
     # roof shows the building's dark interior; above the roof, and once the mass breaks
     # up, it shows what is behind the building
     top_i = g.cast(g.max(g.sub(Rf, 1.0), 0.0), I64)
     drop_top = g.op("Gather", g.reshape(drop_row, [RMAX]), top_i, axis=0)
-    tb_top = g.op("Gather", g.reshape(tb_row, [RMAX]), top_i, axis=0)
+    fb_top = g.op("Gather", g.reshape(fall_row, [RMAX]), top_i, axis=0)
     roof_now = g.sub(g.sub(1.0, g.div(1.3, Rf)), drop_top)         # below the top row's current bottom
-    open_t = g.smooth(0.0, 0.1, tb_top)
+    open_t = g.smooth(0.0, 0.12, fb_top)
     # bounding box of the released chunks (h-units), for the fragment layer
     ext = g.mul(g.sqrt(g.add(g.mul(hw, hw), g.mul(hh, hh))), 1.45)
     relv = g.op("And", released, valid)
@@ -821,6 +834,13 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     cell_here = g.cast(g.add(g.mul(r_here, float(CCOLS)), g.add(c_here, 1.0)), I64)
     hole_a = g.mul(m_here, g.op("GatherElements", per_row(w_rel, NCELL), cell_here, axis=1))
     h_open = g.max(g.smooth(-0.01, 0.03, g.sub(Yh, roof_now)), open_t)      # [h,1]
+    h_open = g.max(h_open, g.smooth(0.08, 0.03, Yh))        # at the base the crushed floors are gone
+    # only where the descending block's own material stands (the matte moved down with
+    # it: a separable sample of the half-res estimate); what it does not cover is open
+    fxh = g.div(g.sub(g.sub(g.mul(g.sub(hxs, sl), scx), c0f), 0.5), 2.0)
+    fyh = g.div(g.sub(g.sub(g.mul(g.sub(st, g.add(hys, g.mul(drop_top, rh))), scy), r0f), 0.5), 2.0)
+    m_blk = sep_sample(est, axis_taps(fxh, ws2f, None), axis_taps(fyh, hs2f, None))   # [1,1,h,w]
+    h_open = g.max(h_open, g.sub(1.0, g.clip01(g.mul(m_blk, 1.5))))
     fill = g.cat([fill_rgb, g.add(g.mul(ch(fill_rgb, 0), 0.0), 1.0)], 1)
     fill = g.lerp(fill, bg_here, has_bg)
     # right after a chunk lets go, the gap shows the building's dark interior
@@ -853,33 +873,54 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     pile_h = g.mul(pile_h, g.add(0.85, g.mul(nr, 0.3)))
     pile_a = g.mul(g.smooth(g.neg(px_h), px_h, g.sub(pile_h, Yp)), g.smooth(0.0, 0.01, pile_h))
     pile_a = g.mul(pile_a, g.smooth(-0.035, -0.005, g.add(Yp, g.mul(g.sub(nr, 0.5), 0.03))))
-    # pieces: a grid of big or small stones (chosen by noise), edges displaced by noise;
-    # each stone shows a random patch of the facade
+    # pieces: an irregular staggered grid of stones of three sizes (chosen by a coarse noise),
+    # rows of varying width and stagger, cell coordinates warped by noise at the stone scale
+    # (no grid look); each stone shows its own patch of the building's facade (taken from the
+    # plate under the matte), rotated and flipped at random and a little magnified
+    nsz = g.sq(noise(0, g.mul(Xp, 1.7), g.mul(Yp, 2.3)), [0, 1])
     nrs = g.sq(noise(2, g.mul(Xp, 3.0), g.mul(Yp, 3.0)), [0, 1])
-    big_s = g.gt(g.sq(noise(0, g.mul(Xp, 1.7), g.mul(Yp, 1.7)), [0, 1]), 0.5)
-    ssz = g.where(big_s, 0.03, 0.014)
-    Ys = g.div(g.add(Yp, g.mul(g.sub(nr, 0.5), 0.03)), ssz)
+    ssz = g.where(g.gt(nsz, 0.62), 0.05, g.where(g.gt(nsz, 0.42), 0.032, 0.02))
+    wpx = g.sq(noise(3, g.mul(Xp, 0.45), g.mul(Yp, 0.45)), [0, 1])
+    wpy = g.sq(noise(2, g.add(g.mul(Xp, 2.1), 0.31), g.add(g.mul(Yp, 2.1), 0.17)), [0, 1])
+    # short runs of rows: every few stones the rows step by a random fraction (jumbled blocks)
+    colq = g.floor(g.add(g.div(Xp, g.mul(ssz, 2.7)), g.mul(wpx, 1.5)))
+    Ys = g.div(g.add(g.add(Yp, g.mul(g.sub(nr, 0.5), 0.02)), g.mul(g.sub(wpy, 0.5), g.mul(ssz, 0.9))), ssz)
+    Ys = g.add(Ys, g.fract(g.mul(colq, 0.618034)))
     qy = g.floor(Ys)
-    Xs = g.add(g.div(g.add(Xp, g.mul(g.sub(nrs, 0.5), 0.04)), ssz), g.fract(g.mul(qy, 0.618034)))  # staggered rows
+    rw_ = g.mul(ssz, g.add(1.1, g.mul(g.fract(g.mul(qy, 0.7548777)), 0.8)))   # row's stone width
+    Xs = g.add(g.div(g.add(Xp, g.mul(g.sub(wpx, 0.5), g.mul(ssz, 1.1))), rw_), g.fract(g.mul(qy, 0.618034)))
     qx = g.floor(Xs)
     lx, ly = g.sub(Xs, qx), g.sub(Ys, qy)
     sid = g.add(g.add(g.mul(g.cast(qx, I64), g.i(7)), g.mul(g.cast(qy, I64), g.i(131))),
-                g.add(g.mul(seed_m, g.i(13)), g.cast(g.where(big_s, 512.0, 0.0), I64)))
+                g.add(g.mul(seed_m, g.i(13)), g.cast(g.mul(ssz, 9000.0), I64)))
     srr = g.op("Gather", rtab, g.op("Mod", sid, g.i(NRAND)), axis=0)    # [h,w,12]
-    sr0, sr1, sr2 = (g.sq(g.op("Slice", srr, g.i([k]), g.i([k + 1]), g.i([2])), [2]) for k in (9, 10, 11))
-    sx_ = g.add(g.mul(g.add(0.05, g.mul(sr0, 0.9)), aspect), g.mul(g.sub(lx, 0.5), ssz))
-    sy_ = g.add(g.add(0.05, g.mul(sr1, 0.9)), g.mul(g.sub(ly, 0.5), ssz))
+    sr = lambda k: g.sq(g.op("Slice", srr, g.i([k]), g.i([k + 1]), g.i([2])), [2])
+    sr0, sr1, sr2, sr3, sr4, sr5 = (sr(k) for k in (9, 10, 11, 6, 7, 8))
+    ang = g.mul(sr3, 6.2831853)
+    ca, sa = g.cos(ang), g.sin(ang)
+    flip = g.where(g.gt(sr4, 0.5), 1.0, -1.0)
+    u_ = g.mul(g.mul(g.sub(lx, 0.5), rw_), flip)
+    v_ = g.mul(g.sub(ly, 0.5), ssz)
+    mag = 0.8                                                          # patch scale (x the stone)
+    sx_ = g.add(g.mul(g.add(0.05, g.mul(sr0, 0.9)), aspect), g.mul(g.sub(g.mul(u_, ca), g.mul(v_, sa)), mag))
+    sy_ = g.add(g.add(0.05, g.mul(sr1, 0.6)), g.mul(g.add(g.mul(u_, sa), g.mul(v_, ca)), mag))
     rsamp, rm = ptex_sample(g.add(rl, g.mul(sx_, rh)), g.add(rb, g.mul(sy_, rh)))
     stone = g.add(g.mul(ch(rsamp, 0, 3), rm), g.mul(col4(bld), g.sub(1.0, rm)))
-    # each piece: its own brightness, a facet gradient (lit from above), a soft shadow
-    # under it and faint joints at its sides
-    facet = g.add(0.8, g.add(g.mul(g.sub(ly, 0.5), 0.3), g.mul(g.mul(g.sub(lx, 0.5), g.sub(sr2, 0.5)), 0.5)))
-    under = g.add(0.5, g.mul(g.smooth(0.0, 0.22, ly), 0.5))
-    side = g.add(0.82, g.mul(g.smooth(0.0, 0.12, g.min(lx, g.sub(1.0, lx))), 0.18))
-    sshade = g.mul(g.mul(facet, g.mul(under, side)), g.add(0.7, g.mul(sr2, 0.5)))
-    sshade = g.mul(sshade, g.add(0.55, g.mul(g.clip01(g.div(Yp, g.max(pile_h, 1e-3))), 0.55)))
-    rub_rgb = g.mul(g.lerp(stone, g.mul(tint, 0.8), 0.45), sshade)
-    E = over(pad(rgba(rub_rgb, pile_a), pads_rb), E)
+    # each stone: its own brightness, a facet (a random tilt, lit from above), dark joints
+    # at its outline, a soft shadow under it
+    facet = g.add(0.82, g.add(g.mul(g.sub(ly, 0.5), g.add(0.15, g.mul(sr5, 0.3))),
+                              g.mul(g.sub(lx, 0.5), g.mul(g.sub(sr2, 0.5), 0.6))))
+    under = g.add(0.55, g.mul(g.smooth(0.0, 0.2, ly), 0.45))
+    edge = g.min(g.min(lx, g.sub(1.0, lx)), g.min(ly, g.sub(1.0, ly)))
+    joint = g.add(0.6, g.mul(g.smooth(0.0, 0.14, edge), 0.4))
+    sshade = g.mul(g.mul(facet, g.mul(under, joint)), g.add(0.75, g.mul(sr2, 0.4)))
+    sshade = g.mul(sshade, g.add(0.6, g.mul(g.clip01(g.div(Yp, g.max(pile_h, 1e-3))), 0.5)))
+    # dust coating: thicker toward the top of the pile and as the pile settles, patchy
+    hrel = g.clip01(g.div(Yp, g.max(pile_h, 1e-3)))
+    coat = g.clip01(g.add(g.add(0.08, g.mul(g.smooth(0.35, 1.0, hrel), g.add(0.2, g.mul(grow, 0.35)))),
+                          g.mul(g.sub(nrs, 0.5), 0.5)))
+    rub_rgb = g.mul(g.lerp(stone, g.mul(tint, 0.85), coat), sshade)
+    RUB = pad(rgba(rub_rgb, pile_a), pads_rb)     # drawn over the fragments: they sink into it
 
     # fragments (inside the released chunks' bounding box): 2 bracketing rows x 2 columns
     gxs_, gys_, pads_g, _ = box(fxs, fys, g.add(rl, g.mul(fr_x0, rh)), g.add(rl, g.mul(fr_x1, rh)),
@@ -932,18 +973,18 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     wslot = g.op("Add", g.op("Mul", g.op("Mod", win, g.i(2)), g.i(CCOLS)), g.op("GatherElements", kidx, win, axis=0))
     TW = g.op("Transpose", g.op("Gather", TABW, rows_h, axis=0), perm=[2, 1, 0, 3])   # [9,h,2,CCOLS]
     TW = g.reshape(TW, [9, 0, 2 * CCOLS])                                # [9,h,2*CCOLS]
-    wtone, wr4, wr5, wcx, wcy, wtau, wisu, wisv, wtb = (
+    wtone, wr4, wr5, wcx, wcy, wtau, wisu, wisv, wfb = (
         g.sq(g.op("GatherElements", t, wslot, axis=2), [0]) for t in g.op("Split", TW, axis=0, outs=9, num_outputs=9))
     # the winner's chunk coordinates (plain and jittered), picked from the candidates'
     wu, wv, wuj, wvj = (gel(t, win) for t in (uu, vv, uj, vj))
-    brk = g.clip01(g.mul(wtb, 6.0))        # chunks separate once the mass breaks up
+    brk = g.clip01(g.mul(wfb, 8.0))        # chunks separate once they break up (height fallen since)
     wm = g.max(g.mul(g.abs(wuj), g.lerp(1.0, wisu, brk)), g.mul(g.abs(wvj), g.lerp(1.0, wisv, brk)))
     srcx = g.add(wcx, g.mul(wu, hw))             # rest position (h-units)
     srcy = g.add(wcy, g.mul(wv, hh))
     fsamp = ptex_premul(g.add(rl, g.mul(srcx, rh)), g.add(rb, g.mul(srcy, rh)))   # [1,4,h,w] x matte
     # jagged erosion of chunk edges once they break up, grows with time
     ne = noise2d(2, g.add(g.mul(wu, 0.3), wr4), g.add(g.mul(wv, 0.3), wr5))
-    erode = g.add(g.mul(g.mul(g.relu(g.sub(ne, 0.35)), 0.45), brk), g.mul(g.clip01(g.mul(wtb, 1.2)), 0.22))
+    erode = g.add(g.mul(g.mul(g.relu(g.sub(ne, 0.35)), 0.45), brk), g.mul(g.clip01(g.mul(wfb, 1.5)), 0.18))
     thr = g.sub(1.0, erode)
     fa = g.clip01(g.div(g.sub(g.add(thr, ew), wm), ew))
     fa = g.mul(fa, g.cast(g.gt(wscore, 0.0), F))
@@ -959,9 +1000,10 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     soft = g.mul(g.smooth(0.35, 0.0, dth), g.smooth(0.0, 0.6, brk))
     shade = g.mul(g.sub(1.0, g.mul(cline, g.mul(cvis, 0.62))), g.sub(1.0, g.mul(soft, 0.3)))
     shade = g.mul(shade, g.lerp(1.0, wtone, g.smooth(0.0, 0.3, brk)))
-    shade = g.mul(shade, g.sub(1.0, g.mul(g.clip01(g.mul(wtau, 1.5)), 0.2)))
+    shade = g.mul(shade, g.sub(1.0, g.mul(g.clip01(g.mul(wfb, 3.0)), 0.2)))
     Fr = g.cat([g.mul(ch(fsamp, 0, 3), g.mul(fa, shade)), g.mul(ch(fsamp, 3), fa)], 1)
     E = over(pad(Fr, pads_g), E)
+    E = over(RUB, E)
     E = pad(E, pads_f)                                       # -> reach box
 
     def dust_layer():
@@ -1093,53 +1135,74 @@ def build_core(g, plate, bg, mask, ox, oy, scene, ctrl, rng, finite, fp16=False)
     D = dust_layer()
 
     # ======================= debris specks ====================================
-    # Three bursts of specks thrown from the lower floors: each is a thresholded noise
-    # pattern fixed in its launch coordinates (x0, y0), moved ballistically
-    # (x = x0 * (1 + vx t), y = y0 + vy t - g t^2 / 2) and gone when it reaches the ground.
-    bursts = [  # start, vx, vy, pattern scale, threshold, brightness
-        (0.05, 0.9, 1.9, 5.0, 0.78, 0.30),
-        (0.13, 1.4, 2.6, 7.0, 0.80, 0.42),
-        (0.24, 0.7, 1.5, 9.5, 0.76, 0.36),
+    # Three bursts of specks shed where the building crushes (the lower floors giving, then
+    # the crush front as the block comes down): each is a thresholded noise pattern (broken
+    # up by a coarser noise, so no repeat shows) fixed in its launch coordinates (x0, y0),
+    # moved ballistically with a small outward pop (x = x0 (1 + vx t), y = y0 + vy t - g t^2 / 2;
+    # the horizontal speed stays small against the fall) and gone when it reaches the ground.
+    # Each speck takes the facade's colour at its launch point (a coarse lattice of the
+    # building's own colours), a little dust-tinted.
+    bursts = [  # start, vx, vy, pattern scale, threshold, brightness, launch band (y0 lo, hi)
+        (0.04, 0.35, 0.55, 5.3, 0.76, 0.85, (-0.02, 0.33)),
+        (0.2, 0.45, 0.45, 7.1, 0.78, 1.0, (0.02, 0.36)),
+        (0.34, 0.5, 0.35, 9.7, 0.75, 0.9, (0.02, 0.34)),
     ]
     Gd = g.mul(grav, 8.0)
     env_x = g.mul(aspect, 0.6)
     tmax = g.relu(g.sub(p, bursts[0][0]))
     ext_x = g.mul(env_x, g.add(1.0, g.mul(tmax, max(b_[1] for b_ in bursts))))
     peak = max(b_[2] ** 2 for b_ in bursts)
-    ext_y = g.add(0.35, g.div(peak / 2.0, Gd))
+    ext_y = g.add(0.38, g.div(peak / 2.0, Gd))
     cxm = g.add(rl, g.mul(rw, 0.5))
     bxs, bys, pads_b, _ = box(xs, ys, g.sub(cxm, g.mul(ext_x, rh)), g.add(cxm, g.mul(ext_x, rh)),
                               g.sub(rb, g.mul(rh, 0.01)), g.add(rb, g.mul(ext_y, rh)))
+    # the facade's colours: the plate x matte point-sampled on a 32x32 grid over the region,
+    # 2x2 averaged, un-premultiplied (the building's mean colour where the matte is empty)
+    NFL = 16
+    gl = (np.arange(2 * NFL, dtype=np.float32) + 0.5) / NFL - 1.0
+    flg = g.c(np.stack(np.meshgrid(gl, gl), -1)[None])                 # [1,32,32,2] region-relative
+    fl_x = g.add(rl, g.mul(g.add(g.op("Slice", flg, g.i([0]), g.i([1]), g.i([3])), 1.0), g.mul(rw, 0.5)))
+    fl_y = g.sub(top, g.mul(g.add(g.op("Slice", flg, g.i([1]), g.i([2]), g.i([3])), 1.0), g.mul(rh, 0.5)))
+    flg = g.cat([sub_gx(fl_x), sub_gy(fl_y)], 3)
+    FL = g.op("AveragePool", g.op("GridSample", pm_tex, flg, mode="bilinear", align_corners=0, padding_mode="zeros"),
+              kernel_shape=[2, 2], strides=[2, 2])                          # [1,4,16,16]
+    FL = g.div(g.add(ch(FL, 0, 3), g.mul(col4(bld), 0.03)), g.add(ch(FL, 3), 0.03))
     db_a, db_c = None, None
     life = g.mul(debris_amt, g.sub(1.0, g.smooth(0.9, 1.4, p)))
-    Y0LO, Y0HI = -0.02, 0.33          # launch band (h-units above the ground)
-    for k, (t0, vx, vy, sc, th, br) in enumerate(bursts):
+    for k, (t0, vx, vy, sc, th, br, (y0lo, y0hi)) in enumerate(bursts):
         tk = g.relu(g.sub(p, t0))
         lift = g.sub(g.mul(tk, vy), g.mul(g.mul(tk, tk), g.mul(Gd, 0.5)))      # y - y0
         sx_k = g.add(1.0, g.mul(tk, vx))
         # this burst's own box (inside the debris box): its launch band, moved
         kxs, kys, pads_k, _ = box(bxs, bys, g.sub(cxm, g.mul(g.mul(env_x, sx_k), rh)),
                                   g.add(cxm, g.mul(g.mul(env_x, sx_k), rh)),
-                                  g.add(rb, g.mul(g.max(g.add(lift, Y0LO), 0.0), rh)),
-                                  g.add(rb, g.mul(g.max(g.add(lift, Y0HI), 0.0), rh)))
+                                  g.add(rb, g.mul(g.max(g.add(lift, y0lo), 0.0), rh)),
+                                  g.add(rb, g.mul(g.max(g.add(lift, y0hi), 0.0), rh)))
         Xb = g.unsq(g.div(g.sub(kxs, cxm), rh), [0])
         Yb = g.unsq(g.div(g.sub(kys, rb), rh), [1])
         x0 = g.div(Xb, sx_k)
         y0 = g.sub(Yb, lift)
         nd = noise(3 if k != 1 else 2, g.add(g.mul(x0, sc), 0.37 * k), g.add(g.mul(y0, sc), 0.61 * k))
-        speck = g.lin01(th, th + 0.05, nd)
-        # launched from the lower third, across the building's width; only while in the air
+        brk_up = noise(1, g.add(g.mul(x0, 1.37), 0.23 * k), g.add(g.mul(y0, 1.37), 0.71 * k))
+        speck = g.lin01(th, th + 0.05, g.add(nd, g.mul(g.sub(brk_up, 0.5), 0.25)))
+        # launched from its band, across the building's width; only while in the air
         env = g.mul(g.smooth(env_x, g.mul(env_x, 0.7), g.abs(x0)),
-                    g.mul(g.smooth(Y0LO, 0.03, y0), g.smooth(Y0HI, 0.2, y0)))
+                    g.mul(g.smooth(y0lo, y0lo + 0.05, y0), g.smooth(y0hi, y0hi - 0.13, y0)))
         env = g.mul(env, g.mul(g.smooth(0.0, 0.01, Yb), g.cast(g.gt(tk, 0.0), F)))
         a_k = pad(g.clip01(g.mul(g.mul(speck, env), life)), pads_k)
-        c_k = g.mul(col4(bld), br)
+        # the facade's colour at the launch point, its own brightness per speck
+        fx_l = g.clamp(g.sub(g.mul(g.add(g.div(x0, aspect), 0.5), float(NFL)), 0.5), 0.0, NFL - 1.0)
+        fy_l = g.clamp(g.sub(g.mul(g.sub(1.0, y0), float(NFL)), 0.5), 0.0, NFL - 1.0)
+        c_k = sep_sample(FL, axis_taps(g.reshape(fx_l, [-1]), g.c(float(NFL)), None),
+                         axis_taps(g.reshape(fy_l, [-1]), g.c(float(NFL)), None))
+        c_k = g.mul(c_k, g.mul(br, g.add(0.7, g.mul(brk_up, 0.5))))
+        c_k = pad(c_k, pads_k)
         if db_a is None:
             db_a, db_c = a_k, g.mul(c_k, a_k)
         else:
             db_c = g.add(g.mul(c_k, a_k), g.mul(db_c, g.sub(1.0, a_k)))
             db_a = g.add(a_k, g.mul(db_a, g.sub(1.0, a_k)))
-    db_c = g.lerp(db_c, g.mul(g.mul(tint, 0.5), db_a), 0.3)
+    db_c = g.lerp(db_c, g.mul(g.mul(tint, 0.7), db_a), 0.25)
     Db = pad(g.cat([db_c, db_a], 1), pads_b)
     E = over(Db, E)
     E = over(D, E)

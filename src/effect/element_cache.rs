@@ -1,8 +1,9 @@
 //! What a frame's tiles share, kept per instance: the model's element over a
 //! whole frame while a host renders that frame in tiles (every model run redoes
 //! the per-frame work over the source window, so without it each host tile would
-//! pay for most of the frame again), and the synthesized clean plate, which
-//! depends on the plate and the hole only, so it serves every frame of a shot.
+//! pay for most of the frame again), and the per-shot stages (matte estimate,
+//! clean plate), which depend on the plate and the region only, so they serve
+//! every frame and tile of a shot.
 //!
 //! The key is a fingerprint of everything the element depends on: the model,
 //! the frame's work rectangle, the scene and control vectors and every input
@@ -27,8 +28,8 @@ const KEPT_FRAMES: usize = 4;
 pub enum Kind {
     /// The model's element over a frame's whole affected area.
     Element,
-    /// The synthesized clean plate over the source window.
-    CleanPlate,
+    /// The per-shot stages over the source window: matte, hole, clean plate.
+    Stages,
 }
 
 impl Kind {
@@ -36,7 +37,7 @@ impl Kind {
         match self {
             Kind::Element => KEPT_FRAMES,
             // A shot's plate (a still, or the frame being rendered) and one more.
-            Kind::CleanPlate => 2,
+            Kind::Stages => 2,
         }
     }
 }
@@ -177,13 +178,13 @@ mod tests {
         get_or_compute(id, Kind::Element, 2, compute).unwrap();
         assert_eq!(calls.get(), before + 1);
         // The other kind has its own slots: no eviction of elements.
-        get_or_compute(id, Kind::CleanPlate, 2, compute).unwrap();
+        get_or_compute(id, Kind::Stages, 2, compute).unwrap();
         assert_eq!(calls.get(), before + 2);
         get_or_compute(id, Kind::Element, 1, compute).unwrap();
         assert_eq!(calls.get(), before + 2);
         forget(id);
         get_or_compute(id, Kind::Element, 2, compute).unwrap();
-        get_or_compute(id, Kind::CleanPlate, 2, compute).unwrap();
+        get_or_compute(id, Kind::Stages, 2, compute).unwrap();
         assert_eq!(calls.get(), before + 4);
         forget(id);
     }

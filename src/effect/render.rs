@@ -137,31 +137,19 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
     let mask_img = optional(MASK);
 
     let plate_t = planar_rgba(&plate_img, source_px);
-    let mut mask_t = coverage(&geo, mask_img.as_ref(), source_px);
-    if mask_img.is_none() {
-        // No Mask: the plugin's own estimate of the building inside the region.
-        let (w, h) = (source_px.width() as usize, source_px.height() as usize);
-        let estimate = matte::estimate(
-            w,
-            h,
-            plate_t.as_slice().expect("contiguous"),
-            mask_t.as_slice().expect("contiguous"),
-        );
-        mask_t = Array4::from_shape_vec((1, 1, h, w), estimate).expect("the window's shape");
-    }
-    let synthesized = background_img.is_none();
-    // Where the clean plate replaces the plate: the building's coverage grown by
-    // a few pixels, so no fringe of it is left.
-    let hole = grow(
-        mask_t.as_slice().expect("contiguous"),
-        source_px.width() as usize,
-        source_px.height() as usize,
-        (HOLE_MARGIN * geo.sx).ceil().max(1.0) as usize,
-    );
-    let background_t = clean_plate(inst, &plate_t, &hole, background_img.as_ref(), source_px, &geo, settings.seed)?;
+    let stages = Stages::of(
+        inst,
+        &plate_t,
+        coverage(&geo, mask_img.as_ref(), source_px),
+        mask_img.is_some(),
+        background_img.as_ref().map(|img| planar_rgba(img, source_px)),
+        &geo,
+        settings.seed,
+    )?;
+    let (mask_t, hole, background_t) = (stages.mask(), stages.hole(), stages.background());
     if settings.output == OutputMode::CleanPlate {
         write_unchanged(&mut out, &Some(plate_img), window, OutputMode::Composite)?;
-        write_clean_plate(&mut out, (&plate_t, &background_t, &hole), source_px, window);
+        write_clean_plate(&mut out, (&plate_t, &background_t, hole), source_px, window);
         return Ok(());
     }
 
@@ -183,7 +171,7 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
     // A matte is always given: the Mask clip's, or the plugin's estimate.
     scene_v[scene::HAS_MASK] = 1.0;
     scene_v[scene::MASK_ESTIMATED] = mask_img.is_none() as i32 as f32;
-    scene_v[scene::BACKGROUND_SYNTHESIZED] = synthesized as i32 as f32;
+    scene_v[scene::BACKGROUND_SYNTHESIZED] = background_img.is_none() as i32 as f32;
 
     let inputs = FrameInputs {
         plate: plate_t,
@@ -376,46 +364,82 @@ fn write_changed(out: &mut Image, y: i32, x1: i32, row: &[f32], touched: impl Fn
     }
 }
 
-/// The clean plate over the source window, the model's `background` input: the
-/// Background clip when it is connected, else the plate with the building's
-/// area (its coverage `hole`) synthesized from the plate's own pixels
-/// (`inference::clean_plate`). The synthesis depends only on the plate, the
-/// hole, the seed and the render scale, so it is computed once and kept for
-/// every frame and tile that shares them.
-fn clean_plate(
-    inst: &Instance,
-    plate: &Array4<f32>,
-    hole: &[f32],
-    background: Option<&Image>,
-    rect: RectI,
-    geo: &Geometry,
-    seed: i32,
-) -> OfxResult<Array4<f32>> {
-    if let Some(img) = background {
-        return Ok(planar_rgba(img, rect));
+/// What the plugin's per-shot stages give the model over the source window
+/// (`w` x `h`, rows top first), packed in one kept buffer: the building's matte
+/// (the Mask clip's coverage, or `inference::matte`'s estimate), the hole the
+/// clean plate fills (the matte grown by `HOLE_MARGIN`), and the clean plate (the
+/// Background clip, or `inference::clean_plate`'s synthesis). They depend only on
+/// the plate, the coverage, the Background, the seed and the render scale, so they
+/// are computed once and kept for every frame and tile that shares them.
+struct Stages {
+    packed: Arc<Vec<f32>>,
+    w: usize,
+    h: usize,
+}
+
+impl Stages {
+    fn of(
+        inst: &Instance,
+        plate: &Array4<f32>,
+        coverage: Array4<f32>,
+        mask_given: bool,
+        background: Option<Array4<f32>>,
+        geo: &Geometry,
+        seed: i32,
+    ) -> OfxResult<Stages> {
+        let (h, w) = (plate.shape()[2], plate.shape()[3]);
+        let plate_v = plate.as_slice().expect("the plate tensor is contiguous");
+        let coverage_v = coverage.as_slice().expect("contiguous");
+        let mut f = Fingerprint::new();
+        f.word(u64::from_le_bytes(*b"stages01"));
+        f.word(seed as u32 as u64);
+        f.word(geo.sx.to_bits());
+        f.word(mask_given as u64);
+        f.floats(plate_v);
+        f.floats(coverage_v);
+        if let Some(bg) = &background {
+            f.floats(bg.as_slice().expect("contiguous"));
+        }
+        let packed = element_cache::get_or_compute(inst.id(), Kind::Stages, f.finish(), || {
+            let clock = std::time::Instant::now();
+            let matte = if mask_given {
+                coverage_v.to_vec()
+            } else {
+                matte::estimate(w, h, plate_v, coverage_v)
+            };
+            let hole = grow(&matte, w, h, (HOLE_MARGIN * geo.sx).ceil().max(1.0) as usize);
+            let clean = match &background {
+                Some(bg) => bg.as_slice().expect("contiguous").to_vec(),
+                None => clean_plate::synthesize(w, h, plate_v, &hole, geo.sx, seed as u32),
+            };
+            log::debug!(
+                "per-shot stages over {w}x{h} ({}{}) in {:.0} ms",
+                if mask_given { "Mask" } else { "matte estimate" },
+                if background.is_some() { ", Background" } else { ", synthesized clean plate" },
+                clock.elapsed().as_secs_f64() * 1e3
+            );
+            let mut packed = matte;
+            packed.extend_from_slice(&hole);
+            packed.extend_from_slice(&clean);
+            Ok::<_, OfxError>(packed)
+        })?;
+        Ok(Stages { packed, w, h })
     }
-    let (w, h) = (rect.width() as usize, rect.height() as usize);
-    let plate_v = plate.as_slice().expect("the plate tensor is contiguous");
-    let mut f = Fingerprint::new();
-    f.word(u64::from_le_bytes(*b"cleanpl1"));
-    f.word(seed as u32 as u64);
-    f.word(geo.sx.to_bits());
-    for v in [rect.x1, rect.y1, rect.x2, rect.y2] {
-        f.word(v as u64);
+
+    fn mask(&self) -> Array4<f32> {
+        let n = self.w * self.h;
+        Array4::from_shape_vec((1, 1, self.h, self.w), self.packed[..n].to_vec()).expect("the window's shape")
     }
-    f.floats(plate_v);
-    f.floats(hole);
-    let clean = element_cache::get_or_compute(inst.id(), Kind::CleanPlate, f.finish(), || {
-        let clock = std::time::Instant::now();
-        let out = clean_plate::synthesize(w, h, plate_v, hole, geo.sx, seed as u32);
-        log::debug!(
-            "clean plate {w}x{h} synthesized in {:.0} ms",
-            clock.elapsed().as_secs_f64() * 1e3
-        );
-        Ok::<_, OfxError>(out)
-    })?;
-    Ok(Array4::from_shape_vec((1, 4, h, w), clean.as_ref().clone())
-        .expect("the clean plate has the window's shape"))
+
+    fn hole(&self) -> &[f32] {
+        let n = self.w * self.h;
+        &self.packed[n..2 * n]
+    }
+
+    fn background(&self) -> Array4<f32> {
+        let n = self.w * self.h;
+        Array4::from_shape_vec((1, 4, self.h, self.w), self.packed[2 * n..].to_vec()).expect("the window's shape")
+    }
 }
 
 /// How far beyond the building's coverage the clean plate replaces the plate, in

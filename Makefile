@@ -13,10 +13,11 @@
 #                (private mount namespaces; root; CI runs it)
 #   make bench-doc  run the benchmark and put its table into docs/BENCHMARKS.md
 #   make look    the look against known truths: the numbers (tests/look.rs)
+#   make farm-test  the render-farm integration: OpenJD bundle, OpenCue outline, Natron recipe (~1 min; part of make test)
 #   make soak    a long farm render in one process: memory flat, bits repeatable (SOAK_FRAMES)
 #   make look-sheets  the collapse on the real photographs into docs/images/photos/
 
-.PHONY: demo test bundle bench bench-doc model setup leakcheck fuzz fresh-machine look look-sheets soak
+.PHONY: demo test bundle bench bench-doc model setup leakcheck fuzz fresh-machine look look-sheets soak farm-test
 
 setup:
 	@tools/setup.sh >/dev/null
@@ -33,6 +34,7 @@ OLD_ORT_VERSION := 1.22.0
 test: bundle
 	@ORT_VERSION=$(OLD_ORT_VERSION) tools/setup.sh >/dev/null
 	. target/deps/env.sh && OLD_ORT_VERSION=$(OLD_ORT_VERSION) cargo test --release
+	tools/farm_test.sh
 
 # The table goes to stdout; the plugin's and ONNX Runtime's log lines to stderr.
 bench: bundle
@@ -53,6 +55,9 @@ look: bundle
 
 look-sheets: bundle
 	tools/look_sheets.sh
+
+farm-test: bundle
+	tools/farm_test.sh
 
 soak: bundle
 	. target/deps/env.sh && cargo test --release --test soak -- --ignored --nocapture

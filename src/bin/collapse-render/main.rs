@@ -57,6 +57,9 @@ fn run(a: &Args) -> Result<(), Failure> {
     let bundle_dir = find_bundle(a.bundle.as_deref()).map_err(input)?;
     let bundle = Bundle::open(&bundle_dir).map_err(|e| Failure::Input(e.to_string()))?;
 
+    if a.list_params {
+        return list_params(&bundle, a);
+    }
     let plate_seq = Sequence::new(
         a.plate
             .as_deref()
@@ -93,10 +96,6 @@ fn run(a: &Args) -> Result<(), Failure> {
         .create_instance(context)
         .map_err(|e| Failure::Render(e.to_string()))?;
 
-    if a.list_params {
-        list_params(&instance);
-        return Ok(());
-    }
     let out_pattern = a
         .out
         .as_deref()
@@ -106,20 +105,30 @@ fn run(a: &Args) -> Result<(), Failure> {
         return Err(Failure::Input(format!("--out {out_pattern} has no frame number (use #### or %04d) but {} frames are asked for", frames.len())));
     }
     let depth = file_depth(a.depth.as_deref(), out_pattern).map_err(input)?;
+    if let Some(file) = &a.checksums {
+        // Made and opened before any frame, so a bad path is bad input, not a failed render.
+        file.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(file))
+            .map_err(|e| Failure::Input(format!("cannot write the checksum file {}: {e}", file.display())))?;
+    }
 
     // Inputs: a still is read once; a sequence is read frame by frame (the host caches recent frames).
     let (first, last) = (frames.first as f64, frames.last as f64);
+    let read_errors = ReadErrors::default();
     connect(
         &instance,
         "Source",
         &plate_seq,
         (first, last),
         Some(first_plate),
+        &read_errors,
     )
     .map_err(input)?;
     for (clip, pattern) in [("Mask", &a.mask), ("Background", &a.background)] {
         if let Some(p) = pattern {
-            connect(&instance, clip, &Sequence::new(p), (first, last), None).map_err(input)?;
+            connect(&instance, clip, &Sequence::new(p), (first, last), None, &read_errors).map_err(input)?;
         }
     }
     for (name, value) in &a.params {
@@ -134,8 +143,11 @@ fn run(a: &Args) -> Result<(), Failure> {
         .begin_sequence((first, last), frames.step as f64, (a.scale, a.scale))
         .map_err(|e| Failure::Render(explain(&instance, e)))?;
     for frame in frames.frames() {
-        let image = instance
-            .render_tiled(frame as f64, (a.scale, a.scale), a.tile, a.threads)
+        let rendered = instance.render_tiled(frame as f64, (a.scale, a.scale), a.tile, a.threads);
+        if let Some(e) = read_errors.lock().unwrap_or_else(|e| e.into_inner()).first() {
+            return Err(Failure::Input(format!("frame {frame}: cannot read an input: {e}")));
+        }
+        let image = rendered
             .map_err(|e| Failure::Render(format!("frame {frame}: {}", explain(&instance, e))))?;
         let pic = to_picture(&image, linear);
         let path = out_seq.path(frame);
@@ -296,12 +308,17 @@ fn to_picture(image: &Image, linear: bool) -> Picture {
     }
 }
 
+/// Input frames that could not be read while rendering (a truncated or corrupt
+/// file): bad input, reported with the reader's message; the frame is not written.
+type ReadErrors = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
 fn connect(
     instance: &Instance,
     clip: &str,
     seq: &Sequence,
     range: (f64, f64),
     first: Option<Picture>,
+    errors: &ReadErrors,
 ) -> Result<(), String> {
     let source = if seq.is_still() {
         let pic = match first {
@@ -319,12 +336,12 @@ fn connect(
             }
             f += 1;
         }
-        let (seq, clip_name) = (seq.clone(), clip.to_string());
+        let (seq, clip_name, errors) = (seq.clone(), clip.to_string(), errors.clone());
         ClipSource::frames(range, move |t| {
             match picture::read(&seq.path(t.round() as i64)) {
                 Ok(p) => Some(to_image(&p, &clip_name)),
                 Err(e) => {
-                    eprintln!("collapse-render: {e}");
+                    errors.lock().unwrap_or_else(|e| e.into_inner()).push(format!("{clip_name}: {e}"));
                     None
                 }
             }
@@ -386,7 +403,20 @@ fn choice_index(instance: &Instance, name: &str, value: &Value) -> Option<i32> {
     }
 }
 
-fn list_params(instance: &Instance) {
+/// `--list-params`: every parameter with its value (the defaults, or what the shot
+/// file and `--set` give, which are checked: a bad name or value is bad input).
+/// Needs no plate or frame range: a pre-flight check a farm runs once per node.
+fn list_params(bundle: &Bundle, a: &Args) -> Result<(), Failure> {
+    let project = Project::frames(1920.0, 1080.0, (1.0, 1.0));
+    let plugin = bundle
+        .load_plugin(PLUGIN_ID, HostConfig::production(project))
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    let instance = plugin
+        .create_instance(Context::General)
+        .map_err(|e| Failure::Render(e.to_string()))?;
+    for (name, value) in &a.params {
+        set_param(&instance, name, value).map_err(Failure::Input)?;
+    }
     for name in instance.param_names() {
         if let Some(v) = instance.param(&name) {
             let options = instance
@@ -400,4 +430,5 @@ fn list_params(instance: &Instance) {
             }
         }
     }
+    Ok(())
 }

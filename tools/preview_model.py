@@ -8,9 +8,12 @@ scale, transparent black outside the plate), `mask` is the region rectangle's
 pixel coverage (times a matte when --mask is given), `out_x`/`out_y` are the
 canonical pixel centres of the output grid (rows top-first, y up), `scene` and
 `controls` follow the slot tables.  The whole frame is rendered as one tile.
+It runs the model alone: the plugin's matte estimate and synthesized clean plate
+are not applied (give --mask and --background for those); the look through the
+plugin is `make look-sheets` (docs/LOOK.md).
 
     python3 tools/preview_model.py                       # day plate, default region
-    python3 tools/preview_model.py --variant dusk --out docs/images/preview_dusk.png
+    python3 tools/preview_model.py --variant dusk --out target/preview_dusk.png
     python3 tools/preview_model.py --plate shot.png --region "x y w h" [--mask m.png]
     python3 tools/preview_model.py --check               # checks + timing only
 """
@@ -351,7 +354,7 @@ def main():
         ok = checks(model, shot, args.seed, controls)
         timing(model, args.seed, controls)
         sys.exit(0 if ok else 1)
-    out = args.out or os.path.join(ROOT, "docs/images/preview_%s.png" % args.variant)
+    out = args.out or os.path.join(ROOT, "target/preview_%s.png" % args.variant)
     progs = [float(v) for v in args.progress.split(",")]
     contact_sheet(model, shot, progs, out, args.seed, controls)
     if args.frame is not None:

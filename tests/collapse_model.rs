@@ -508,3 +508,48 @@ fn hard_cases_degrade_gracefully() {
         assert_clean(&inst);
     }
 }
+
+/// Needs an NVIDIA GPU (run by `.ci/run` with the GPU tests): a GPU that runs out
+/// of memory mid-shot (its arena capped very low) renders those frames on the CPU
+/// with a warning, and the next frames try the GPU again.
+#[test]
+#[ignore = "needs an NVIDIA GPU: .ci/run runs it with ORT_FLAVOR=gpu where /dev/nvidia0 exists"]
+fn a_gpu_out_of_memory_falls_back_to_the_cpu_for_that_frame() {
+    let dir = repo().join("target/test-gpu-oom");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = plate();
+    let mut buf = Vec::new();
+    for y in (0..H).rev() {
+        for x in 0..W {
+            buf.extend(p.get(x, y).iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8));
+        }
+    }
+    image::RgbaImage::from_raw(W as u32, H as u32, buf).unwrap().save(dir.join("plate.png")).unwrap();
+    let (x, y, w, h) = BUILDING;
+    let render = |device: &str, cap: Option<&str>, out: &str| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_collapse-render"));
+        cmd.arg("--bundle").arg(bundle_dir()).arg("--plate").arg(dir.join("plate.png"));
+        cmd.arg("--out").arg(dir.join(out)).args(["--frames", "10-12", "--quiet"]);
+        for s in [format!("bottomLeft={x},{y}"), format!("size={w},{h}"), "startFrame=1".into(), "duration=24".into(), format!("device={device}")] {
+            cmd.args(["--set", &s]);
+        }
+        if let Some(mb) = cap {
+            cmd.env("COLLAPSE_GPU_MEMORY_LIMIT_MB", mb);
+        }
+        let o = cmd.output().expect("collapse-render");
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, text) = render("GPU", Some("2"), "oom.####.png");
+    eprintln!("{text}");
+    assert_eq!(code, Some(0), "the capped GPU render failed: {text}");
+    assert!(text.contains("ran out of memory at frame") && text.contains("rendered on the CPU"), "no fallback warning: {text}");
+    let (code, text) = render("CPU", None, "cpu.####.png");
+    assert_eq!(code, Some(0), "{text}");
+    for f in 10..=12 {
+        let a = image::open(dir.join(format!("oom.{f:04}.png"))).unwrap().to_rgba8();
+        let b = image::open(dir.join(format!("cpu.{f:04}.png"))).unwrap().to_rgba8();
+        let worst = a.as_raw().iter().zip(b.as_raw()).map(|(p, q)| p.abs_diff(*q)).max().unwrap_or(0);
+        assert!(worst <= 2, "frame {f}: the fallback frame differs from the CPU render by up to {worst}/255");
+    }
+}

@@ -8,7 +8,7 @@ use super::element_cache::{self, Fingerprint, Kind, MAX_PIXELS};
 use super::geometry::{region, Geometry, MAX_SOURCE_PIXELS};
 use super::params::{OutputMode, Settings};
 use crate::inference::{
-    self, clean_plate, matte, scene, FrameInputs, LoadedModel, ModelRequest, OutputGrid, SCENE_LEN,
+    self, clean_plate, matte, scene, ExecutionDevice, FrameInputs, LoadedModel, ModelRequest, OutputGrid, SCENE_LEN,
 };
 use crate::ofx;
 use crate::ofx::{Image, Instance, MessageLevel, OfxError, OfxResult, RectI, RenderArgs};
@@ -190,12 +190,30 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
             width: over.width() as usize,
             height: over.height() as usize,
         };
-        model
-            .run(&inputs, &grid, &|| inst.aborted())
-            .map_err(|e| match e.kind {
-                inference::ErrorKind::Aborted => OfxError::aborted(),
-                _ => OfxError::failed(e.message),
-            })
+        let failed = |e: inference::InferenceError| match e.kind {
+            inference::ErrorKind::Aborted => OfxError::aborted(),
+            _ => OfxError::failed(e.message),
+        };
+        match model.run(&inputs, &grid, &|| inst.aborted()) {
+            // A GPU that runs out of memory mid-shot: this frame on the CPU, with a
+            // warning; the next frame tries the GPU again.
+            Err(e) if e.kind == inference::ErrorKind::OutOfMemory && model.device != ExecutionDevice::Cpu => {
+                let text = format!(
+                    "Collapse: the {} ran out of memory at frame {}; this frame rendered on the CPU ({})",
+                    model.device.label(),
+                    args.time,
+                    e.message
+                );
+                log::warn!("{text}");
+                inst.set_persistent_message(MessageLevel::Warning, &text);
+                let cpu = model_for(&Settings {
+                    device: inference::DeviceRequest::Cpu,
+                    ..settings.clone()
+                })?;
+                cpu.run(&inputs, &grid, &|| inst.aborted()).map_err(failed)
+            }
+            result => result.map_err(failed),
+        }
     };
     // A host tile: the element of the whole frame's work, computed once for all
     // its tiles; a whole frame (or a frame too large to keep): just this work.

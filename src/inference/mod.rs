@@ -37,6 +37,8 @@ pub enum ErrorKind {
     Contract,
     /// Running the model failed.
     Run,
+    /// The run needed more memory than the device (or the CPU cap) could give.
+    OutOfMemory,
     /// The host asked us to stop.
     Aborted,
 }
@@ -63,6 +65,12 @@ impl InferenceError {
     pub fn run(m: impl Into<String>) -> Self {
         InferenceError {
             kind: ErrorKind::Run,
+            message: m.into(),
+        }
+    }
+    pub fn out_of_memory(m: impl Into<String>) -> Self {
+        InferenceError {
+            kind: ErrorKind::OutOfMemory,
             message: m.into(),
         }
     }

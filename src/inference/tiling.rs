@@ -222,7 +222,7 @@ impl LoadedModel {
                     self.contract.name,
                     limit.as_secs_f64()
                 )),
-                None => InferenceError::run(run_failure(&e.to_string())),
+                None => run_failure(&e.to_string()),
             })
         })?;
         let element = outputs[OUTPUT]
@@ -256,18 +256,28 @@ impl LoadedModel {
     }
 }
 
-/// What to tell the artist when a run fails; running out of the capped arena
-/// names the cap and how to raise it.
-fn run_failure(error: &str) -> String {
-    let out_of_memory = ["smaller than requested bytes", "Failed to allocate memory"]
-        .iter()
-        .any(|sign| error.contains(sign));
-    match memory_cap().filter(|_| out_of_memory) {
+/// What to tell the artist when a run fails. Running out of memory (the capped
+/// CPU arena, or the GPU's) is its own kind, so the effect can retry a GPU frame
+/// on the CPU; on the CPU it names the cap and how to raise it.
+fn run_failure(error: &str) -> InferenceError {
+    let out_of_memory = [
+        "smaller than requested bytes",
+        "Failed to allocate memory",
+        "out of memory",
+        "cudaErrorMemoryAllocation",
+        "CUBLAS_STATUS_ALLOC_FAILED",
+    ]
+    .iter()
+    .any(|sign| error.contains(sign));
+    if !out_of_memory {
+        return InferenceError::run(format!("the model failed to run: {error}"));
+    }
+    InferenceError::out_of_memory(match memory_cap() {
         Some(cap) => format!(
             "the model needs more memory than ONNX Runtime may use here ({} MiB; raise \
              {MEMORY_LIMIT_ENV}, or make the region smaller): {error}",
             cap >> 20
         ),
-        None => format!("the model failed to run: {error}"),
-    }
+        None => format!("the model ran out of memory: {error}"),
+    })
 }

@@ -22,12 +22,12 @@ const STEP: f32 = 0.035;
 /// Largest distance from the colour above the region in the same column,
 /// relative to its brightness (the flood may not drift into the building).
 const DRIFT: f32 = 0.35;
-/// Rows above the region whose colours seed the flood and set each column's reference.
+/// Rows above (columns beside) the region whose colours seed the flood and set the references.
 const SEED_ROWS: usize = 3;
 
 /// The building's coverage over the window (`width * height`, rows top first):
 /// `region` (the region rectangle's coverage) where the pixel belongs to the
-/// building, 0 where it is background reached from above. `rgba` is planar
+/// building, 0 where it is background reached from outside the region. `rgba` is planar
 /// premultiplied RGBA over the same window.
 pub fn estimate(width: usize, height: usize, rgba: &[f32], region: &[f32]) -> Vec<f32> {
     let n = width * height;

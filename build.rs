@@ -82,9 +82,9 @@ fn holds_libclang(dir: &Path) -> bool {
     };
     entries.flatten().any(|entry| {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let versioned = name
-            .strip_prefix("libclang-")
-            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()) && rest.contains(".so"));
+        let versioned = name.strip_prefix("libclang-").is_some_and(|rest| {
+            rest.starts_with(|c: char| c.is_ascii_digit()) && rest.contains(".so")
+        });
         name == "libclang.so" || name.starts_with("libclang.so.") || versioned
     })
 }
@@ -99,10 +99,15 @@ fn find_libclang() -> Result<Libclang, String> {
             Err(format!("LIBCLANG_PATH={dir} holds no libclang.so"))
         };
     }
-    let mut dirs: Vec<PathBuf> = ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib"]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
+    let mut dirs: Vec<PathBuf> = [
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib64",
+        "/usr/lib",
+        "/usr/local/lib",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect();
     if let Ok(entries) = std::fs::read_dir("/usr/lib") {
         let mut llvm: Vec<PathBuf> = entries
             .flatten()

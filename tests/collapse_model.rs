@@ -391,25 +391,50 @@ fn the_clean_plate_output_is_the_same_at_every_frame_and_hides_the_building() {
     with_output(&inst, 3);
     let before = frame(&inst, -5.0);
     let later = frame(&inst, at(0.7));
-    assert!(changed(&before, &later).is_empty(), "the clean plate changed with time");
+    assert!(
+        changed(&before, &later).is_empty(),
+        "the clean plate changed with time"
+    );
     // Outside the region (grown by a few pixels) the plate, bit for bit.
     let (bx, by, bw, bh) = BUILDING;
     let p = plate();
     let near = |x: i32, y: i32| {
-        (x as f64) > bx - 5.0 && (x as f64) < bx + bw + 5.0 && (y as f64) > by - 5.0 && (y as f64) < by + bh + 5.0
+        (x as f64) > bx - 5.0
+            && (x as f64) < bx + bw + 5.0
+            && (y as f64) > by - 5.0
+            && (y as f64) < by + bh + 5.0
     };
-    let outside: Vec<_> = changed(&p, &before).into_iter().filter(|&(x, y)| !near(x, y)).collect();
-    assert!(outside.is_empty(), "the clean plate changed {} pixels outside the region", outside.len());
+    let outside: Vec<_> = changed(&p, &before)
+        .into_iter()
+        .filter(|&(x, y)| !near(x, y))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "the clean plate changed {} pixels outside the region",
+        outside.len()
+    );
     // Where the building stood, no facade: sky above the ground (without a Mask the
     // plugin estimates the building, windows included).
     let facade = facade_pixels(&before);
-    assert!(facade.len() < 20, "{} facade pixels remain in the clean plate", facade.len());
+    assert!(
+        facade.len() < 20,
+        "{} facade pixels remain in the clean plate",
+        facade.len()
+    );
     // It is the same in tiles and close at a half-resolution proxy.
-    let tiled = inst.render_tiled(at(0.7), (1.0, 1.0), Some((64, 48)), 3).unwrap();
-    assert!(changed(&before, &tiled).is_empty(), "tiles differ from the whole frame");
+    let tiled = inst
+        .render_tiled(at(0.7), (1.0, 1.0), Some((64, 48)), 3)
+        .unwrap();
+    assert!(
+        changed(&before, &tiled).is_empty(),
+        "tiles differ from the whole frame"
+    );
     let half = inst.render_frame(at(0.7), (0.5, 0.5)).unwrap();
     let mean = mean_difference(&half, &before.scaled((0.5, 0.5)));
-    assert!(mean < 0.02, "the 0.5 proxy's clean plate differs by {mean} on average");
+    assert!(
+        mean < 0.02,
+        "the 0.5 proxy's clean plate differs by {mean} on average"
+    );
     // With a Background connected, that is what shows.
     let green = Image::filled(
         collapse_ofx::host::BitDepth::Float,
@@ -417,10 +442,14 @@ fn the_clean_plate_output_is_the_same_at_every_frame_and_hides_the_building() {
         rect(0, 0, W, H),
         [0.1, 0.8, 0.2, 1.0],
     );
-    inst.connect("Background", collapse_ofx::host::ClipSource::still(green)).unwrap();
+    inst.connect("Background", collapse_ofx::host::ClipSource::still(green))
+        .unwrap();
     let given = frame(&inst, 3.0);
     let g = given.get((bx + bw / 2.0) as i32, (by + bh / 2.0) as i32);
-    assert!(g[1] > 0.7 && g[0] < 0.2, "the connected Background does not show: {g:?}");
+    assert!(
+        g[1] > 0.7 && g[0] < 0.2,
+        "the connected Background does not show: {g:?}"
+    );
     assert_clean(&inst);
 }
 
@@ -438,7 +467,8 @@ fn hard_cases_degrade_gracefully() {
         (b.y1..b.y2).all(|y| {
             (b.x1..b.x2).all(|x| {
                 let (o, p) = (img.get(x, y), plate.get(x, y));
-                o.iter().all(|v| v.is_finite()) || o.iter().zip(&p).all(|(a, b)| a.to_bits() == b.to_bits())
+                o.iter().all(|v| v.is_finite())
+                    || o.iter().zip(&p).all(|(a, b)| a.to_bits() == b.to_bits())
             })
         })
     };
@@ -453,7 +483,10 @@ fn hard_cases_degrade_gracefully() {
         set(&inst, "bottomLeft", ParamValue::Double2D(x, y));
         set(&inst, "size", ParamValue::Double2D(w, h));
         for t in [at(0.4), at(1.5)] {
-            assert!(finite(&frame(&inst, t)), "region {x},{y} {w}x{h} at {t}: non-finite pixels");
+            assert!(
+                finite(&frame(&inst, t)),
+                "region {x},{y} {w}x{h} at {t}: non-finite pixels"
+            );
         }
         assert_clean(&inst);
     }
@@ -488,22 +521,36 @@ fn hard_cases_degrade_gracefully() {
         let inst = instance(&plugin, Context::General, img.clone());
         for t in [at(0.4), at(1.5)] {
             let out = frame(&inst, t);
-            assert!(finite_over(&out, &img), "{what} at {t}: non-finite pixels the plate did not have");
+            assert!(
+                finite_over(&out, &img),
+                "{what} at {t}: non-finite pixels the plate did not have"
+            );
         }
         with_output(&inst, 3);
-        assert!(finite_over(&frame(&inst, at(1.5)), &img), "{what}: non-finite clean plate");
+        assert!(
+            finite_over(&frame(&inst, at(1.5)), &img),
+            "{what}: non-finite clean plate"
+        );
         assert_clean(&inst);
     }
     // A Mask that covers the whole region, and one that covers nothing of it.
     for alpha in [1.0, 0.0] {
         let inst = instance(&plugin, Context::General, plate());
-        let mask = Image::filled(BitDepth::Float, Components::Rgba, rect(0, 0, W, H), [alpha; 4]);
+        let mask = Image::filled(
+            BitDepth::Float,
+            Components::Rgba,
+            rect(0, 0, W, H),
+            [alpha; 4],
+        );
         inst.connect("Mask", ClipSource::still(mask)).unwrap();
         let settled = frame(&inst, at(1.5));
         assert!(finite(&settled), "mask {alpha}: non-finite pixels");
         if alpha == 0.0 {
             // Nothing to collapse: the building stands.
-            assert!(facade_pixels(&settled).len() > 1000, "with an empty Mask the building vanished");
+            assert!(
+                facade_pixels(&settled).len() > 1000,
+                "with an empty Mask the building vanished"
+            );
         }
         assert_clean(&inst);
     }
@@ -522,34 +569,71 @@ fn a_gpu_out_of_memory_falls_back_to_the_cpu_for_that_frame() {
     let mut buf = Vec::new();
     for y in (0..H).rev() {
         for x in 0..W {
-            buf.extend(p.get(x, y).iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8));
+            buf.extend(
+                p.get(x, y)
+                    .iter()
+                    .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8),
+            );
         }
     }
-    image::RgbaImage::from_raw(W as u32, H as u32, buf).unwrap().save(dir.join("plate.png")).unwrap();
+    image::RgbaImage::from_raw(W as u32, H as u32, buf)
+        .unwrap()
+        .save(dir.join("plate.png"))
+        .unwrap();
     let (x, y, w, h) = BUILDING;
     let render = |device: &str, cap: Option<&str>, out: &str| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_collapse-render"));
-        cmd.arg("--bundle").arg(bundle_dir()).arg("--plate").arg(dir.join("plate.png"));
-        cmd.arg("--out").arg(dir.join(out)).args(["--frames", "10-12", "--quiet"]);
-        for s in [format!("bottomLeft={x},{y}"), format!("size={w},{h}"), "startFrame=1".into(), "duration=24".into(), format!("device={device}")] {
+        cmd.arg("--bundle")
+            .arg(bundle_dir())
+            .arg("--plate")
+            .arg(dir.join("plate.png"));
+        cmd.arg("--out")
+            .arg(dir.join(out))
+            .args(["--frames", "10-12", "--quiet"]);
+        for s in [
+            format!("bottomLeft={x},{y}"),
+            format!("size={w},{h}"),
+            "startFrame=1".into(),
+            "duration=24".into(),
+            format!("device={device}"),
+        ] {
             cmd.args(["--set", &s]);
         }
         if let Some(mb) = cap {
             cmd.env("COLLAPSE_GPU_MEMORY_LIMIT_MB", mb);
         }
         let o = cmd.output().expect("collapse-render");
-        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
     };
     let (code, text) = render("GPU", Some("2"), "oom.####.png");
     eprintln!("{text}");
     assert_eq!(code, Some(0), "the capped GPU render failed: {text}");
-    assert!(text.contains("ran out of memory at frame") && text.contains("rendered on the CPU"), "no fallback warning: {text}");
+    assert!(
+        text.contains("ran out of memory at frame") && text.contains("rendered on the CPU"),
+        "no fallback warning: {text}"
+    );
     let (code, text) = render("CPU", None, "cpu.####.png");
     assert_eq!(code, Some(0), "{text}");
     for f in 10..=12 {
-        let a = image::open(dir.join(format!("oom.{f:04}.png"))).unwrap().to_rgba8();
-        let b = image::open(dir.join(format!("cpu.{f:04}.png"))).unwrap().to_rgba8();
-        let worst = a.as_raw().iter().zip(b.as_raw()).map(|(p, q)| p.abs_diff(*q)).max().unwrap_or(0);
-        assert!(worst <= 2, "frame {f}: the fallback frame differs from the CPU render by up to {worst}/255");
+        let a = image::open(dir.join(format!("oom.{f:04}.png")))
+            .unwrap()
+            .to_rgba8();
+        let b = image::open(dir.join(format!("cpu.{f:04}.png")))
+            .unwrap()
+            .to_rgba8();
+        let worst = a
+            .as_raw()
+            .iter()
+            .zip(b.as_raw())
+            .map(|(p, q)| p.abs_diff(*q))
+            .max()
+            .unwrap_or(0);
+        assert!(
+            worst <= 2,
+            "frame {f}: the fallback frame differs from the CPU render by up to {worst}/255"
+        );
     }
 }

@@ -85,8 +85,14 @@ fn missing_unreadable_or_folder_models_are_refused_clearly() {
     assert_refused(Path::new("/dev/zero"), "not a regular file");
     // Larger than the 2 GiB limit (a sparse file): refused before a byte is read.
     let huge = dir.join("huge.onnx");
-    std::fs::File::create(&huge).unwrap().set_len((2048 << 20) + 1).unwrap();
-    assert_refused(&huge, "larger than the 2048 MiB the plugin reads (raise COLLAPSE_MODEL_MAX_MB)");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len((2048 << 20) + 1)
+        .unwrap();
+    assert_refused(
+        &huge,
+        "larger than the 2048 MiB the plugin reads (raise COLLAPSE_MODEL_MAX_MB)",
+    );
     std::fs::remove_file(&huge).unwrap();
     // No read permission (root reads anything, so this row only bites as a user).
     let locked = dir.join("locked.onnx");
@@ -253,11 +259,14 @@ fn an_optional_clip_connected_without_an_image_is_rendered_without() {
     for clip in ["Mask", "Background"] {
         inst.connect(clip, ClipSource::unavailable()).unwrap();
         let img = frame(&inst, 20.0);
-        assert!(changed(&img, &reference).is_empty(), "with {clip} unavailable the frame differs");
-        let warned = inst
-            .messages()
-            .iter()
-            .any(|m| m.text.contains(&format!("the {clip} input is connected but gave no image")));
+        assert!(
+            changed(&img, &reference).is_empty(),
+            "with {clip} unavailable the frame differs"
+        );
+        let warned = inst.messages().iter().any(|m| {
+            m.text
+                .contains(&format!("the {clip} input is connected but gave no image"))
+        });
         assert!(warned, "no warning about {clip}: {:?}", inst.messages());
         inst.disconnect(clip).unwrap();
     }
@@ -423,7 +432,17 @@ fn the_renderer_writes_the_same_checksums_whatever_the_tiles() {
     let (whole, tiled) = (dir.join("whole.txt"), dir.join("tiled.txt"));
     let (code, text) = renderer(&[], &["--checksums", whole.to_str().unwrap()]);
     assert_eq!(code, 0, "{text}");
-    let (code, text) = renderer(&[], &["--checksums", tiled.to_str().unwrap(), "--tile", "48x40", "--threads", "3"]);
+    let (code, text) = renderer(
+        &[],
+        &[
+            "--checksums",
+            tiled.to_str().unwrap(),
+            "--tile",
+            "48x40",
+            "--threads",
+            "3",
+        ],
+    );
     assert_eq!(code, 0, "{text}");
     let line = |p: &Path| {
         let text = std::fs::read_to_string(p).unwrap();
@@ -454,14 +473,21 @@ fn a_model_run_that_never_ends_is_stopped_at_the_time_limit() {
     let endless = repo().join("tests/data/hostile/endless.onnx");
     let model = format!("model={}", endless.display());
     let started = std::time::Instant::now();
-    let (code, text) = renderer(&[("COLLAPSE_RUN_TIME_LIMIT_S", Path::new("1.5"))], &["--set", &model]);
+    let (code, text) = renderer(
+        &[("COLLAPSE_RUN_TIME_LIMIT_S", Path::new("1.5"))],
+        &["--set", &model],
+    );
     assert_eq!(code, 3, "{text}");
     assert!(
         text.contains("ran for more than 1.5 s and was stopped (raise COLLAPSE_RUN_TIME_LIMIT_S"),
         "{text}"
     );
     // Stopped, not finished: far below what 10^15 iterations would take.
-    assert!(started.elapsed().as_secs() < 60, "the run was not stopped: {:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_secs() < 60,
+        "the run was not stopped: {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]

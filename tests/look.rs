@@ -39,7 +39,10 @@ fn cases() -> Vec<Case> {
             let w = w.trim_matches(|c: char| c == '`' || c == '*' || c == ':');
             w.starts_with("truth_") && w.ends_with(".jpg") && dir.join(w).is_file()
         }) {
-            current = Some(name.trim_matches(|c: char| c == '`' || c == '*' || c == ':').to_string());
+            current = Some(
+                name.trim_matches(|c: char| c == '`' || c == '*' || c == ':')
+                    .to_string(),
+            );
         }
         if let (Some(name), Some(at)) = (&current, line.find("region:")) {
             let nums: Vec<i32> = line[at..]
@@ -98,7 +101,11 @@ fn paste_tower(px: &[f32], w: i32, (rx, ry, rw, rh): (i32, i32, i32, i32)) -> (V
             if !inside {
                 continue;
             }
-            let window = v < 0.88 && ((x - rx) % 14) >= 5 && ((x - rx) % 14) < 11 && ((y - ry) % 18) >= 6 && ((y - ry) % 18) < 14;
+            let window = v < 0.88
+                && ((x - rx) % 14) >= 5
+                && ((x - rx) % 14) < 11
+                && ((y - ry) % 18) >= 6
+                && ((y - ry) % 18) < 14;
             let c = if window { WINDOW_LOOK } else { FACADE_LOOK };
             let at = ((y * w + x) * 4) as usize;
             out[at..at + 3].copy_from_slice(&c);
@@ -122,7 +129,13 @@ fn luma(p: [f32; 4]) -> f64 {
 
 /// The settled frame measured against the truth over the revealed area (the
 /// tower's matte above the rubble's band: the lower quarter of the region).
-fn measure(result: &Image, truth: &Image, matte: &[f32], w: i32, (rx, ry, rw, rh): (i32, i32, i32, i32)) -> Numbers {
+fn measure(
+    result: &Image,
+    truth: &Image,
+    matte: &[f32],
+    w: i32,
+    (rx, ry, rw, rh): (i32, i32, i32, i32),
+) -> Numbers {
     let revealed = |x: i32, y: i32| y >= ry + rh / 4 && matte[((y * w + x) * 4) as usize] > 0.5;
     let (mut g_res, mut g_truth) = (0.0, 0.0);
     let (mut err, mut n_err) = (0.0, 0usize);
@@ -149,22 +162,34 @@ fn measure(result: &Image, truth: &Image, matte: &[f32], w: i32, (rx, ry, rw, rh
             g_truth += grad(truth);
             let p = result.get(x, y);
             n_px += 1;
-            if (0..3).all(|c| (p[c] - FACADE_LOOK[c]).abs() < 0.06) || (0..3).all(|c| (p[c] - WINDOW_LOOK[c]).abs() < 0.04) {
+            if (0..3).all(|c| (p[c] - FACADE_LOOK[c]).abs() < 0.06)
+                || (0..3).all(|c| (p[c] - WINDOW_LOOK[c]).abs() < 0.04)
+            {
                 facade += 1;
             }
             if (x - rx) % 3 == 0 && (y - ry) % 3 == 0 {
-                err += (0..3).map(|c| (blur(result, x, y, c) - blur(truth, x, y, c)).abs()).sum::<f64>() / 3.0;
+                err += (0..3)
+                    .map(|c| (blur(result, x, y, c) - blur(truth, x, y, c)).abs())
+                    .sum::<f64>()
+                    / 3.0;
                 n_err += 1;
             }
         }
     }
     // The step across each vertical edge of the region against steps between
     // the columns just outside it.
-    let step = |x: i32, y: i32| (0..3).map(|c| (result.get(x, y)[c] - result.get(x - 1, y)[c]).abs() as f64).sum::<f64>();
+    let step = |x: i32, y: i32| {
+        (0..3)
+            .map(|c| (result.get(x, y)[c] - result.get(x - 1, y)[c]).abs() as f64)
+            .sum::<f64>()
+    };
     let (mut across, mut beside) = (0.0, 0.0);
     for y in ry + rh / 4..ry + rh {
         across += step(rx, y) + step(rx + rw, y);
-        beside += (2..6).map(|k| step(rx - k, y) + step(rx + rw + k, y)).sum::<f64>() / 4.0;
+        beside += (2..6)
+            .map(|k| step(rx - k, y) + step(rx + rw + k, y))
+            .sum::<f64>()
+            / 4.0;
     }
     Numbers {
         texture: g_res / g_truth.max(1e-9),
@@ -211,15 +236,32 @@ fn the_revealed_area_continues_the_photograph() {
             project: Project::frames(w as f64, h as f64, (1.0, 48.0)),
             ..HostConfig::default()
         });
-        let name = case.file.file_name().unwrap().to_string_lossy().into_owned();
+        let name = case
+            .file
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         for with_mask in [false, true] {
             let inst = plugin.create_instance(Context::General).expect("instance");
-            inst.connect("Source", ClipSource::still(Image::from_f32_rgba(bounds, &plate_px))).unwrap();
+            inst.connect(
+                "Source",
+                ClipSource::still(Image::from_f32_rgba(bounds, &plate_px)),
+            )
+            .unwrap();
             if with_mask {
-                inst.connect("Mask", ClipSource::still(Image::from_f32_rgba(bounds, &matte_px))).unwrap();
+                inst.connect(
+                    "Mask",
+                    ClipSource::still(Image::from_f32_rgba(bounds, &matte_px)),
+                )
+                .unwrap();
             }
             let (x, y, rw, rh) = case.region;
-            set(&inst, "bottomLeft", ParamValue::Double2D(x as f64, y as f64));
+            set(
+                &inst,
+                "bottomLeft",
+                ParamValue::Double2D(x as f64, y as f64),
+            );
             set(&inst, "size", ParamValue::Double2D(rw as f64, rh as f64));
             set(&inst, "startFrame", ParamValue::Double(1.0));
             set(&inst, "duration", ParamValue::Double(24.0));
@@ -245,15 +287,25 @@ fn the_revealed_area_continues_the_photograph() {
                 failures.push(format!("{label}: texture {:.2} outside 0.5-2.0", m.texture));
             }
             if m.blurred_error > 0.09 {
-                failures.push(format!("{label}: blurred error {:.3} > 0.09", m.blurred_error));
+                failures.push(format!(
+                    "{label}: blurred error {:.3} > 0.09",
+                    m.blurred_error
+                ));
             }
             if m.seam > 2.0 {
                 failures.push(format!("{label}: seam {:.2} > 2", m.seam));
             }
             if m.building_colour > 0.02 {
-                failures.push(format!("{label}: {:.1}% of the revealed area keeps the building's colour", m.building_colour * 100.0));
+                failures.push(format!(
+                    "{label}: {:.1}% of the revealed area keeps the building's colour",
+                    m.building_colour * 100.0
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "the settled frame does not hold up:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "the settled frame does not hold up:\n{}",
+        failures.join("\n")
+    );
 }

@@ -22,16 +22,29 @@ fn plate_1080() -> Image {
         for x in 0..FW {
             let t = y as f32 / FH as f32;
             let cloud = 0.04 * ((x as f32 * 0.011).sin() * (y as f32 * 0.017).cos());
-            let mut c = [0.35 + 0.3 * (1.0 - t) + cloud, 0.5 + 0.2 * (1.0 - t) + cloud, 0.92, 1.0];
+            let mut c = [
+                0.35 + 0.3 * (1.0 - t) + cloud,
+                0.5 + 0.2 * (1.0 - t) + cloud,
+                0.92,
+                1.0,
+            ];
             if y < 200 {
                 c = [0.22, 0.21, 0.2, 1.0];
             } else if y < 600 && (x / 160) % 3 != 1 {
                 let window = x % 24 < 12 && y % 30 < 14;
-                c = if window { [0.2, 0.2, 0.25, 1.0] } else { [0.62, 0.5, 0.42, 1.0] };
+                c = if window {
+                    [0.2, 0.2, 0.25, 1.0]
+                } else {
+                    [0.62, 0.5, 0.42, 1.0]
+                };
             }
             if (720..1200).contains(&x) && (200..900).contains(&y) {
                 let window = x % 20 < 9 && y % 26 < 12;
-                c = if window { [0.25, 0.14, 0.1, 1.0] } else { [0.85, 0.45, 0.2, 1.0] };
+                c = if window {
+                    [0.25, 0.14, 0.1, 1.0]
+                } else {
+                    [0.85, 0.45, 0.2, 1.0]
+                };
             }
             px.extend_from_slice(&c);
         }
@@ -41,7 +54,8 @@ fn plate_1080() -> Image {
 
 fn shot(plugin: &collapse_ofx::host::Plugin, plate: &Image) -> Instance {
     let inst = plugin.create_instance(Context::General).expect("instance");
-    inst.connect("Source", ClipSource::still(plate.clone())).unwrap();
+    inst.connect("Source", ClipSource::still(plate.clone()))
+        .unwrap();
     set(&inst, "bottomLeft", ParamValue::Double2D(720.0, 200.0));
     set(&inst, "size", ParamValue::Double2D(480.0, 700.0));
     set(&inst, "startFrame", ParamValue::Double(1.0));
@@ -76,7 +90,10 @@ fn render(inst: &Instance, (time, layout): (f64, usize)) -> u64 {
 #[test]
 #[ignore = "a long soak: `make soak` runs it"]
 fn a_long_render_keeps_its_memory_and_its_bits() {
-    let frames: usize = std::env::var("SOAK_FRAMES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let frames: usize = std::env::var("SOAK_FRAMES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
     let plate = plate_1080();
     let plugin = load(HostConfig {
         project: Project::frames(FW as f64, FH as f64, (1.0, 96.0)),
@@ -119,7 +136,10 @@ fn a_long_render_keeps_its_memory_and_its_bits() {
         started.elapsed().as_secs_f64(),
         differ.len()
     );
-    assert!(differ.is_empty(), "frames that differ between the passes: {differ:?}");
+    assert!(
+        differ.is_empty(),
+        "frames that differ between the passes: {differ:?}"
+    );
     if frames > 100 {
         let growth = (last - at_100) / at_100;
         println!(
@@ -127,6 +147,10 @@ fn a_long_render_keeps_its_memory_and_its_bits() {
             growth * 100.0,
             (peak_after - at_100) / at_100 * 100.0
         );
-        assert!(growth < 0.05, "resident memory grew by {:.1}% after the first 100 frames", growth * 100.0);
+        assert!(
+            growth < 0.05,
+            "resident memory grew by {:.1}% after the first 100 frames",
+            growth * 100.0
+        );
     }
 }

@@ -8,7 +8,8 @@ use super::element_cache::{self, Fingerprint, Kind, MAX_PIXELS};
 use super::geometry::{region, Geometry, MAX_SOURCE_PIXELS};
 use super::params::{OutputMode, Settings};
 use crate::inference::{
-    self, clean_plate, matte, scene, ExecutionDevice, FrameInputs, LoadedModel, ModelRequest, OutputGrid, SCENE_LEN,
+    self, clean_plate, matte, scene, ExecutionDevice, FrameInputs, LoadedModel, ModelRequest,
+    OutputGrid, SCENE_LEN,
 };
 use crate::ofx;
 use crate::ofx::{Image, Instance, MessageLevel, OfxError, OfxResult, RectI, RenderArgs};
@@ -142,7 +143,9 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
         &plate_t,
         coverage(&geo, mask_img.as_ref(), source_px),
         mask_img.is_some(),
-        background_img.as_ref().map(|img| planar_rgba(img, source_px)),
+        background_img
+            .as_ref()
+            .map(|img| planar_rgba(img, source_px)),
         &geo,
         settings.seed,
     )?;
@@ -197,7 +200,10 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
         match model.run(&inputs, &grid, &|| inst.aborted()) {
             // A GPU that runs out of memory mid-shot: this frame on the CPU, with a
             // warning; the next frame tries the GPU again.
-            Err(e) if e.kind == inference::ErrorKind::OutOfMemory && model.device != ExecutionDevice::Cpu => {
+            Err(e)
+                if e.kind == inference::ErrorKind::OutOfMemory
+                    && model.device != ExecutionDevice::Cpu =>
+            {
                 let text = format!(
                     "Collapse: the {} ran out of memory at frame {}; this frame rendered on the CPU ({})",
                     model.device.label(),
@@ -222,7 +228,8 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
     let (element, element_rect) =
         if tiled && frame_work.width() as i64 * frame_work.height() as i64 <= MAX_PIXELS {
             let key = fingerprint(&model, frame_work, &inputs);
-            let element = element_cache::get_or_compute(inst.id(), Kind::Element, key, || run(frame_work))?;
+            let element =
+                element_cache::get_or_compute(inst.id(), Kind::Element, key, || run(frame_work))?;
             (element, frame_work)
         } else {
             (Arc::new(run(work)?), work)
@@ -425,7 +432,12 @@ impl Stages {
             } else {
                 matte::estimate(w, h, plate_v, coverage_v)
             };
-            let hole = grow(&matte, w, h, (HOLE_MARGIN * geo.sx).ceil().max(1.0) as usize);
+            let hole = grow(
+                &matte,
+                w,
+                h,
+                (HOLE_MARGIN * geo.sx).ceil().max(1.0) as usize,
+            );
             let clean = match &background {
                 Some(bg) => bg.as_slice().expect("contiguous").to_vec(),
                 None => clean_plate::synthesize(w, h, plate_v, &hole, geo.sx, seed as u32),
@@ -433,7 +445,11 @@ impl Stages {
             log::debug!(
                 "per-shot stages over {w}x{h} ({}{}) in {:.0} ms",
                 if mask_given { "Mask" } else { "matte estimate" },
-                if background.is_some() { ", Background" } else { ", synthesized clean plate" },
+                if background.is_some() {
+                    ", Background"
+                } else {
+                    ", synthesized clean plate"
+                },
                 clock.elapsed().as_secs_f64() * 1e3
             );
             let mut packed = matte;
@@ -446,7 +462,8 @@ impl Stages {
 
     fn mask(&self) -> Array4<f32> {
         let n = self.w * self.h;
-        Array4::from_shape_vec((1, 1, self.h, self.w), self.packed[..n].to_vec()).expect("the window's shape")
+        Array4::from_shape_vec((1, 1, self.h, self.w), self.packed[..n].to_vec())
+            .expect("the window's shape")
     }
 
     fn hole(&self) -> &[f32] {
@@ -456,7 +473,8 @@ impl Stages {
 
     fn background(&self) -> Array4<f32> {
         let n = self.w * self.h;
-        Array4::from_shape_vec((1, 4, self.h, self.w), self.packed[2 * n..].to_vec()).expect("the window's shape")
+        Array4::from_shape_vec((1, 4, self.h, self.w), self.packed[2 * n..].to_vec())
+            .expect("the window's shape")
     }
 }
 
@@ -487,13 +505,21 @@ fn grow(mask: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
 /// The clean plate output over the part of `window` inside `rect`: the clean
 /// plate where the building stands (`hole`), the plate elsewhere (bit for bit
 /// where `hole` is 0), mixed by the hole's cover; all planar over `rect`.
-fn write_clean_plate(out: &mut Image, (plate, clean, hole): (&Array4<f32>, &Array4<f32>, &[f32]), rect: RectI, window: RectI) {
+fn write_clean_plate(
+    out: &mut Image,
+    (plate, clean, hole): (&Array4<f32>, &Array4<f32>, &[f32]),
+    rect: RectI,
+    window: RectI,
+) {
     let span = window.intersect(&rect);
     if span.is_empty() {
         return;
     }
     let (w, h) = (rect.width() as usize, rect.height() as usize);
-    let (p, c) = (plate.as_slice().expect("contiguous"), clean.as_slice().expect("contiguous"));
+    let (p, c) = (
+        plate.as_slice().expect("contiguous"),
+        clean.as_slice().expect("contiguous"),
+    );
     let mut row = vec![0.0f32; span.width() as usize * 4];
     for y in span.y1..span.y2 {
         let j = (rect.y2 - 1 - y) as usize;
@@ -506,7 +532,11 @@ fn write_clean_plate(out: &mut Image, (plate, clean, hole): (&Array4<f32>, &Arra
             let i = j * w + x1 + k;
             for ch in 0..4 {
                 let (under, over) = (p[ch * w * h + i], c[ch * w * h + i]);
-                row[k * 4 + ch] = if a >= 1.0 { over } else { under + (over - under) * a.max(0.0) };
+                row[k * 4 + ch] = if a >= 1.0 {
+                    over
+                } else {
+                    under + (over - under) * a.max(0.0)
+                };
             }
         }
         write_changed(out, y, span.x1, &row, |k| cover[k] > 0.0);

@@ -71,8 +71,17 @@ const CONF_GAMMA: f32 = 1.3;
 /// Returns 4 planes like `rgba`: every pixel with hole == 0 is bit-for-bit the input
 /// value; hole pixels are synthesized (finite values). Never panics, for any sizes (0x0, 1x1,
 /// hole covering everything or nothing): with no known pixels at all, fill with 0.
-pub fn synthesize(width: usize, height: usize, rgba: &[f32], hole: &[f32], scale: f64, seed: u32) -> Vec<f32> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+pub fn synthesize(
+    width: usize,
+    height: usize,
+    rgba: &[f32],
+    hole: &[f32],
+    scale: f64,
+    seed: u32,
+) -> Vec<f32> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     synthesize_threads(width, height, rgba, hole, scale, seed, threads)
 }
 
@@ -106,10 +115,24 @@ fn synthesize_threads(
         return out;
     }
     let src: Vec<Px> = (0..n)
-        .map(|i| [sanitize(rgba[i]), sanitize(rgba[n + i]), sanitize(rgba[2 * n + i]), sanitize(rgba[3 * n + i])])
+        .map(|i| {
+            [
+                sanitize(rgba[i]),
+                sanitize(rgba[n + i]),
+                sanitize(rgba[2 * n + i]),
+                sanitize(rgba[3 * n + i]),
+            ]
+        })
         .collect();
-    let coverage: f64 = hole.iter().map(|&c| if c > 0.0 { (c as f64).min(1.0) } else { 0.0 }).sum();
-    let scale = if scale.is_finite() && scale > 1e-6 { scale } else { 1.0 };
+    let coverage: f64 = hole
+        .iter()
+        .map(|&c| if c > 0.0 { (c as f64).min(1.0) } else { 0.0 })
+        .sum();
+    let scale = if scale.is_finite() && scale > 1e-6 {
+        scale
+    } else {
+        1.0
+    };
     let fill = complete(w, h, &src, &mask, coverage, scale, seed, threads.max(1));
     for i in 0..n {
         if mask[i] {
@@ -135,7 +158,16 @@ fn sanitize(v: f32) -> f32 {
 
 /// Fills the hole of `src` (render resolution); returns a render-size buffer whose hole
 /// pixels hold the fill.
-fn complete(w: usize, h: usize, src: &[Px], mask: &[bool], coverage: f64, scale: f64, seed: u32, threads: usize) -> Vec<Px> {
+fn complete(
+    w: usize,
+    h: usize,
+    src: &[Px],
+    mask: &[bool],
+    coverage: f64,
+    scale: f64,
+    seed: u32,
+    threads: usize,
+) -> Vec<Px> {
     // Working grid: cells of `2m` canonical pixels (so that the render/working ratio is an
     // integer at scale 1 and 0.5), about WORK_HOLE_PIXELS hole cells, never finer than render.
     let area_c = (coverage / (scale * scale)).max(1.0);
@@ -202,7 +234,13 @@ fn complete(w: usize, h: usize, src: &[Px], mask: &[bool], coverage: f64, scale:
             compute_dist(lv, &img, &mut nnf, threads);
             vote(lv, &mut img, &nnf, threads);
         }
-        let iters = if l == top { 14 } else if l == 0 { 5 } else { 6 };
+        let iters = if l == top {
+            14
+        } else if l == 0 {
+            5
+        } else {
+            6
+        };
         for it in 0..iters {
             pm_pass(lv, &img, &mut nnf, seed, l as u32, it as u32, threads);
             vote(lv, &mut img, &nnf, threads);
@@ -301,7 +339,12 @@ fn area_downsample(w: usize, h: usize, src: &[Px], mask: &[bool], r: f64) -> Gri
         }
     }
     add_texture_features(gw, gh, &mut img, &hole);
-    Grid { w: gw, h: gh, img, hole }
+    Grid {
+        w: gw,
+        h: gh,
+        img,
+        hole,
+    }
 }
 
 /// Matching happens on perceptually even values (plates are usually linear light, where
@@ -389,18 +432,31 @@ fn downsample2(g: &Grid) -> Grid {
             }
         }
     }
-    Grid { w: cw, h: ch, img, hole }
+    Grid {
+        w: cw,
+        h: ch,
+        img,
+        hole,
+    }
 }
 
 /// Largest (chamfer) distance from a hole cell to the nearest known cell.
 fn hole_thickness(g: &Grid) -> f32 {
-    hole_distance(g).iter().cloned().filter(|v| *v < f32::MAX).fold(0.0, f32::max)
+    hole_distance(g)
+        .iter()
+        .cloned()
+        .filter(|v| *v < f32::MAX)
+        .fold(0.0, f32::max)
 }
 
 /// Chamfer distance of every cell to the nearest known cell (0 on known cells).
 fn hole_distance(g: &Grid) -> Vec<f32> {
     let (w, h) = (g.w, g.h);
-    let mut d: Vec<f32> = g.hole.iter().map(|&x| if x { f32::MAX } else { 0.0 }).collect();
+    let mut d: Vec<f32> = g
+        .hole
+        .iter()
+        .map(|&x| if x { f32::MAX } else { 0.0 })
+        .collect();
     const D1: f32 = 1.0;
     const D2: f32 = std::f32::consts::SQRT_2;
     for y in 0..h {
@@ -505,7 +561,10 @@ impl Level {
         }
         let valid_list: Vec<u32> = (0..w * h).filter(|&i| valid[i]).map(|i| i as u32).collect();
         let nearest = nearest_map(w, h, &valid, valid_list.first().copied().unwrap_or(0));
-        let conf: Vec<f32> = hole_distance(g).iter().map(|&d| CONF_GAMMA.powf(-d.min(200.0))).collect();
+        let conf: Vec<f32> = hole_distance(g)
+            .iter()
+            .map(|&d| CONF_GAMMA.powf(-d.min(200.0)))
+            .collect();
         let conf_int = integral(w, h, |i| conf[i] as f64);
         let (mut mean, mut cnt) = ([0f64; NC], 0.0);
         for i in 0..w * h {
@@ -555,14 +614,20 @@ impl Level {
 
     #[inline]
     fn is_valid(&self, x: i32, y: i32) -> bool {
-        x >= 0 && y >= 0 && (x as usize) < self.w && (y as usize) < self.h && self.valid[y as usize * self.w + x as usize]
+        x >= 0
+            && y >= 0
+            && (x as usize) < self.w
+            && (y as usize) < self.h
+            && self.valid[y as usize * self.w + x as usize]
     }
 }
 
 /// Approximate nearest valid cell for every cell (two-pass 8-neighbour propagation).
 fn nearest_map(w: usize, h: usize, valid: &[bool], fallback: u32) -> Vec<u32> {
     const NONE: u32 = u32::MAX;
-    let mut near: Vec<u32> = (0..w * h).map(|i| if valid[i] { i as u32 } else { NONE }).collect();
+    let mut near: Vec<u32> = (0..w * h)
+        .map(|i| if valid[i] { i as u32 } else { NONE })
+        .collect();
     let d2 = |i: usize, v: u32| -> i64 {
         let (x, y) = ((i % w) as i64, (i / w) as i64);
         let (vx, vy) = ((v as usize % w) as i64, (v as usize / w) as i64);
@@ -600,7 +665,9 @@ fn nearest_map(w: usize, h: usize, valid: &[bool], fallback: u32) -> Vec<u32> {
 fn push_pull<const N: usize>(w: usize, h: usize, img: &mut [[f32; N]], known: &[bool]) {
     // Pyramid of weighted sums.
     let mut levels: Vec<(usize, usize, Vec<[f32; N]>, Vec<f32>)> = Vec::new();
-    let base: Vec<[f32; N]> = (0..w * h).map(|i| if known[i] { img[i] } else { [0.0; N] }).collect();
+    let base: Vec<[f32; N]> = (0..w * h)
+        .map(|i| if known[i] { img[i] } else { [0.0; N] })
+        .collect();
     let bw: Vec<f32> = known.iter().map(|&k| k as u8 as f32).collect();
     levels.push((w, h, base, bw));
     while levels.last().map_or(false, |l| l.0 > 1 || l.1 > 1) {
@@ -623,7 +690,10 @@ fn push_pull<const N: usize>(w: usize, h: usize, img: &mut [[f32; N]], known: &[
     // coarser values elsewhere.
     let mut filled: Vec<[f32; N]> = {
         let (_, _, ref s, ref wt) = *levels.last().unwrap();
-        s.iter().zip(wt).map(|(v, &k)| if k > 0.0 { v.map(|c| c / k) } else { [0.0; N] }).collect()
+        s.iter()
+            .zip(wt)
+            .map(|(v, &k)| if k > 0.0 { v.map(|c| c / k) } else { [0.0; N] })
+            .collect()
     };
     for li in (0..levels.len() - 1).rev() {
         let (lw, lh, ref s, ref wt) = levels[li];
@@ -671,7 +741,11 @@ struct Match {
     d: f32,
 }
 
-const NO_MATCH: Match = Match { x: 0, y: 0, d: f32::MAX };
+const NO_MATCH: Match = Match {
+    x: 0,
+    y: 0,
+    d: f32::MAX,
+};
 
 #[inline]
 fn mix(mut x: u64) -> u64 {
@@ -710,13 +784,31 @@ fn patch_dist(lv: &Level, img: &[Wp], px: i32, py: i32, sx: i32, sy: i32, limit:
         return f32::MAX;
     }
     let (xa, ya) = ((px + tx0) as usize, (py + ty0) as usize);
-    let norm = rect_sum(&lv.conf_int, lv.w, xa, ya, (px + tx1) as usize, (py + ty1) as usize) as f32;
+    let norm = rect_sum(
+        &lv.conf_int,
+        lv.w,
+        xa,
+        ya,
+        (px + tx1) as usize,
+        (py + ty1) as usize,
+    ) as f32;
     if !(norm > 0.0) {
         return f32::MAX;
     }
-    let inside = rect_sum(&lv.conf_int, lv.w, (px + ux0) as usize, (py + uy0) as usize, (px + ux1) as usize, (py + uy1) as usize) as f32;
+    let inside = rect_sum(
+        &lv.conf_int,
+        lv.w,
+        (px + ux0) as usize,
+        (py + uy0) as usize,
+        (px + ux1) as usize,
+        (py + uy1) as usize,
+    ) as f32;
     let mut acc = (norm - inside).max(0.0) * lv.escale;
-    let lim = if limit < f32::MAX / 1024.0 { limit * norm } else { f32::MAX };
+    let lim = if limit < f32::MAX / 1024.0 {
+        limit * norm
+    } else {
+        f32::MAX
+    };
     if acc > lim {
         return f32::MAX;
     }
@@ -772,8 +864,14 @@ fn random_nnf(lv: &Level, seed: u32, level: u32) -> Vec<Match> {
     }
     for i in 0..lv.w * lv.h {
         if lv.target[i] {
-            let v = lv.valid_list[(rng(seed, level, u32::MAX, i as u32, 0) % lv.valid_list.len() as u64) as usize] as usize;
-            nnf[i] = Match { x: (v % lv.w) as i32, y: (v / lv.w) as i32, d: f32::MAX };
+            let v = lv.valid_list
+                [(rng(seed, level, u32::MAX, i as u32, 0) % lv.valid_list.len() as u64) as usize]
+                as usize;
+            nnf[i] = Match {
+                x: (v % lv.w) as i32,
+                y: (v / lv.w) as i32,
+                d: f32::MAX,
+            };
         }
     }
     nnf
@@ -790,7 +888,9 @@ fn onion_peel(lv: &Level, img: &mut [Wp], nnf: &mut [Match], threads: usize) {
         return;
     }
     let n_hole = lv.hole.iter().filter(|&&x| x).count().max(1);
-    let n_cand = (4_000_000 / n_hole).clamp(64, 4096).min(lv.valid_list.len());
+    let n_cand = (4_000_000 / n_hole)
+        .clamp(64, 4096)
+        .min(lv.valid_list.len());
     let stride = lv.valid_list.len() as f64 / n_cand as f64;
     let cands: Vec<(i32, i32)> = (0..n_cand)
         .map(|k| {
@@ -799,7 +899,16 @@ fn onion_peel(lv: &Level, img: &mut [Wp], nnf: &mut [Match], threads: usize) {
         })
         .collect();
     let mut filled: Vec<bool> = lv.hole.iter().map(|&x| !x).collect();
-    let n8: [(i32, i32); 8] = [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)];
+    let n8: [(i32, i32); 8] = [
+        (-1, -1),
+        (0, -1),
+        (1, -1),
+        (-1, 0),
+        (1, 0),
+        (-1, 1),
+        (0, 1),
+        (1, 1),
+    ];
     loop {
         let mut ring: Vec<(u32, Match)> = Vec::new();
         for y in 0..h {
@@ -810,7 +919,11 @@ fn onion_peel(lv: &Level, img: &mut [Wp], nnf: &mut [Match], threads: usize) {
                 }
                 let touches = n8.iter().any(|&(dx, dy)| {
                     let (nx, ny) = (x as i32 + dx, y as i32 + dy);
-                    nx >= 0 && ny >= 0 && nx < w as i32 && ny < h as i32 && filled[ny as usize * w + nx as usize]
+                    nx >= 0
+                        && ny >= 0
+                        && nx < w as i32
+                        && ny < h as i32
+                        && filled[ny as usize * w + nx as usize]
                 });
                 if touches {
                     ring.push((i as u32, NO_MATCH));
@@ -857,7 +970,11 @@ fn onion_peel(lv: &Level, img: &mut [Wp], nnf: &mut [Match], threads: usize) {
                             let c = acc / cnt + e;
                             if c < *best_cost {
                                 *best_cost = c;
-                                *best = Match { x: sx, y: sy, d: acc / cnt };
+                                *best = Match {
+                                    x: sx,
+                                    y: sy,
+                                    d: acc / cnt,
+                                };
                             }
                         }
                     };
@@ -904,12 +1021,23 @@ fn upsample_nnf(fine: &Level, coarse: &Level, cnnf: &[Match]) -> Vec<Match> {
             let c = cy * coarse.w + cx;
             let (sx, sy) = if coarse.target[c] {
                 let m = cnnf[c];
-                (2 * m.x + (x as i32 - 2 * cx as i32), 2 * m.y + (y as i32 - 2 * cy as i32))
+                (
+                    2 * m.x + (x as i32 - 2 * cx as i32),
+                    2 * m.y + (y as i32 - 2 * cy as i32),
+                )
             } else {
                 (x as i32, y as i32)
             };
-            let (sx, sy) = if fine.is_valid(sx, sy) { (sx, sy) } else { fine.snap(sx, sy) };
-            nnf[i] = Match { x: sx, y: sy, d: f32::MAX };
+            let (sx, sy) = if fine.is_valid(sx, sy) {
+                (sx, sy)
+            } else {
+                fine.snap(sx, sy)
+            };
+            nnf[i] = Match {
+                x: sx,
+                y: sy,
+                d: f32::MAX,
+            };
         }
     }
     nnf
@@ -929,7 +1057,15 @@ fn compute_dist(lv: &Level, img: &[Wp], nnf: &mut [Match], threads: usize) {
 
 /// One PatchMatch pass (propagation + random search). Scan order inside fixed bands;
 /// across band borders the neighbours come from the previous pass.
-fn pm_pass(lv: &Level, img: &[Wp], nnf: &mut [Match], seed: u32, level: u32, iter: u32, threads: usize) {
+fn pm_pass(
+    lv: &Level,
+    img: &[Wp],
+    nnf: &mut [Match],
+    seed: u32,
+    level: u32,
+    iter: u32,
+    threads: usize,
+) {
     if lv.valid_list.is_empty() {
         return;
     }
@@ -1024,7 +1160,10 @@ fn pm_pass(lv: &Level, img: &[Wp], nnf: &mut [Match], seed: u32, level: u32, ite
 
 /// Per-target vote weights from the patch distances (Gaussian, sigma^2 = 75th percentile).
 fn vote_weights(lv: &Level, nnf: &[Match]) -> Vec<f32> {
-    let mut ds: Vec<f32> = (0..lv.w * lv.h).filter(|&i| lv.target[i] && nnf[i].d < f32::MAX).map(|i| nnf[i].d).collect();
+    let mut ds: Vec<f32> = (0..lv.w * lv.h)
+        .filter(|&i| lv.target[i] && nnf[i].d < f32::MAX)
+        .map(|i| nnf[i].d)
+        .collect();
     let s2 = if ds.is_empty() {
         1.0
     } else {
@@ -1107,7 +1246,10 @@ fn render_vote(
         .map(|i| {
             let (qx, qy) = ((i % lv.w) as i32, (i / lv.w) as i32);
             let m = nnf[i];
-            (((m.x - qx) as f64 * r).round() as i32, ((m.y - qy) as f64 * r).round() as i32)
+            (
+                ((m.x - qx) as f64 * r).round() as i32,
+                ((m.y - qy) as f64 * r).round() as i32,
+            )
         })
         .collect();
     let inv2s2 = 1.0 / (2.0 * VOTE_SIGMA * VOTE_SIGMA);
@@ -1166,7 +1308,12 @@ fn render_vote(
                 acc.map(|a| a / ws)
             } else {
                 let v = wimg[cy.max(0) as usize * lv.w + cx.max(0) as usize];
-                [from_percept(v[0]), from_percept(v[1]), from_percept(v[2]), v[3]]
+                [
+                    from_percept(v[0]),
+                    from_percept(v[1]),
+                    from_percept(v[2]),
+                    v[3],
+                ]
             };
         }
     });
@@ -1178,7 +1325,12 @@ fn render_vote(
 
 /// Runs `f(band_index, band)` over fixed-size bands of `data` on up to `threads` threads.
 /// Each band's result depends only on its inputs, so the thread count never changes it.
-fn par_bands<T: Send, F: Fn(usize, &mut [T]) + Sync>(data: &mut [T], band_len: usize, threads: usize, f: F) {
+fn par_bands<T: Send, F: Fn(usize, &mut [T]) + Sync>(
+    data: &mut [T],
+    band_len: usize,
+    threads: usize,
+    f: F,
+) {
     let band_len = band_len.max(1);
     let chunks: Vec<(usize, &mut [T])> = data.chunks_mut(band_len).enumerate().collect();
     let nt = threads.max(1).min(chunks.len());
@@ -1247,7 +1399,8 @@ mod tests {
                 let grain = (value_noise(fx * 0.7, fy * 0.7, 99) - 0.5) * 0.06;
                 let i = y * w + x;
                 for k in 0..3 {
-                    img[k * n + i] = (base[k] * (1.0 - cloud) + 0.95 * cloud + grain).clamp(0.0, 1.0);
+                    img[k * n + i] =
+                        (base[k] * (1.0 - cloud) + 0.95 * cloud + grain).clamp(0.0, 1.0);
                 }
                 img[3 * n + i] = 1.0;
             }
@@ -1272,7 +1425,8 @@ mod tests {
                     let v = if mortar {
                         0.8
                     } else {
-                        [0.55, 0.30, 0.22][k] + 0.3 * (unit(rng(3, row as u32, col as u32, k as u32, 0)) - 0.5)
+                        [0.55, 0.30, 0.22][k]
+                            + 0.3 * (unit(rng(3, row as u32, col as u32, k as u32, 0)) - 0.5)
                     };
                     img[k * n + i] = (v + grain).clamp(0.0, 1.0);
                 }
@@ -1307,7 +1461,8 @@ mod tests {
         for y in r.1..r.3 - 1 {
             for x in r.0..r.2 - 1 {
                 let i = y * w + x;
-                s += diff(px(img, n, i), px(img, n, i + 1)) + diff(px(img, n, i), px(img, n, i + w));
+                s +=
+                    diff(px(img, n, i), px(img, n, i + 1)) + diff(px(img, n, i), px(img, n, i + w));
                 c += 1.0;
             }
         }
@@ -1344,7 +1499,13 @@ mod tests {
         seam_ratio: f32,
     }
 
-    fn scores(out: &[f32], truth: &[f32], w: usize, h: usize, r: (usize, usize, usize, usize)) -> Scores {
+    fn scores(
+        out: &[f32],
+        truth: &[f32],
+        w: usize,
+        h: usize,
+        r: (usize, usize, usize, usize),
+    ) -> Scores {
         let n = w * h;
         let texture_ratio = grad_energy(out, w, h, r) / grad_energy(truth, w, h, r);
         let (bo, bt) = (box_blur(out, w, h, 4), box_blur(truth, w, h, 4));
@@ -1366,11 +1527,22 @@ mod tests {
         row_err /= (r.3 - r.1) as f32;
         // Seam: step across the left/right hole edges vs steps on columns just outside.
         let step = |xa: usize, xb: usize| -> f32 {
-            (r.1..r.3).map(|y| diff(px(out, n, y * w + xa), px(out, n, y * w + xb))).sum::<f32>() / (r.3 - r.1) as f32
+            (r.1..r.3)
+                .map(|y| diff(px(out, n, y * w + xa), px(out, n, y * w + xb)))
+                .sum::<f32>()
+                / (r.3 - r.1) as f32
         };
         let across = 0.5 * (step(r.0 - 1, r.0) + step(r.2 - 1, r.2));
-        let outside = (2..12).map(|k| 0.5 * (step(r.0 - k - 1, r.0 - k) + step(r.2 + k - 1, r.2 + k))).sum::<f32>() / 10.0;
-        Scores { texture_ratio, blur_err: be / c, row_err: row_err / 1.0, seam_ratio: across / outside }
+        let outside = (2..12)
+            .map(|k| 0.5 * (step(r.0 - k - 1, r.0 - k) + step(r.2 + k - 1, r.2 + k)))
+            .sum::<f32>()
+            / 10.0;
+        Scores {
+            texture_ratio,
+            blur_err: be / c,
+            row_err: row_err / 1.0,
+            seam_ratio: across / outside,
+        }
     }
 
     fn texture_ok(s: &Scores) -> bool {
@@ -1444,7 +1616,10 @@ mod tests {
         let img = sky_with(W, H, 0.0);
         let out = run(&img, 2);
         let s = scores(&out, &img, W, H, HOLE);
-        eprintln!("clear sky: row err {:.4}, texture ratio {:.3}, seam ratio {:.3}", s.row_err, s.texture_ratio, s.seam_ratio);
+        eprintln!(
+            "clear sky: row err {:.4}, texture ratio {:.3}, seam ratio {:.3}",
+            s.row_err, s.texture_ratio, s.seam_ratio
+        );
         assert!(s.row_err < 0.01, "gradient not continued: {}", s.row_err);
         assert!(s.seam_ratio < 2.0);
     }
@@ -1461,7 +1636,10 @@ mod tests {
             let hole = rect_hole(W, H, HOLE.0, HOLE.1, HOLE.2, HOLE.3);
             let mut out = img.clone();
             for c in 0..4 {
-                let known: Vec<f32> = (0..n).filter(|&i| hole[i] == 0.0).map(|i| img[c * n + i]).collect();
+                let known: Vec<f32> = (0..n)
+                    .filter(|&i| hole[i] == 0.0)
+                    .map(|i| img[c * n + i])
+                    .collect();
                 let mean = known.iter().sum::<f32>() / known.len() as f32;
                 for i in 0..n {
                     if hole[i] > 0.0 {
@@ -1480,8 +1658,11 @@ mod tests {
             for y in 0..hh {
                 for x in 0..hw {
                     let p = |xx: usize, yy: usize| img[c * w * h + yy * w + xx];
-                    out[c * hw * hh + y * hw + x] =
-                        (p(2 * x, 2 * y) + p(2 * x + 1, 2 * y) + p(2 * x, 2 * y + 1) + p(2 * x + 1, 2 * y + 1)) * 0.25;
+                    out[c * hw * hh + y * hw + x] = (p(2 * x, 2 * y)
+                        + p(2 * x + 1, 2 * y)
+                        + p(2 * x, 2 * y + 1)
+                        + p(2 * x + 1, 2 * y + 1))
+                        * 0.25;
                 }
             }
         }
@@ -1518,7 +1699,10 @@ mod tests {
         assert_eq!(synthesize(1, 1, &[0.5; 4], &[1.0], 1.0, 0), vec![0.0; 4]);
         assert_eq!(synthesize(1, 1, &[0.5; 4], &[0.0], 1.0, 0), vec![0.5; 4]);
         // Length mismatch: a padded copy.
-        assert_eq!(synthesize(2, 1, &[1.0; 3], &[1.0; 2], 1.0, 0), vec![1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(
+            synthesize(2, 1, &[1.0; 3], &[1.0; 2], 1.0, 0),
+            vec![1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+        );
         // Thin images, every hole position.
         for (w, h) in [(1usize, 40usize), (40, 1), (2, 2), (3, 5), (9, 9), (17, 4)] {
             let img: Vec<f32> = (0..4 * w * h).map(|i| (i % 7) as f32 * 0.1).collect();
@@ -1538,7 +1722,9 @@ mod tests {
         let out = synthesize(W, H, &img, &vec![f32::NAN; n], 1.0, 0);
         assert_eq!(out, img);
         // Hole everything: zeros.
-        assert!(synthesize(W, H, &img, &vec![1.0; n], 1.0, 0).iter().all(|&v| v == 0.0));
+        assert!(synthesize(W, H, &img, &vec![1.0; n], 1.0, 0)
+            .iter()
+            .all(|&v| v == 0.0));
         // Hole touching edges, 90% hole, bad pixels, odd scales.
         let mut bad = img.clone();
         for i in (0..4 * n).step_by(97) {
@@ -1552,7 +1738,13 @@ mod tests {
             (rect_hole(W, H, 30, 30, 60, 60), f64::NAN),
         ] {
             let out = synthesize(W, H, &bad, &hole, scale, 5);
-            assert!(finite(&out.iter().enumerate().filter(|(i, _)| hole[i % n] > 0.0).map(|(_, v)| *v).collect::<Vec<_>>()));
+            assert!(finite(
+                &out.iter()
+                    .enumerate()
+                    .filter(|(i, _)| hole[i % n] > 0.0)
+                    .map(|(_, v)| *v)
+                    .collect::<Vec<_>>()
+            ));
         }
     }
 }

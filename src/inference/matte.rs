@@ -43,8 +43,13 @@ pub fn estimate(width: usize, height: usize, rgba: &[f32], region: &[f32]) -> Ve
     let Some(top) = (0..height).find(|&j| (0..width).any(|i| inside(j * width + i))) else {
         return region.to_vec();
     };
-    let left = (0..width).find(|&i| (0..height).any(|j| inside(j * width + i))).unwrap_or(0);
-    let right = (0..width).rev().find(|&i| (0..height).any(|j| inside(j * width + i))).unwrap_or(0);
+    let left = (0..width)
+        .find(|&i| (0..height).any(|j| inside(j * width + i)))
+        .unwrap_or(0);
+    let right = (0..width)
+        .rev()
+        .find(|&i| (0..height).any(|j| inside(j * width + i)))
+        .unwrap_or(0);
 
     // References: each column's mean colour just above the region, and each
     // row's just beside the region's left and right edges.
@@ -70,7 +75,10 @@ pub fn estimate(width: usize, height: usize, rgba: &[f32], region: &[f32]) -> Ve
     let on_right = beside(right + 1, (right + 1 + SEED_ROWS).min(width));
     let close = |a: [f32; 3], b: [f32; 3], tolerance: f32| {
         let scale = (a[0] + a[1] + a[2] + b[0] + b[1] + b[2]) / 6.0 + 0.02;
-        let d = (a[0] - b[0]).abs().max((a[1] - b[1]).abs()).max((a[2] - b[2]).abs());
+        let d = (a[0] - b[0])
+            .abs()
+            .max((a[1] - b[1]).abs())
+            .max((a[2] - b[2]).abs());
         d <= tolerance * scale
     };
     let admissible = |i: usize| {
@@ -179,7 +187,11 @@ mod tests {
                 let building = (30..70).contains(&x) && y >= 40 || (40..60).contains(&x) && y >= 30;
                 if building {
                     let window = (x % 6) < 3 && (y % 8) < 4;
-                    c = if window { [0.2, 0.2, 0.25, 1.0] } else { [0.7, 0.5, 0.4, 1.0] };
+                    c = if window {
+                        [0.2, 0.2, 0.25, 1.0]
+                    } else {
+                        [0.7, 0.5, 0.4, 1.0]
+                    };
                 }
                 for k in 0..4 {
                     rgba[k * n + i] = c[k];
@@ -202,13 +214,24 @@ mod tests {
         // ...and the sky a few pixels away from it is not.
         let near_building = |i: usize| {
             let (x, y) = ((i % w) as i32, (i / w) as i32);
-            (-3..=3).any(|dy: i32| (-3..=3).any(|dx: i32| {
-                let (xx, yy) = (x + dx, y + dy);
-                xx >= 0 && yy >= 0 && (xx as usize) < w && (yy as usize) < h && truth[yy as usize * w + xx as usize]
-            }))
+            (-3..=3).any(|dy: i32| {
+                (-3..=3).any(|dx: i32| {
+                    let (xx, yy) = (x + dx, y + dy);
+                    xx >= 0
+                        && yy >= 0
+                        && (xx as usize) < w
+                        && (yy as usize) < h
+                        && truth[yy as usize * w + xx as usize]
+                })
+            })
         };
-        let wrong = (0..w * h).filter(|&i| !near_building(i) && m[i] > 0.0).count();
-        assert!(wrong < 20, "{wrong} sky pixels away from the building taken for it");
+        let wrong = (0..w * h)
+            .filter(|&i| !near_building(i) && m[i] > 0.0)
+            .count();
+        assert!(
+            wrong < 20,
+            "{wrong} sky pixels away from the building taken for it"
+        );
         // Windows are not connected to the sky: they belong to the building.
         assert_eq!(m[45 * w + 31], 1.0);
         // Outside the region nothing.

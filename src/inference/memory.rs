@@ -38,7 +38,9 @@ const DEFAULT_RUN_TIME_LIMIT_S: f64 = 120.0;
 
 /// The run-time limit: `COLLAPSE_RUN_TIME_LIMIT_S`, else two minutes.
 pub fn run_time_limit() -> Option<std::time::Duration> {
-    let v = std::env::var(RUN_TIME_LIMIT_ENV).ok().filter(|v| !v.trim().is_empty());
+    let v = std::env::var(RUN_TIME_LIMIT_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty());
     let secs = match v.as_deref().map(|v| v.trim().parse::<f64>()) {
         Some(Ok(s)) if s == 0.0 => return None,
         Some(Ok(s)) if s.is_finite() && s > 0.0 => s,
@@ -64,7 +66,9 @@ pub fn model_size_limit() -> Option<u64> {
         Some(Ok(0)) => return None,
         Some(Ok(mb)) => mb,
         Some(Err(v)) => {
-            log::warn!("{MODEL_SIZE_LIMIT_ENV}='{v}' is not a number of MiB; using {DEFAULT_MODEL_MAX_MB}");
+            log::warn!(
+                "{MODEL_SIZE_LIMIT_ENV}='{v}' is not a number of MiB; using {DEFAULT_MODEL_MAX_MB}"
+            );
             DEFAULT_MODEL_MAX_MB
         }
         None => DEFAULT_MODEL_MAX_MB,

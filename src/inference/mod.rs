@@ -4,8 +4,8 @@
 
 pub mod clean_plate;
 mod contract;
-pub mod matte;
 mod devices;
+pub mod matte;
 mod memory;
 mod runtime;
 mod sessions;
@@ -13,7 +13,9 @@ mod tiling;
 
 pub use contract::{scene, Contract, ControlSpec, Margins, Metadata, Precision, SCENE_LEN};
 pub use devices::{DeviceRequest, ExecutionDevice};
-pub use memory::{GPU_MEMORY_LIMIT_ENV, MEMORY_LIMIT_ENV, MODEL_SIZE_LIMIT_ENV, RUN_TIME_LIMIT_ENV};
+pub use memory::{
+    GPU_MEMORY_LIMIT_ENV, MEMORY_LIMIT_ENV, MODEL_SIZE_LIMIT_ENV, RUN_TIME_LIMIT_ENV,
+};
 pub use runtime::{check_elf, library_path, set_bundled_library_dir, LIBRARY_ENV};
 pub use sessions::{load_model, purge, LoadedModel, ModelRequest, THREADS_ENV};
 pub use tiling::{FrameInputs, OutputGrid, TILE_PIXELS, TILE_PIXELS_ENV};

@@ -58,7 +58,10 @@ fn clean_plate_synthesis(scale: f64, runs: usize) -> Stats {
     let mut hole = vec![0.0f32; n];
     for j in 0..h {
         for i in 0..w {
-            let (x, y) = (x0 + (i as f64 + 0.5) / scale, y0 + 756.0 - (j as f64 + 0.5) / scale);
+            let (x, y) = (
+                x0 + (i as f64 + 0.5) / scale,
+                y0 + 756.0 - (j as f64 + 0.5) / scale,
+            );
             let p = img.get(x as i32, y as i32);
             for c in 0..4 {
                 rgba[c * n + j * w + i] = p[c];

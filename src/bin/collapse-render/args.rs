@@ -57,10 +57,22 @@ struct Cli {
     #[arg(long, value_name = "RANGE", value_parser = FrameRange::parse, help_heading = "Frames")]
     frames: Option<FrameRange>,
     /// First frame of the range (a farm chunk: --first 25 --last 48).
-    #[arg(long, value_name = "N", allow_negative_numbers = true, requires = "last", help_heading = "Frames")]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        requires = "last",
+        help_heading = "Frames"
+    )]
     first: Option<i64>,
     /// Last frame of the range.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, requires = "first", help_heading = "Frames")]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        requires = "first",
+        help_heading = "Frames"
+    )]
     last: Option<i64>,
     /// Render every Nth frame of the range.
     #[arg(long, value_name = "N", help_heading = "Frames")]
@@ -272,7 +284,10 @@ fn apply_shot(a: &mut Args, path: &Path, scale_given: bool) -> Result<(), String
     a.depth = a.depth.take().or(shot.depth);
     if a.frames.is_none() {
         if let Some(f) = &shot.frames {
-            a.frames = Some(FrameRange::parse(f).map_err(|e| format!("shot file {}: frames: {e}", path.display()))?);
+            a.frames = Some(
+                FrameRange::parse(f)
+                    .map_err(|e| format!("shot file {}: frames: {e}", path.display()))?,
+            );
         }
     }
     if let (Some(s), false) = (shot.scale, scale_given) {
@@ -301,13 +316,52 @@ mod tests {
     #[test]
     fn every_flag_of_the_old_command_line_still_means_the_same() {
         let a = args(&[
-            "--plate", "p.####.exr", "--mask", "m.png", "--background", "b.png",
-            "--out", "o.####.png", "--depth", "16", "--first", "25", "--last", "48",
-            "--step", "2", "--set", "seed=7", "--set", "bottomLeft=663,141",
-            "--set", "output=Matte", "--set", "halfPrecision=true", "--set", "model=\"/a b.onnx\"",
-            "--bundle", "/x/Collapse.ofx.bundle", "--scale", "0.5", "--tile", "256x128",
-            "--threads", "4", "--context", "Filter", "--contact-sheet", "s.png",
-            "--preview", "p.gif", "--mp4", "p.mp4", "--fps", "25", "--quiet", "--list-params",
+            "--plate",
+            "p.####.exr",
+            "--mask",
+            "m.png",
+            "--background",
+            "b.png",
+            "--out",
+            "o.####.png",
+            "--depth",
+            "16",
+            "--first",
+            "25",
+            "--last",
+            "48",
+            "--step",
+            "2",
+            "--set",
+            "seed=7",
+            "--set",
+            "bottomLeft=663,141",
+            "--set",
+            "output=Matte",
+            "--set",
+            "halfPrecision=true",
+            "--set",
+            "model=\"/a b.onnx\"",
+            "--bundle",
+            "/x/Collapse.ofx.bundle",
+            "--scale",
+            "0.5",
+            "--tile",
+            "256x128",
+            "--threads",
+            "4",
+            "--context",
+            "Filter",
+            "--contact-sheet",
+            "s.png",
+            "--preview",
+            "p.gif",
+            "--mp4",
+            "p.mp4",
+            "--fps",
+            "25",
+            "--quiet",
+            "--list-params",
         ])
         .unwrap();
         assert_eq!(a.plate.as_deref(), Some("p.####.exr"));
@@ -336,7 +390,10 @@ mod tests {
         assert!(a.quiet && a.list_params);
         let a = args(&["--frames", "1-96x4"]).unwrap();
         assert_eq!(a.frames, Some(FrameRange::new(1, 96, 4).unwrap()));
-        assert_eq!((a.scale, a.threads, a.fps, a.context.as_str()), (1.0, 1, 24, "general"));
+        assert_eq!(
+            (a.scale, a.threads, a.fps, a.context.as_str()),
+            (1.0, 1, 24, "general")
+        );
         let a = args(&["--frames", "1-96", "--step", "3"]).unwrap();
         assert_eq!(a.frames, Some(FrameRange::new(1, 96, 3).unwrap()));
         let a = args(&["--first", "-5", "--last", "-1"]).unwrap();
@@ -368,10 +425,20 @@ mod tests {
     #[test]
     fn help_and_version_are_generated() {
         let help = args(&["--help"]).unwrap_err();
-        for flag in ["--shot", "--plate", "--frames", "--set", "--tile", "--mp4", "Exit codes"] {
+        for flag in [
+            "--shot",
+            "--plate",
+            "--frames",
+            "--set",
+            "--tile",
+            "--mp4",
+            "Exit codes",
+        ] {
             assert!(help.contains(flag), "--help lacks {flag}: {help}");
         }
-        assert!(args(&["--version"]).unwrap_err().contains(env!("CARGO_PKG_VERSION")));
+        assert!(args(&["--version"])
+            .unwrap_err()
+            .contains(env!("CARGO_PKG_VERSION")));
     }
 
     #[test]
@@ -386,15 +453,27 @@ mod tests {
         )
         .unwrap();
         let s = shot.to_str().unwrap();
-        let a = args(&["--shot", s, "--set", "seed=4", "--first", "2", "--last", "3"]).unwrap();
+        let a = args(&[
+            "--shot", s, "--set", "seed=4", "--first", "2", "--last", "3",
+        ])
+        .unwrap();
         assert_eq!(a.plate, Some(dir.join("plate.png").display().to_string()));
-        assert_eq!(a.out, Some(dir.join("frames/c.####.png").display().to_string()));
+        assert_eq!(
+            a.out,
+            Some(dir.join("frames/c.####.png").display().to_string())
+        );
         assert_eq!(a.frames, Some(FrameRange::new(2, 3, 1).unwrap()));
         assert_eq!((a.fps, a.scale), (30, 0.5));
         // Flags come after the shot's parameters, so they win when applied in order.
-        assert_eq!(a.params.last(), Some(&("seed".to_string(), Value::Number(4.0))));
+        assert_eq!(
+            a.params.last(),
+            Some(&("seed".to_string(), Value::Number(4.0)))
+        );
         let a = args(&["--shot", s, "--scale", "1", "--fps", "12"]).unwrap();
-        assert_eq!((a.fps, a.scale, a.frames), (12, 1.0, Some(FrameRange::new(1, 9, 1).unwrap())));
+        assert_eq!(
+            (a.fps, a.scale, a.frames),
+            (12, 1.0, Some(FrameRange::new(1, 9, 1).unwrap()))
+        );
         std::fs::write(&shot, "plate = \"p.png\"\nscale = 3\n").unwrap();
         let e = args(&["--shot", s]).unwrap_err();
         assert!(e.contains("scale"), "{e}");

@@ -110,8 +110,18 @@ fn run(a: &Args) -> Result<(), Failure> {
         file.parent()
             .filter(|d| !d.as_os_str().is_empty())
             .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(file))
-            .map_err(|e| Failure::Input(format!("cannot write the checksum file {}: {e}", file.display())))?;
+            .and_then(|_| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(file)
+            })
+            .map_err(|e| {
+                Failure::Input(format!(
+                    "cannot write the checksum file {}: {e}",
+                    file.display()
+                ))
+            })?;
     }
 
     // Inputs: a still is read once; a sequence is read frame by frame (the host caches recent frames).
@@ -128,7 +138,15 @@ fn run(a: &Args) -> Result<(), Failure> {
     .map_err(input)?;
     for (clip, pattern) in [("Mask", &a.mask), ("Background", &a.background)] {
         if let Some(p) = pattern {
-            connect(&instance, clip, &Sequence::new(p), (first, last), None, &read_errors).map_err(input)?;
+            connect(
+                &instance,
+                clip,
+                &Sequence::new(p),
+                (first, last),
+                None,
+                &read_errors,
+            )
+            .map_err(input)?;
         }
     }
     for (name, value) in &a.params {
@@ -144,8 +162,14 @@ fn run(a: &Args) -> Result<(), Failure> {
         .map_err(|e| Failure::Render(explain(&instance, e)))?;
     for frame in frames.frames() {
         let rendered = instance.render_tiled(frame as f64, (a.scale, a.scale), a.tile, a.threads);
-        if let Some(e) = read_errors.lock().unwrap_or_else(|e| e.into_inner()).first() {
-            return Err(Failure::Input(format!("frame {frame}: cannot read an input: {e}")));
+        if let Some(e) = read_errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .first()
+        {
+            return Err(Failure::Input(format!(
+                "frame {frame}: cannot read an input: {e}"
+            )));
         }
         let image = rendered
             .map_err(|e| Failure::Render(format!("frame {frame}: {}", explain(&instance, e))))?;
@@ -193,7 +217,11 @@ fn append_checksum(file: &Path, frame: i64, pic: &Picture, path: &Path) -> Resul
     for v in &pic.data {
         hasher.update(v.to_le_bytes());
     }
-    let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let digest: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -341,7 +369,10 @@ fn connect(
             match picture::read(&seq.path(t.round() as i64)) {
                 Ok(p) => Some(to_image(&p, &clip_name)),
                 Err(e) => {
-                    errors.lock().unwrap_or_else(|e| e.into_inner()).push(format!("{clip_name}: {e}"));
+                    errors
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(format!("{clip_name}: {e}"));
                     None
                 }
             }

@@ -44,9 +44,17 @@ pub struct Shot {
     pub depth: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frames: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "finite")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "finite"
+    )]
     pub scale: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "finite")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "finite"
+    )]
     pub fps: Option<f64>,
     #[serde(default, with = "ordered_params")]
     pub params: Vec<(String, Value)>,
@@ -130,9 +138,7 @@ fn check_finite<E: de::Error>(n: f64) -> Result<f64, E> {
 }
 
 fn finite<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    Option::<f64>::deserialize(d)?
-        .map(check_finite)
-        .transpose()
+    Option::<f64>::deserialize(d)?.map(check_finite).transpose()
 }
 
 /// `[params]` as (name, value) pairs in file order (toml's `preserve_order`).
@@ -205,7 +211,11 @@ mod tests {
         assert_eq!(p["w"], Value::Text("C:\\plates".into()));
         assert_eq!(p["halfPrecision"], Value::Bool(false));
         let names: Vec<&str> = s.params.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(&names[..3], ["bottomLeft", "size", "startFrame"], "file order is kept");
+        assert_eq!(
+            &names[..3],
+            ["bottomLeft", "size", "startFrame"],
+            "file order is kept"
+        );
     }
 
     #[test]

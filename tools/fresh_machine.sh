@@ -8,7 +8,7 @@
 #   2. no libclang and PyPI unreachable: the set-up stops with one line saying
 #      what to install, and a bare `cargo check` stops with one line, no panic;
 #   3. no virtual environment, no numpy or Pillow, and a system Python that is
-#      "externally managed" (PEP 668, refuses pip installs): the set-up creates
+#      marked EXTERNALLY-MANAGED (PEP 668, as Debian's is): the set-up creates
 #      target/venv, installs the demo's packages there and the plate renders;
 #   4. no venv module (Debian without python3-venv) and no apt: one line naming
 #      python3-venv.
@@ -93,7 +93,8 @@ in_namespace '
 rm -rf target/venv "'"$PYSITE"'"/numpy "'"$PYSITE"'"/PIL "'"$PYSITE"'"/pillow*
 touch "'"$PYSTD"'"/EXTERNALLY-MANAGED
 python3 -c "import numpy" 2>/dev/null && { echo "numpy still importable" >&2; exit 1; }
-python3 -m pip install --quiet six 2>/dev/null && { echo "the system Python is not externally managed" >&2; exit 1; }
+python3 -c "import sysconfig, os, sys; sys.exit(not os.path.isfile(os.path.join(sysconfig.get_paths()[\"stdlib\"], \"EXTERNALLY-MANAGED\")))" \
+    || { echo "the system Python is not marked externally managed" >&2; exit 1; }
 SETUP_NO_APT=1 SETUP_PYTHON=demo tools/setup.sh >/dev/null
 target/venv/bin/python tools/make_plate.py target/fresh-plate.png --width 320 --height 180 --variant day
 test -s target/fresh-plate.png

@@ -227,7 +227,7 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
     let tiled = work != frame_work && work.intersect(&frame_work) == work;
     let (element, element_rect) =
         if tiled && frame_work.width() as i64 * frame_work.height() as i64 <= MAX_PIXELS {
-            let key = fingerprint(&model, frame_work, &inputs);
+            let key = fingerprint(&model, frame_work, stages.key, &inputs);
             let element =
                 element_cache::get_or_compute(inst.id(), Kind::Element, key, || run(frame_work))?;
             (element, frame_work)
@@ -278,8 +278,10 @@ fn write_unchanged(
 }
 
 /// What a cached element depends on: the model, the rectangle it covers, and
-/// every value the model reads.
-fn fingerprint(model: &LoadedModel, over: RectI, inputs: &FrameInputs) -> u64 {
+/// every value the model reads: its image inputs through the stages'
+/// fingerprint (which read the plate and give the mask and background), then
+/// the scene and controls.
+fn fingerprint(model: &LoadedModel, over: RectI, images: u64, inputs: &FrameInputs) -> u64 {
     let mut f = Fingerprint::new();
     f.bytes(model.path.to_string_lossy().as_bytes());
     f.bytes(model.device.label().as_bytes());
@@ -287,14 +289,9 @@ fn fingerprint(model: &LoadedModel, over: RectI, inputs: &FrameInputs) -> u64 {
     for v in [over.x1, over.y1, over.x2, over.y2] {
         f.word(v as u64);
     }
+    f.word(images);
     f.floats(&inputs.scene);
     f.floats(&inputs.controls);
-    for image in [&inputs.plate, &inputs.background, &inputs.mask] {
-        match image.as_slice() {
-            Some(values) => f.floats(values),
-            None => f.floats(&image.iter().copied().collect::<Vec<_>>()),
-        }
-    }
     f.finish()
 }
 
@@ -400,6 +397,9 @@ struct Stages {
     packed: Arc<Vec<f32>>,
     w: usize,
     h: usize,
+    /// Fingerprint of everything the stages read (plate, coverage, Background,
+    /// seed, scale), so of the model's image inputs too.
+    key: u64,
 }
 
 impl Stages {
@@ -425,7 +425,8 @@ impl Stages {
         if let Some(bg) = &background {
             f.floats(bg.as_slice().expect("contiguous"));
         }
-        let packed = element_cache::get_or_compute(inst.id(), Kind::Stages, f.finish(), || {
+        let key = f.finish();
+        let packed = element_cache::get_or_compute(inst.id(), Kind::Stages, key, || {
             let clock = std::time::Instant::now();
             let matte = if mask_given {
                 coverage_v.to_vec()
@@ -457,7 +458,7 @@ impl Stages {
             packed.extend_from_slice(&clean);
             Ok::<_, OfxError>(packed)
         })?;
-        Ok(Stages { packed, w, h })
+        Ok(Stages { packed, w, h, key })
     }
 
     fn mask(&self) -> Array4<f32> {

@@ -32,7 +32,7 @@ demo: bundle
 OLD_ORT_VERSION := 1.22.0
 
 test: bundle
-	@ORT_VERSION=$(OLD_ORT_VERSION) tools/setup.sh >/dev/null
+	@ORT_VERSION=$(OLD_ORT_VERSION) SETUP_GL=1 tools/setup.sh >/dev/null
 	. target/deps/env.sh && OLD_ORT_VERSION=$(OLD_ORT_VERSION) cargo test --release
 	tools/farm_test.sh
 

@@ -11,7 +11,10 @@
 #      marked EXTERNALLY-MANAGED (PEP 668, as Debian's is): the set-up creates
 #      target/venv, installs the demo's packages there and the plate renders;
 #   4. no venv module (Debian without python3-venv) and no apt: one line naming
-#      python3-venv.
+#      python3-venv;
+#   5. no OpenGL library at all (a farm node): the plugin still loads, describes
+#      and renders, its overlay declines to draw, and the overlay's OpenGL test
+#      fails saying it could not run (uses the test binary `make test` built).
 # Needs root (for unshare and mounts); says loudly that it did not run otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -112,4 +115,19 @@ grep -q "setup exit 1" "$WORK/4.log" || fail "case 4: the set-up did not fail: $
 [ "$(grep -c 'ERROR' "$WORK/setup.err")" = 1 ] && grep -q "ERROR.*install python3-venv" "$WORK/setup.err" \
     || fail "case 4: the set-up should stop with one line naming python3-venv, said: $(cat "$WORK/setup.err")"
 
-echo "[fresh-machine] all four cases passed" >&2
+echo "[fresh-machine] 5. no OpenGL at all (a farm node): the plugin loads, describes and renders, the overlay declines to draw, the GL test says it could not run" >&2
+OVERLAY_TEST=$(ls -t target/release/deps/overlay-* 2>/dev/null | grep -v '\.d$' | head -n1 || true)
+[ -n "$OVERLAY_TEST" ] && [ -x "$OVERLAY_TEST" ] || fail "case 5: no built overlay test (run make test first)"
+GLDIR=$(dirname "$(ldconfig -p | awk '$1 == "libGL.so.1" { print $NF; exit }')")
+in_namespace '
+rm -f "'"$GLDIR"'"/libGL.so* "'"$GLDIR"'"/libEGL.so* "'"$GLDIR"'"/libGLX*.so* "'"$GLDIR"'"/libOpenGL.so*
+'"$OVERLAY_TEST"' --exact a_viewer_without_opengl_or_the_draw_suite_still_loads_describes_and_renders
+set +e
+'"$OVERLAY_TEST"' --exact the_overlay_is_drawn_where_the_region_is_with_opengl >gl.out 2>&1
+echo "gl exit $?"
+cp gl.out '"$WORK"'/
+'  "$GLDIR" "$REPO" >"$WORK/5.log" 2>&1 || { cat "$WORK/5.log" >&2; fail "case 5"; }
+grep -q "gl exit 101" "$WORK/5.log" || fail "case 5: the GL test did not fail without OpenGL: $(cat "$WORK/5.log")"
+grep -q "COULD NOT RUN: no offscreen OpenGL" "$WORK/gl.out" || fail "case 5: the GL test did not say it could not run: $(cat "$WORK/gl.out")"
+
+echo "[fresh-machine] all five cases passed" >&2

@@ -11,6 +11,8 @@
 #   ORT_VERSION=1.31.1 (default)
 #   SETUP_PYTHON="demo model"        -- also install these requirement groups
 #                                       (tools/requirements-GROUP.txt) into the venv
+#   SETUP_GL=1                        -- also offscreen OpenGL (EGL + Mesa) for the
+#                                       overlay tests (make test sets it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -144,6 +146,20 @@ fi
         echo "export BINDGEN_EXTRA_CLANG_ARGS='-isystem $(cc -print-file-name=include)'"
     fi
 } >"$DEPS/env.sh"
+
+# --- Offscreen OpenGL for the overlay tests (tests/overlay.rs) -------------------------
+# EGL's surfaceless platform with Mesa's software rasteriser: no display, no GPU.
+have_gl() {
+    local libs
+    libs=$(ldconfig -p 2>/dev/null) || return 1
+    for lib in libEGL.so.1 libGL.so.1 libEGL_mesa.so.0; do
+        grep -qE "[[:space:]]$lib[[:space:]]" <<<"$libs" || return 1
+    done
+}
+if [ "${SETUP_GL:-0}" = 1 ] && ! have_gl; then
+    try_apt libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri \
+        || say "WARNING: no offscreen OpenGL (libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri): the overlay's OpenGL test will fail saying it could not run"
+fi
 
 # --- Python packages the tools need -------------------------------------------------
 for group in ${SETUP_PYTHON:-}; do

@@ -3,7 +3,8 @@
 use super::params::*;
 use crate::ffi;
 use crate::ofx::{
-    c, ChoiceDef, ClipDef, Context, Descriptor, DoubleKind, OfxResult, ParamInfo, ALL_COMPONENTS,
+    c, entry_pointer, ChoiceDef, ClipDef, Context, Descriptor, DoubleKind, MainEntry, OfxResult,
+    ParamInfo, ALL_COMPONENTS,
 };
 
 pub const SOURCE: &str = "Source";
@@ -15,8 +16,13 @@ const PAGE_COLLAPSE: &str = "collapsePage";
 const PAGE_LOOK: &str = "lookPage";
 const PAGE_MODEL: &str = "modelPage";
 
-pub fn describe(desc: &Descriptor) -> OfxResult<()> {
+pub fn describe(desc: &Descriptor, overlay: MainEntry) -> OfxResult<()> {
     let p = &desc.props;
+    // The region drawn and dragged on the viewer. The entry serves V2 hosts too:
+    // it draws with the Draw Suite whenever the host hands a draw context.
+    let entry = entry_pointer(overlay);
+    p.set_optional(p.set_pointer(ffi::kOfxImageEffectPluginPropOverlayInteractV1, entry));
+    p.set_optional(p.set_pointer(ffi::kOfxImageEffectPluginPropOverlayInteractV2, entry));
     p.set_string(ffi::kOfxPropLabel, 0, "Collapse")?;
     p.set_optional(p.set_string(ffi::kOfxPropShortLabel, 0, "Collapse"));
     p.set_optional(p.set_string(
@@ -113,7 +119,15 @@ fn info<'a>(name: &'a str, label: &'a str, hint: &'a str) -> ParamInfo<'a> {
 
 fn define_params(desc: &Descriptor) -> OfxResult<()> {
     let d = desc.params()?;
-    d.double2d(&info(BOTTOM_LEFT, "Bottom Left", "Lower-left corner of the building's region, where it meets the ground (canonical coordinates)."), DoubleKind::XYAbsolute, (0.35, 0.12))?;
+    let corner = d.double2d(&info(BOTTOM_LEFT, "Bottom Left", "Lower-left corner of the building's region, where it meets the ground (canonical coordinates). Drag the region's corners, edges or centre on the viewer."), DoubleKind::XYAbsolute, (0.35, 0.12))?;
+    // A host that draws its own handle for positions (Nuke) moves this corner;
+    // the overlay then leaves that corner to it.
+    if corner
+        .get_int(ffi::kOfxParamPropHasHostOverlayHandle, 0)
+        .is_ok_and(|v| v != 0)
+    {
+        corner.set_optional(corner.set_int(ffi::kOfxParamPropUseHostOverlayHandle, 0, 1));
+    }
     d.double2d(
         &info(
             SIZE,

@@ -37,7 +37,8 @@ pub fn region(bottom_left: (f64, f64), size: (f64, f64)) -> RectD {
     }
 }
 
-fn grow(r: RectD, m: &Margins) -> RectD {
+/// `r` grown by margins given as fractions of its width (left, right) and height.
+pub fn grow(r: RectD, m: &Margins) -> RectD {
     let (w, h) = (r.x2 - r.x1, r.y2 - r.y1);
     RectD {
         x1: r.x1 - m.left * w,

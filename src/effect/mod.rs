@@ -3,6 +3,7 @@
 mod describe;
 mod element_cache;
 mod geometry;
+mod overlay;
 mod params;
 mod render;
 
@@ -52,7 +53,7 @@ impl ImageEffect for Collapse {
     }
 
     fn describe(&self, desc: &Descriptor) -> OfxResult<()> {
-        describe::describe(desc)
+        describe::describe(desc, overlay_entry)
     }
 
     fn describe_in_context(&self, desc: &Descriptor, context: Context) -> OfxResult<()> {
@@ -182,6 +183,16 @@ extern "C" fn main_entry(
     out_args: ffi::OfxPropertySetHandle,
 ) -> ffi::OfxStatus {
     ofx::dispatch(&COLLAPSE, action, handle, in_args, out_args)
+}
+
+/// The overlay interact's entry (`kOfxImageEffectPluginPropOverlayInteractV1`).
+extern "C" fn overlay_entry(
+    action: *const c_char,
+    handle: *const c_void,
+    in_args: ffi::OfxPropertySetHandle,
+    _out_args: ffi::OfxPropertySetHandle,
+) -> ffi::OfxStatus {
+    ofx::dispatch_interact(&overlay::OVERLAY, action, handle, in_args)
 }
 
 /// Number of plugins in this binary (OpenFX export).

@@ -16,8 +16,8 @@ use crate::ofx::{Image, Instance, MessageLevel, OfxError, OfxResult, RectI, Rend
 use ndarray::Array4;
 use std::sync::Arc;
 
-/// The model for the current settings, or an error the artist can act on.
-pub fn model_for(settings: &Settings) -> OfxResult<Arc<LoadedModel>> {
+/// What `settings` ask to run: model file, device and precision.
+pub fn model_request(settings: &Settings) -> OfxResult<ModelRequest> {
     let path = if settings.model.trim().is_empty() {
         ofx::resources_dir()
             .map(|r| r.join(super::DEFAULT_MODEL_FILE))
@@ -27,13 +27,17 @@ pub fn model_for(settings: &Settings) -> OfxResult<Arc<LoadedModel>> {
     } else {
         settings.model.trim().into()
     };
-    let request = ModelRequest {
+    Ok(ModelRequest {
         path,
         device: settings.device,
         half: settings.half_precision,
         tensorrt: settings.use_tensorrt,
-    };
-    inference::load_model(&request).map_err(|e| OfxError::failed(e.message))
+    })
+}
+
+/// The model for the current settings, or an error the artist can act on.
+pub fn model_for(settings: &Settings) -> OfxResult<Arc<LoadedModel>> {
+    inference::load_model(&model_request(settings)?).map_err(|e| OfxError::failed(e.message))
 }
 
 /// The collapse at `time`: its model and geometry, or `None` while it leaves the

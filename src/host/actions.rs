@@ -130,9 +130,42 @@ pub fn call(
     out_args: OfxPropertySetHandle,
     render: Option<Arc<RenderCtx>>,
 ) -> Status {
+    enter(
+        entry,
+        action,
+        handle,
+        handle as usize,
+        in_args,
+        out_args,
+        render,
+    )
+}
+
+/// Calls an overlay interact's `entry` on `handle`; the action runs on behalf
+/// of the effect instance `effect` (its journal, its parameter rules).
+pub fn call_for(
+    entry: MainEntry,
+    action: &'static [u8],
+    handle: *const c_void,
+    effect: usize,
+    in_args: OfxPropertySetHandle,
+    out_args: OfxPropertySetHandle,
+) -> Status {
+    enter(entry, action, handle, effect, in_args, out_args, None)
+}
+
+fn enter(
+    entry: MainEntry,
+    action: &'static [u8],
+    handle: *const c_void,
+    effect: usize,
+    in_args: OfxPropertySetHandle,
+    out_args: OfxPropertySetHandle,
+    render: Option<Arc<RenderCtx>>,
+) -> Status {
     let frame = Frame {
         action: name(action),
-        effect: handle as usize,
+        effect,
         render,
     };
     STACK.with(|s| s.borrow_mut().push(frame));

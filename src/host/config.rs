@@ -104,6 +104,12 @@ pub struct HostConfig {
     pub offer_progress: bool,
     pub offer_multithread: bool,
     pub offer_timeline: bool,
+    /// The OpenFX 1.5 Draw Suite, and a draw context in every overlay draw
+    /// (Natron 2.5 and Nuke have neither: their overlays draw with OpenGL).
+    pub offer_draw_suite: bool,
+    /// The host draws its own viewer handles for 2D positions, as Nuke does
+    /// (`kOfxParamPropHasHostOverlayHandle` on every Double2D parameter).
+    pub position_handles: bool,
     /// CPUs reported by `multiThreadNumCPUs`; 0 = the machine's parallelism.
     pub threads: usize,
     pub project: Project,
@@ -158,6 +164,8 @@ impl Default for HostConfig {
             offer_progress: true,
             offer_multithread: true,
             offer_timeline: true,
+            offer_draw_suite: false,
+            position_handles: false,
             threads: 0,
             project: Project::default(),
             answer_questions_yes: true,

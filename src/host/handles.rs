@@ -8,6 +8,7 @@ use std::sync::{Arc, LazyLock, Mutex, RwLock};
 use super::clips::Clip;
 use super::effect::Effect;
 use super::images::ImageHandle;
+use super::overlay::{DrawContext, InteractObj};
 use super::params::Param;
 use super::properties::PropertySet;
 use super::suites::memory::ImageMemory;
@@ -27,6 +28,10 @@ pub enum Object {
     Image(Arc<ImageHandle>),
     Memory(Arc<ImageMemory>),
     Mutex(Arc<OfxMutex>),
+    /// An overlay interact (descriptor or instance).
+    Interact(Arc<InteractObj>),
+    /// The Draw Suite context of one draw action.
+    DrawContext(Arc<DrawContext>),
 }
 
 impl Object {
@@ -43,6 +48,8 @@ impl Object {
             Object::Image(o) => Arc::as_ptr(&o.props) as usize,
             Object::Memory(o) => Arc::as_ptr(o) as usize,
             Object::Mutex(o) => Arc::as_ptr(o) as usize,
+            Object::Interact(o) => Arc::as_ptr(o) as usize,
+            Object::DrawContext(o) => Arc::as_ptr(o) as usize,
         }
     }
 

@@ -94,6 +94,24 @@ impl Instance {
         self.effect.params.get(param).map(|p| p.props.snapshot())
     }
 
+    /// Opens the plugin's overlay on a viewer of this instance (`None`: it has
+    /// none). The host must not be a background one.
+    pub fn overlay(&self) -> Result<Option<super::Overlay>, HostError> {
+        super::overlay::Overlay::open(&self.effect)
+    }
+
+    /// The parameter edits the plugin made since the last call: undo blocks and writes.
+    pub fn take_edits(&self) -> Vec<super::Edit> {
+        std::mem::take(
+            &mut *self
+                .effect
+                .params
+                .edits
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
+    }
+
     /// Sets a parameter as a user would and sends `kOfxActionInstanceChanged`.
     pub fn set_param(&self, param: &str, value: ParamValue) -> Result<(), HostError> {
         let p = self

@@ -446,12 +446,25 @@ fn n_dims(kind: ParamKind) -> usize {
     }
 }
 
+/// What the plugin did to parameter values, in order: its undo blocks and writes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Edit {
+    /// `paramEditBegin` with its label.
+    Begin(String),
+    /// `paramSetValue` / `paramSetValueAtTime`.
+    Set { param: String, value: ParamValue },
+    /// `paramEditEnd`.
+    End,
+}
+
 /// The parameters of an effect (descriptor or instance), in definition order.
 pub struct ParamSet {
     pub props: Arc<PropertySet>,
     params: RwLock<Vec<Arc<Param>>>,
     /// Open `paramEditBegin` blocks.
     pub edit_depth: Mutex<u32>,
+    /// Every edit the plugin made, for tests to read (`Instance::take_edits`).
+    pub edits: Mutex<Vec<Edit>>,
 }
 
 impl ParamSet {
@@ -464,6 +477,7 @@ impl ParamSet {
             ),
             params: RwLock::default(),
             edit_depth: Mutex::new(0),
+            edits: Mutex::default(),
         })
     }
 
@@ -481,6 +495,13 @@ impl ParamSet {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    pub fn record(&self, edit: Edit) {
+        self.edits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(edit);
     }
 
     pub fn push(&self, param: Arc<Param>) {

@@ -347,6 +347,25 @@ pub const EFFECT_INSTANCE: &[Spec] = &[
     int(f::kOfxPropIsInteractive, 1, Ro, &[0]),
 ];
 
+/// An interact descriptor (the overlay's describe action).
+pub const INTERACT_DESCRIPTOR: &[Spec] = &[
+    flag(f::kOfxInteractPropHasAlpha, Ro, 1),
+    int(f::kOfxInteractPropBitDepth, 1, Ro, &[8]),
+];
+
+/// An interact instance, one per viewer.
+pub const INTERACT_INSTANCE: &[Spec] = &[
+    flag(f::kOfxInteractPropHasAlpha, Ro, 1),
+    int(f::kOfxInteractPropBitDepth, 1, Ro, &[8]),
+    ptr(f::kOfxPropEffectInstance, Ro),
+    ptr(f::kOfxPropInstanceData, Rw),
+    dbl(f::kOfxInteractPropPixelScale, 2, Ro, &[1.0, 1.0]),
+    dbl(f::kOfxInteractPropBackgroundColour, 3, Ro, &[0.0, 0.0, 0.0]),
+    dbl(f::kOfxInteractPropSuggestedColour, 3, Ro, &[1.0, 1.0, 1.0]),
+    int(f::kOfxInteractPropViewportSize, 2, Ro, &[0, 0]),
+    st(f::kOfxInteractPropSlaveToParam, 0, Rw, &[]),
+];
+
 pub const CLIP_DESCRIPTOR: &[Spec] = &[
     st(f::kOfxPropType, 1, Ro, &[name(f::kOfxTypeClip)]),
     st(f::kOfxPropName, 1, Ro, &[""]),

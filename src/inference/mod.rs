@@ -17,7 +17,7 @@ pub use memory::{
     GPU_MEMORY_LIMIT_ENV, MEMORY_LIMIT_ENV, MODEL_SIZE_LIMIT_ENV, RUN_TIME_LIMIT_ENV,
 };
 pub use runtime::{check_elf, library_path, set_bundled_library_dir, LIBRARY_ENV};
-pub use sessions::{load_model, purge, LoadedModel, ModelRequest, THREADS_ENV};
+pub use sessions::{load_model, loaded_model, purge, LoadedModel, ModelRequest, THREADS_ENV};
 pub use tiling::{FrameInputs, OutputGrid, TILE_PIXELS, TILE_PIXELS_ENV};
 
 use std::fmt;

@@ -56,6 +56,12 @@ pub fn load_model(request: &ModelRequest) -> Result<Arc<LoadedModel>, InferenceE
     Ok(model)
 }
 
+/// The shared session for a request if one was already created (never loads).
+pub fn loaded_model(request: &ModelRequest) -> Option<Arc<LoadedModel>> {
+    let cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    cache.get(request).cloned()
+}
+
 /// Drops every cached session (purgeCaches, unload). Renders holding one keep it alive.
 pub fn purge() {
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());

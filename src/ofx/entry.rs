@@ -52,6 +52,19 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// The instance behind an effect handle the host gave (an interact's effect).
+    pub(crate) fn from_handle(handle: ffi::OfxImageEffectHandle) -> OfxResult<Instance> {
+        if handle.is_null() {
+            return Err(OfxError::new(
+                ffi::kOfxStatErrBadHandle,
+                "null effect instance",
+            ));
+        }
+        Ok(Instance {
+            handle,
+            props: effect_props(handle)?,
+        })
+    }
     /// A number that names this instance for as long as it lives (its handle).
     pub fn id(&self) -> usize {
         self.handle as usize

@@ -7,6 +7,7 @@ mod clip;
 mod entry;
 mod error;
 mod image;
+mod interact;
 mod message;
 mod param;
 mod property;
@@ -15,11 +16,14 @@ mod suites;
 pub use bundle::{binary_dir, resources_dir};
 pub use clip::{Clip, ClipDef, Clips, ALL_COMPONENTS};
 pub use entry::{
-    dispatch, ClipPreferences, Context, Descriptor, ImageEffect, Instance, PluginExport,
+    dispatch, ClipPreferences, Context, Descriptor, ImageEffect, Instance, MainEntry, PluginExport,
     PluginInfo, RenderArgs,
 };
 pub use error::{OfxError, OfxResult, Status};
 pub use image::{BitDepth, Components, Image};
+pub use interact::{
+    dispatch_interact, entry_pointer, Interact, Overlay, Painter, Pen, PenPhase, Shape, ViewArgs,
+};
 pub use message::MessageLevel;
 pub use param::{ChoiceDef, DoubleKind, ParamDefs, ParamInfo, ParamValues};
 pub use property::PropertySet;

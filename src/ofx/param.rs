@@ -227,6 +227,48 @@ impl ParamValues {
         })
     }
 
+    /// A parameter's instance properties (enabled, secret, host overlay handle ...).
+    pub fn props(&self, name: &str) -> OfxResult<PropertySet> {
+        let h = self.param(name)?;
+        let get = host_suites()?.param.paramGetPropertySet.ok_or_else(|| {
+            OfxError::host_call("paramGetPropertySet", ffi::kOfxStatErrMissingHostFeature)
+        })?;
+        let mut props: ffi::OfxPropertySetHandle = std::ptr::null_mut();
+        // SAFETY: a parameter handle from the host and an out pointer.
+        check(&format!("paramGetPropertySet({name})"), unsafe {
+            get(h, &mut props)
+        })?;
+        Ok(PropertySet(props))
+    }
+
+    /// Sets a Double2D parameter (at the host's current time when it animates).
+    pub fn set_double2d(&self, name: &str, value: (f64, f64)) -> OfxResult<()> {
+        let h = self.param(name)?;
+        let set = host_suites()?.param.paramSetValue.ok_or_else(|| {
+            OfxError::host_call("paramSetValue", ffi::kOfxStatErrMissingHostFeature)
+        })?;
+        // SAFETY: a Double2D parameter takes two doubles after the handle.
+        check(name, unsafe { set(h, value.0, value.1) })
+    }
+
+    /// Opens an undo block: the host groups every change until `end_edit` as one step.
+    pub fn begin_edit(&self, label: &str) -> OfxResult<()> {
+        let f = host_suites()?.param.paramEditBegin.ok_or_else(|| {
+            OfxError::host_call("paramEditBegin", ffi::kOfxStatErrMissingHostFeature)
+        })?;
+        let label = CString::new(label).map_err(|_| OfxError::failed("edit label with NUL"))?;
+        // SAFETY: an instance's parameter set and a C string.
+        check("paramEditBegin", unsafe { f(self.handle, label.as_ptr()) })
+    }
+
+    pub fn end_edit(&self) -> OfxResult<()> {
+        let f = host_suites()?.param.paramEditEnd.ok_or_else(|| {
+            OfxError::host_call("paramEditEnd", ffi::kOfxStatErrMissingHostFeature)
+        })?;
+        // SAFETY: an instance's parameter set.
+        check("paramEditEnd", unsafe { f(self.handle) })
+    }
+
     pub fn double(&self, name: &str, time: f64) -> OfxResult<f64> {
         let (h, f) = (self.param(name)?, self.get_at_time()?);
         let mut v = 0.0f64;

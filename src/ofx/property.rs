@@ -173,6 +173,14 @@ impl PropertySet {
         Ok(out)
     }
 
+    pub fn set_pointer(&self, name: &'static [u8], value: *mut c_void) -> OfxResult<()> {
+        let s = suite()?;
+        check(
+            prop_what(name),
+            call!(s, propSetPointer(self.0, c(name).as_ptr(), 0, value)),
+        )
+    }
+
     pub fn get_pointer(&self, name: &'static [u8]) -> OfxResult<*mut c_void> {
         let s = suite()?;
         let mut out: *mut c_void = std::ptr::null_mut();

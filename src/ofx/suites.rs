@@ -16,6 +16,10 @@ pub struct HostSuites {
     pub message: Option<&'static ffi::OfxMessageSuiteV1>,
     pub message_v2: Option<&'static ffi::OfxMessageSuiteV2>,
     pub progress: Option<&'static ffi::OfxProgressSuiteV1>,
+    /// Overlays: the interact's property set and redraw requests.
+    pub interact: Option<&'static ffi::OfxInteractSuiteV1>,
+    /// OpenFX 1.5 drawing without OpenGL.
+    pub draw: Option<&'static ffi::OfxDrawSuiteV1>,
 }
 
 // SAFETY: the tables are immutable function-pointer structs owned by the host
@@ -83,6 +87,8 @@ pub(crate) fn fetch_suites() -> OfxResult<HostSuites> {
             message: (get(ffi::kOfxMessageSuite, 1) as *const ffi::OfxMessageSuiteV1).as_ref(),
             message_v2: (get(ffi::kOfxMessageSuite, 2) as *const ffi::OfxMessageSuiteV2).as_ref(),
             progress: (get(ffi::kOfxProgressSuite, 1) as *const ffi::OfxProgressSuiteV1).as_ref(),
+            interact: (get(ffi::kOfxInteractSuite, 1) as *const ffi::OfxInteractSuiteV1).as_ref(),
+            draw: (get(ffi::kOfxDrawSuite, 1) as *const ffi::OfxDrawSuiteV1).as_ref(),
         }
     };
     *SUITES.write().unwrap_or_else(|e| e.into_inner()) = Some(suites);

@@ -217,3 +217,20 @@ pub fn status_kb(field: &str) -> f64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
 }
+
+/// The photograph as float RGBA (bottom row first, as the host stores it).
+pub fn photo(path: &Path) -> (Vec<f32>, i32, i32) {
+    let img = image::open(path)
+        .unwrap_or_else(|e| cannot_run(&format!("cannot read {}: {e}", path.display())))
+        .to_rgb8();
+    let (w, h) = (img.width() as i32, img.height() as i32);
+    let mut px = Vec::with_capacity((w * h * 4) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let p = img.get_pixel(x as u32, (h - 1 - y) as u32);
+            px.extend([p[0], p[1], p[2]].map(|v| v as f32 / 255.0));
+            px.push(1.0);
+        }
+    }
+    (px, w, h)
+}

@@ -2,7 +2,9 @@
 //! `extern "C"` entry points share: panic containment, handle checks, output
 //! pointer checks.
 
+pub mod draw;
 pub mod effect;
+pub mod interact;
 pub mod memory;
 pub mod message;
 pub mod param;
@@ -140,6 +142,10 @@ unsafe extern "C" fn fetch_suite(
             (s, 1) if s == name(f::kOfxTimeLineSuite) && c.offer_timeline => {
                 Some(timeline::suite())
             }
+            (s, 1) if s == name(f::kOfxInteractSuite) && !c.is_background => {
+                Some(interact::suite())
+            }
+            (s, 1) if s == name(f::kOfxDrawSuite) && c.offer_draw_suite => Some(draw::suite()),
             _ => None,
         };
         log::debug!(
@@ -190,6 +196,8 @@ fn journal_of(object: &Object) -> Arc<Journal> {
             e.journal.clone()
         }
         Object::Image(i) => i.props.journal().clone(),
+        Object::Interact(i) => i.effect.journal.clone(),
+        Object::DrawContext(d) => d.journal.clone(),
         Object::Memory(_) | Object::Mutex(_) => current_journal(),
     }
 }

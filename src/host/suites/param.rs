@@ -11,7 +11,7 @@ use crate::ffi::{
 };
 use crate::host::actions;
 use crate::host::effect::{Effect, Stage};
-use crate::host::params::{Param, ParamKind, ParamValue, Slots};
+use crate::host::params::{Edit, Param, ParamKind, ParamValue, Slots};
 use crate::host::status as st;
 use crate::host::strings::{self, name};
 
@@ -95,6 +95,11 @@ unsafe extern "C" fn param_define(
             return Err(st::ERR_EXISTS);
         }
         let param = effect.define_param(kind, param_name);
+        if kind == ParamKind::Double2D && effect.config.position_handles {
+            param
+                .props
+                .set_int(name(f::kOfxParamPropHasHostOverlayHandle), 1);
+        }
         if !out.is_null() {
             out.write(Arc::as_ptr(&param.props) as OfxPropertySetHandle);
         }
@@ -307,6 +312,10 @@ pub unsafe extern "C" fn param_write(
                 return Err(st::ERR_VALUE);
             }
         }
+        effect.params.record(Edit::Set {
+            param: param.name.clone(),
+            value: value.clone(),
+        });
         param.set_value(value);
         if !actions::in_action_on(effect.handle(), name(f::kOfxActionCreateInstance)) {
             effect.plugin_changed_param(
@@ -395,10 +404,11 @@ unsafe extern "C" fn param_copy(
 unsafe extern "C" fn param_edit_begin(h: OfxParamSetHandle, label: *const c_char) -> OfxStatus {
     status(|| {
         let effect = param_set_of("paramEditBegin", h)?;
-        if strings::from_c(label).is_none() {
-            effect
+        match strings::from_c(label) {
+            Some(label) => effect.params.record(Edit::Begin(label.to_owned())),
+            None => effect
                 .journal
-                .violation("paramEditBegin with a NULL or non-UTF-8 name");
+                .violation("paramEditBegin with a NULL or non-UTF-8 name"),
         }
         *effect
             .params
@@ -424,6 +434,7 @@ unsafe extern "C" fn param_edit_end(h: OfxParamSetHandle) -> OfxStatus {
             return Err(st::FAILED);
         }
         *depth -= 1;
+        effect.params.record(Edit::End);
         Ok(())
     })
 }

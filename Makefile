@@ -16,8 +16,9 @@
 #   make farm-test  the render-farm integration: OpenJD bundle, OpenCue outline, Natron recipe (~1 min; part of make test)
 #   make soak    a long farm render in one process: memory flat, bits repeatable (SOAK_FRAMES)
 #   make look-sheets  the collapse on the real photographs into docs/images/photos/
+#   make reference  the classic-VFX reference simulation of a shot into out/reference/ (model/reference)
 
-.PHONY: demo test bundle bench bench-doc model setup leakcheck fuzz fresh-machine look look-sheets soak farm-test
+.PHONY: demo test bundle bench bench-doc model setup leakcheck fuzz fresh-machine look look-sheets soak farm-test reference
 
 setup:
 	@tools/setup.sh >/dev/null
@@ -32,8 +33,9 @@ demo: bundle
 OLD_ORT_VERSION := 1.22.0
 
 test: bundle
-	@ORT_VERSION=$(OLD_ORT_VERSION) SETUP_GL=1 tools/setup.sh >/dev/null
+	@ORT_VERSION=$(OLD_ORT_VERSION) SETUP_GL=1 SETUP_PYTHON=sim tools/setup.sh >/dev/null
 	. target/deps/env.sh && OLD_ORT_VERSION=$(OLD_ORT_VERSION) cargo test --release
+	target/venv/bin/python -m unittest model.reference.test_reference
 	tools/farm_test.sh
 
 # The table goes to stdout; the plugin's and ONNX Runtime's log lines to stderr.
@@ -55,6 +57,10 @@ look: bundle
 
 look-sheets: bundle
 	tools/look_sheets.sh
+
+reference:
+	@SETUP_PYTHON=sim tools/setup.sh >/dev/null
+	target/venv/bin/python -m model.reference.shot --seed 3 --aspect 1.0 --frames 48 --out out/reference
 
 farm-test: bundle
 	tools/farm_test.sh

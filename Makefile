@@ -17,8 +17,9 @@
 #   make soak    a long farm render in one process: memory flat, bits repeatable (SOAK_FRAMES)
 #   make look-sheets  the collapse on the real photographs into docs/images/photos/
 #   make reference  the classic-VFX reference simulation of a shot into out/reference/ (model/reference)
+#   make train   the learned generator: data set from the reference, training (<= 60 min), evaluation (model/learned)
 
-.PHONY: demo test bundle bench bench-doc model setup leakcheck fuzz fresh-machine look look-sheets soak farm-test reference
+.PHONY: demo test bundle bench bench-doc model setup leakcheck fuzz fresh-machine look look-sheets soak farm-test reference train
 
 setup:
 	@tools/setup.sh >/dev/null
@@ -33,9 +34,10 @@ demo: bundle
 OLD_ORT_VERSION := 1.22.0
 
 test: bundle
-	@ORT_VERSION=$(OLD_ORT_VERSION) SETUP_GL=1 SETUP_PYTHON=sim tools/setup.sh >/dev/null
+	@ORT_VERSION=$(OLD_ORT_VERSION) SETUP_GL=1 SETUP_PYTHON="sim train" tools/setup.sh >/dev/null
 	. target/deps/env.sh && OLD_ORT_VERSION=$(OLD_ORT_VERSION) cargo test --release
 	target/venv/bin/python -m unittest model.reference.test_reference
+	target/venv/bin/python -m model.learned.train --mini --out target/learned-mini
 	tools/farm_test.sh
 
 # The table goes to stdout; the plugin's and ONNX Runtime's log lines to stderr.
@@ -61,6 +63,12 @@ look-sheets: bundle
 reference:
 	@SETUP_PYTHON=sim tools/setup.sh >/dev/null
 	target/venv/bin/python -m model.reference.shot --seed 3 --aspect 1.0 --frames 48 --out out/reference
+
+train:
+	@SETUP_PYTHON="sim train" tools/setup.sh >/dev/null
+	target/venv/bin/python -m model.reference.dataset --count 300 --out target/dataset --jobs 1
+	target/venv/bin/python -m model.learned.train --data target/dataset --out target/learned --steps 3600 --minutes 45
+	target/venv/bin/python -m model.learned.evaluate --data target/dataset --model target/learned
 
 farm-test: bundle
 	tools/farm_test.sh

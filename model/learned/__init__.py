@@ -1,0 +1,1 @@
+"""The learned collapse generator (see README.md): networks, training, evaluation."""

@@ -565,21 +565,7 @@ fn a_gpu_out_of_memory_falls_back_to_the_cpu_for_that_frame() {
     let dir = repo().join("target/test-gpu-oom");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let p = plate();
-    let mut buf = Vec::new();
-    for y in (0..H).rev() {
-        for x in 0..W {
-            buf.extend(
-                p.get(x, y)
-                    .iter()
-                    .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8),
-            );
-        }
-    }
-    image::RgbaImage::from_raw(W as u32, H as u32, buf)
-        .unwrap()
-        .save(dir.join("plate.png"))
-        .unwrap();
+    save_plate_png(&dir.join("plate.png"));
     let (x, y, w, h) = BUILDING;
     let render = |device: &str, cap: Option<&str>, out: &str| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_collapse-render"));

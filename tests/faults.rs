@@ -333,7 +333,7 @@ fn renderer(extra_env: &[(&str, &Path)], args: &[&str]) -> (i32, String) {
             .unwrap_or_default()
     ));
     let plate_png = dir.join("plate.png");
-    image_png(&plate_png);
+    save_plate_png(&plate_png);
     let out = dir.join("out.####.png");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_collapse-render"));
     cmd.arg("--bundle")
@@ -372,24 +372,6 @@ fn renderer(extra_env: &[(&str, &Path)], args: &[&str]) -> (i32, String) {
         );
     }
     (code, text)
-}
-
-fn image_png(path: &Path) {
-    let p = plate();
-    let mut buf = Vec::new();
-    for y in (0..H).rev() {
-        for x in 0..W {
-            buf.extend(
-                p.get(x, y)
-                    .iter()
-                    .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8),
-            );
-        }
-    }
-    image::RgbaImage::from_raw(W as u32, H as u32, buf)
-        .unwrap()
-        .save(path)
-        .unwrap();
 }
 
 #[test]

@@ -403,16 +403,11 @@ fn a_screenshot_of_the_overlay_over_a_photograph() {
     set(&inst, "size", ParamValue::Double2D(735.0, 565.0));
     set(&inst, "direction", ParamValue::Double(0.4));
     let shown = frame(&inst, 9.0);
-    let mut bg = Canvas::filled(pw as u32, ph as u32, DARK);
-    for y in 0..ph {
-        for x in 0..pw {
-            let p = shown.get(x, y);
-            let i = (((ph - 1 - y) * pw + x) * 4) as usize;
-            for c in 0..3 {
-                bg.rgba[i + c] = (p[c].clamp(0.0, 1.0) * 255.0).round() as u8;
-            }
-        }
-    }
+    let bg = Canvas {
+        width: pw as u32,
+        height: ph as u32,
+        rgba: rgba8_top_first(&shown),
+    };
     let overlay = inst.overlay().unwrap().unwrap();
     let v = View {
         width: pw as u32,

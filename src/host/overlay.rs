@@ -14,7 +14,8 @@ use super::error::HostError;
 use super::gl::GlCanvas;
 use super::handles::{Object, Scope};
 use super::journal::Journal;
-use super::properties::{PropertySet, Value};
+use super::properties::{PropValue, PropertySet, Value};
+use super::queries::check;
 use super::specs;
 use super::status::{self, Status};
 use super::strings::name;
@@ -227,27 +228,20 @@ impl Overlay {
                 "a background host has no viewer: set is_background to false".into(),
             ));
         }
-        let key = if effect.config.offer_draw_suite {
-            f::kOfxImageEffectPluginPropOverlayInteractV2
-        } else {
-            f::kOfxImageEffectPluginPropOverlayInteractV1
-        };
-        let pointer = match effect.props.snapshot().get(name(key)) {
-            Some(super::properties::PropValue::Pointer(v)) => v.first().copied().unwrap_or(0),
+        let declared = effect.props.snapshot();
+        let pointer = |key: &'static [u8]| match declared.get(name(key)) {
+            Some(PropValue::Pointer(v)) => v.first().copied().unwrap_or(0),
             _ => 0,
         };
-        let pointer = if pointer == 0 {
-            // A V2 host also runs V1 overlays.
-            match effect
-                .props
-                .snapshot()
-                .get(name(f::kOfxImageEffectPluginPropOverlayInteractV1))
-            {
-                Some(super::properties::PropValue::Pointer(v)) => v.first().copied().unwrap_or(0),
-                _ => 0,
-            }
+        // A Draw Suite host takes a V2 overlay, and a V1 one where there is no V2.
+        let v2 = if effect.config.offer_draw_suite {
+            pointer(f::kOfxImageEffectPluginPropOverlayInteractV2)
         } else {
-            pointer
+            0
+        };
+        let pointer = match v2 {
+            0 => pointer(f::kOfxImageEffectPluginPropOverlayInteractV1),
+            p => p,
         };
         if pointer == 0 {
             return Ok(None);
@@ -429,7 +423,7 @@ impl Overlay {
             ],
         ));
         entries.push(arg::doubles(f::kOfxInteractPropPenPressure, &[1.0]));
-        trapped(action, self.send(action, &entries))
+        check(action, self.send(action, &entries))
     }
 
     /// The pen goes down at a screen position (pixels from the bottom-left, y up).
@@ -454,7 +448,7 @@ impl Overlay {
         let mut entries = self.common(view);
         entries.push(arg::ints(f::kOfxPropKeySym, &[sym]));
         entries.push(arg::string(f::kOfxPropKeyString, text));
-        trapped(action, self.send(action, &entries))
+        check(action, self.send(action, &entries))
     }
 
     /// A key goes down (`sym` a `kOfxKey_*` symbol); `Ok(true)`: the overlay took it.
@@ -467,14 +461,14 @@ impl Overlay {
 
     pub fn gain_focus(&self, view: &View) -> Result<bool, HostError> {
         let entries = self.common(view);
-        trapped(
+        check(
             f::kOfxInteractActionGainFocus,
             self.send(f::kOfxInteractActionGainFocus, &entries),
         )
     }
     pub fn lose_focus(&self, view: &View) -> Result<bool, HostError> {
         let entries = self.common(view);
-        trapped(
+        check(
             f::kOfxInteractActionLoseFocus,
             self.send(f::kOfxInteractActionLoseFocus, &entries),
         )
@@ -496,18 +490,6 @@ impl Drop for Overlay {
             None,
         );
         self.effect.expect_ok(f::kOfxActionDestroyInstance, s);
-    }
-}
-
-/// OK: the overlay used the event; ReplyDefault: it did not; anything else fails.
-fn trapped(action: &'static [u8], status: Status) -> Result<bool, HostError> {
-    match status {
-        status::OK => Ok(true),
-        status::REPLY_DEFAULT => Ok(false),
-        s => Err(HostError::Action {
-            action: name(action),
-            status: s,
-        }),
     }
 }
 

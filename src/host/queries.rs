@@ -16,7 +16,7 @@ use super::strings::name;
 use crate::ffi::{self as f, OfxRectD, OfxRectI};
 
 /// OK and "do the default" are the answers that let the host go on.
-fn check(action: &'static [u8], status: Status) -> Result<bool, HostError> {
+pub(super) fn check(action: &'static [u8], status: Status) -> Result<bool, HostError> {
     match status {
         status::OK => Ok(true),
         status::REPLY_DEFAULT => Ok(false),

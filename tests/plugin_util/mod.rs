@@ -234,3 +234,27 @@ pub fn photo(path: &Path) -> (Vec<f32>, i32, i32) {
     }
     (px, w, h)
 }
+
+/// An image's pixels as 8-bit RGBA, top row first (as image files store them).
+pub fn rgba8_top_first(img: &Image) -> Vec<u8> {
+    let r = img.bounds();
+    let mut buf = Vec::with_capacity(((r.x2 - r.x1) * (r.y2 - r.y1) * 4).max(0) as usize);
+    for y in (r.y1..r.y2).rev() {
+        for x in r.x1..r.x2 {
+            buf.extend(
+                img.get(x, y)
+                    .iter()
+                    .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8),
+            );
+        }
+    }
+    buf
+}
+
+/// The synthetic plate written as a PNG, for the command-line renderer.
+pub fn save_plate_png(path: &Path) {
+    image::RgbaImage::from_raw(W as u32, H as u32, rgba8_top_first(&plate()))
+        .expect("the plate's size")
+        .save(path)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}

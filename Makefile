@@ -17,9 +17,11 @@
 #   make soak    a long farm render in one process: memory flat, bits repeatable (SOAK_FRAMES)
 #   make look-sheets  the collapse on the real photographs into docs/images/photos/
 #   make reference  the classic-VFX reference simulation of a shot into out/reference/ (model/reference)
-#   make train   the learned generator: data set from the reference, training (<= 60 min), evaluation (model/learned)
+#   make train   the learned generator: data set from the reference, training (<= 60 min), evaluation,
+#                and its package into bundle/Contents/Resources/learned.collapse (model/learned)
+#   make package the bundled learned package again from target/learned (no training)
 
-.PHONY: demo test bundle bench bench-doc model setup leakcheck fuzz fresh-machine look look-sheets soak farm-test reference train
+.PHONY: demo test bundle bench bench-doc model setup leakcheck fuzz fresh-machine look look-sheets soak farm-test reference train package
 
 setup:
 	@tools/setup.sh >/dev/null
@@ -35,9 +37,10 @@ OLD_ORT_VERSION := 1.22.0
 
 test: bundle
 	@ORT_VERSION=$(OLD_ORT_VERSION) SETUP_GL=1 SETUP_PYTHON="sim train" tools/setup.sh >/dev/null
-	. target/deps/env.sh && OLD_ORT_VERSION=$(OLD_ORT_VERSION) cargo test --release
 	target/venv/bin/python -m unittest model.reference.test_reference
 	target/venv/bin/python -m model.learned.train --mini --out target/learned-mini
+	target/venv/bin/python -m model.learned.package --model target/learned-mini --out target/learned-mini/learned.collapse
+	. target/deps/env.sh && OLD_ORT_VERSION=$(OLD_ORT_VERSION) cargo test --release
 	tools/farm_test.sh
 
 # The table goes to stdout; the plugin's and ONNX Runtime's log lines to stderr.
@@ -69,7 +72,11 @@ train:
 	target/venv/bin/python -m model.reference.dataset --count 300 --out target/dataset --jobs 1
 	target/venv/bin/python -m model.learned.train --data target/dataset --out target/learned --steps 3600 --minutes 45
 	target/venv/bin/python -m model.learned.evaluate --data target/dataset --model target/learned
+	target/venv/bin/python -m model.learned.package --model target/learned --out bundle/Contents/Resources/learned.collapse
 
+package:
+	@SETUP_PYTHON="sim train" tools/setup.sh >/dev/null
+	target/venv/bin/python -m model.learned.package --model target/learned --out bundle/Contents/Resources/learned.collapse
 farm-test: bundle
 	tools/farm_test.sh
 

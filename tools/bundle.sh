@@ -3,7 +3,7 @@
 #   Contents/Info.plist
 #   Contents/Linux-x86-64/Collapse.ofx                 the plugin (our cdylib)
 #   Contents/Linux-x86-64/lib/libonnxruntime.so.1      ONNX Runtime (+ GPU providers with ORT_FLAVOR=gpu)
-#   Contents/Resources/                                default model, icons
+#   Contents/Resources/                                the models (procedural .onnx, learned .collapse package), icons
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ORT_DIR=$(tools/setup.sh)
@@ -13,7 +13,7 @@ OUT=target/ofx/Collapse.ofx.bundle
 rm -rf "$OUT.tmp"
 mkdir -p "$OUT.tmp/Contents/Linux-x86-64/lib" "$OUT.tmp/Contents/Resources"
 cp bundle/Contents/Info.plist "$OUT.tmp/Contents/"
-cp bundle/Contents/Resources/* "$OUT.tmp/Contents/Resources/"
+cp -R bundle/Contents/Resources/. "$OUT.tmp/Contents/Resources/"
 cp target/release/libcollapse_ofx.so "$OUT.tmp/Contents/Linux-x86-64/Collapse.ofx"
 cp "$ORT_DIR"/lib* "$OUT.tmp/Contents/Linux-x86-64/lib/"
 rm -rf "$OUT" && mv "$OUT.tmp" "$OUT"

@@ -5,13 +5,21 @@ inference), the five controls and the aspect. Per frame: progress t in [0, 1.25]
 
   Conditioning   raw controls / aspect / progress -> normalised feature vector
                  (done inside the graph, so the ONNX file takes raw values)
-  DustGenerator  features -> MLP -> 4x6xC tensor -> residual upsampling blocks
-                 -> sqrt-density at 32x48x4 -> pixel shuffle -> density [1, 64, 96]
-                 (Deep Fluids style: a continuous function of t, so consecutive
-                 frames are coherent by construction)
+  DustGenerator  features -> MLP -> 4x6xC tensor -> three cheap x2 upsampling
+                 blocks (depthwise-separable residual convolutions) -> 32x48 ->
+                 3x3 head -> bilinear x2 -> base log sqrt-density and a detail
+                 amplitude at 64x96 (Deep Fluids style: a continuous
+                 function of t, so consecutive frames are coherent by construction)
+  DetailNoise    procedural, band-limited noise fields at 64x96 that evolve
+                 smoothly in (physical) time, with per-seed phases: the fine-scale
+                 texture the deterministic decoder cannot place (the dust is chaotic
+                 given the controls), scaled per pixel by the decoder's amplitudes
   FragmentMotion per fragment slot MLP: (rest cx, cy, area, features) ->
                  (dx, dy, angle, released logit)
-  CollapseFrame  the per-frame graph exported to ONNX (both of the above)
+  CollapseFrame  the per-frame graph exported to ONNX (all of the above)
+
+The architecture sizes live in one dict (DEFAULT_CONFIG); the checkpoint stores it,
+so evaluate.load_model rebuilds exactly what was trained.
 """
 
 import math
@@ -29,6 +37,21 @@ CONTROL_LO = (-1.0, 0.25, 0.25, 0.0, 0.0)
 CONTROL_HI = (1.0, 4.0, 4.0, 2.0, 2.0)
 LOG_ASPECT_SCALE = math.log(2.5)
 T_FREQS = (1.0, 2.0, 4.0, 8.0)     # Fourier features of time (x pi)
+
+DEFAULT_CONFIG = {
+    # dust decoder: MLP width, channels at 4x6, 8x12, 16x24, 32x48
+    "dust_hidden": 128,
+    "dust_width": (48, 48, 32, 16),
+    "dust_separable": True,
+    # procedural detail: wavelengths (pixels of the 64x96 grid) of the noise bands,
+    # number of rotating field pairs per band, angular rates (rad per unit of tau)
+    "detail_wavelengths": (3.0, 6.0, 12.0),
+    "detail_pairs": 4,
+    "detail_rate": (4.0, 12.0),
+    # fragment motion MLP
+    "frag_hidden": 64,
+    "frag_layers": 3,
+}
 
 
 class Conditioning(nn.Module):
@@ -56,69 +79,134 @@ class Conditioning(nn.Module):
 
 
 class UpBlock(nn.Module):
-    """x2 nearest upsampling, then a residual pair of 3x3 convolutions."""
+    """x2 bilinear upsampling (nearest leaves visible blocks), then a residual pair
+    of convolutions: depthwise 3x3 + pointwise 1x1 each (separable, ~8x cheaper
+    than a full 3x3), or full 3x3."""
 
-    def __init__(self, cin, cout):
+    def __init__(self, cin, cout, separable=True):
         super().__init__()
         self.skip = nn.Conv2d(cin, cout, 1)
-        self.c1 = nn.Conv2d(cin, cout, 3, padding=1)
-        self.c2 = nn.Conv2d(cout, cout, 3, padding=1)
+        if separable:
+            self.c1 = nn.Sequential(nn.Conv2d(cin, cin, 3, padding=1, groups=cin), nn.Conv2d(cin, cout, 1))
+            self.c2 = nn.Sequential(nn.Conv2d(cout, cout, 3, padding=1, groups=cout), nn.Conv2d(cout, cout, 1))
+        else:
+            self.c1 = nn.Conv2d(cin, cout, 3, padding=1)
+            self.c2 = nn.Conv2d(cout, cout, 3, padding=1)
 
     def forward(self, x):
-        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
         h = self.c2(F.silu(self.c1(F.silu(x))))
         return self.skip(x) + h
 
 
-class DustGenerator(nn.Module):
-    """features (+ z) -> density [B, 1, 64, 96] >= 0 (predicted as sqrt-density,
-    then squared: the dust spans ~4 decades)."""
+def band_noise(n, rows, cols, wavelength, generator, pad=16):
+    """n fixed Gaussian noise fields [n, rows * cols], band-pass filtered around
+    `wavelength` pixels (a log-Gaussian annulus, half an octave wide), each
+    normalised to zero mean and unit variance."""
+    H, W = rows + 2 * pad, cols + 2 * pad
+    white = torch.randn(n, H, W, generator=generator, dtype=torch.float64)
+    ky = torch.fft.fftfreq(H, dtype=torch.float64)[:, None]
+    kx = torch.fft.rfftfreq(W, dtype=torch.float64)[None, :]
+    k = torch.sqrt(ky ** 2 + kx ** 2).clamp(min=1e-9)
+    g = torch.exp(-0.5 * (torch.log2(k * wavelength) / 0.5) ** 2)
+    f = torch.fft.irfft2(torch.fft.rfft2(white) * g, s=(H, W))[:, pad:pad + rows, pad:pad + cols]
+    f = f - f.mean((1, 2), keepdim=True)
+    f = f / f.std(dim=(1, 2), keepdim=True)
+    return f.reshape(n, rows * cols).float()
 
-    def __init__(self, cond_dim, z_dim=LATENT_DIM, width=(128, 96, 64, 48), hidden=256):
+
+class DetailNoise(nn.Module):
+    """Procedural fine-scale detail: per band b, a noise field at 64x96
+        N_b(x, tau) = sum_j [cos th_j B_2j(x) + sin th_j B_2j+1(x)] / sqrt(P),
+        th_j = w_j tau + phi_j(z),
+    with fixed band-limited unit-variance fields B (buffers), fixed rates w_j and
+    seed-dependent phases phi = z U (U fixed). Each N_b has unit variance at every
+    tau, changes smoothly in time (coherent frames) and differs between seeds.
+    forward returns sum_b gain_b N_b (one matmul): the gains set the spectrum."""
+
+    def __init__(self, z_dim, wavelengths, pairs, rate, seed=1234):
         super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        nb = len(wavelengths)
+        self.nb, self.pairs = nb, pairs
+        fields = torch.cat([band_noise(2 * pairs, ROWS, COLS, lam, g) for lam in wavelengths])
+        self.register_buffer("fields", fields / math.sqrt(pairs))   # [nb*2P, H*W]
+        lo, hi = rate
+        # finer bands evolve faster (eddy turnover time ~ wavelength^(2/3))
+        scale = torch.tensor([(min(wavelengths) / lam) ** (2.0 / 3.0) for lam in wavelengths])
+        w = lo + (hi - lo) * torch.rand(nb, pairs, generator=g)
+        sign = torch.where(torch.rand(nb, pairs, generator=g) < 0.5, -1.0, 1.0)
+        self.register_buffer("rates", (w * sign * scale[:, None]).reshape(-1))      # [nb*P]
+        self.register_buffer("phase_proj", torch.randn(z_dim, nb * pairs, generator=g))
+
+    def forward(self, tau, z, gains):
+        """tau [B], z [B, Z], gains [B, nb] -> noise [B, 1, 64, 96]."""
+        th = tau[:, None] * self.rates + z.detach() @ self.phase_proj          # [B, nb*P]
+        th = th.view(-1, self.nb, self.pairs, 1)
+        coef = torch.cat([torch.cos(th), torch.sin(th)], 3) * gains[:, :, None, None]
+        n = coef.reshape(-1, 1, 2 * self.nb * self.pairs) @ self.fields        # [B, 1, H*W]
+        return n.view(-1, 1, ROWS, COLS)
+
+
+class DustGenerator(nn.Module):
+    """features (+ z) -> density [B, 1, 64, 96] >= 0, predicted in log space (the
+    dust spans ~4 decades; exp is also far cheaper than softplus in onnxruntime):
+        log sqrt-density = h + amp * N - 2   (clamped at 3),   density = exp(2 x that)
+    h: the decoder's base field; amp = 1.5 sigmoid(a - 2): its detail amplitude;
+    N = sum_b gain_b N_b: the procedural noise, band gains 1.5 sigmoid(.) from the MLP.
+    The decoder: MLP -> 4x6xC0 -> separable residual x2 blocks (bilinear) to 32x48
+    -> a 3x3 head (h, a) -> bilinear x2 to 64x96: smooth, the fine scales come from
+    the noise."""
+
+    def __init__(self, cond_dim, z_dim=LATENT_DIM, config=None):
+        super().__init__()
+        cfg = dict(DEFAULT_CONFIG, **(config or {}))
+        width, hidden = tuple(cfg["dust_width"]), cfg["dust_hidden"]
         self.c0 = width[0]
-        self.mlp = nn.Sequential(
+        self.trunk = nn.Sequential(
             nn.Linear(cond_dim + z_dim, hidden), nn.SiLU(),
-            nn.Linear(hidden, hidden), nn.SiLU(),
-            nn.Linear(hidden, 4 * 6 * width[0]))
-        self.blocks = nn.ModuleList(UpBlock(a, b) for a, b in zip(width[:-1], width[1:]))
-        self.head = nn.Conv2d(width[-1], 4, 3, padding=1)         # 32x48x4 -> 64x96
-        # coordinate channels at the coarsest level (position-dependent structure)
-        self.register_buffer("coords", self._coords(4, 6))
-        self.mix0 = nn.Conv2d(width[0] + 2, width[0], 3, padding=1)
+            nn.Linear(hidden, hidden), nn.SiLU())
+        self.to_grid = nn.Linear(hidden, 4 * 6 * width[0])
+        self.blocks = nn.ModuleList(UpBlock(a, b, cfg["dust_separable"])
+                                    for a, b in zip(width[:-1], width[1:]))
+        assert len(self.blocks) == 3, "dust_width: channels at 4x6, 8x12, 16x24, 32x48"
+        self.detail = DetailNoise(z_dim, cfg["detail_wavelengths"], cfg["detail_pairs"],
+                                  cfg["detail_rate"])
+        self.to_gains = nn.Linear(hidden, self.detail.nb)
+        self.head = nn.Conv2d(width[-1], 2, 3, padding=1)   # h, a at 32x48, then bilinear x2
 
-    @staticmethod
-    def _coords(h, w):
-        y = torch.linspace(-1, 1, h)[:, None].expand(h, w)
-        x = torch.linspace(-1, 1, w)[None, :].expand(h, w)
-        return torch.stack([x, y])[None]
-
-    def forward(self, feat, z, return_sqrt=False):
+    def forward(self, feat, z, return_sqrt=False, detail=True):
         b = feat.shape[0]
-        x = self.mlp(torch.cat([feat, z], 1)).view(b, self.c0, 4, 6)
-        x = self.mix0(torch.cat([F.silu(x), self.coords.expand(b, -1, -1, -1)], 1))
+        hid = self.trunk(torch.cat([feat, z], 1))
+        x = self.to_grid(hid).view(b, self.c0, 4, 6)
         for blk in self.blocks:
             x = blk(x)
-        q = F.softplus(self.head(F.silu(x)) - 2.0)    # sqrt density, 4 sub-pixels
-        q = F.pixel_shuffle(q, 2)                       # [B, 1, 64, 96]
-        return q if return_sqrt else q * q
+        y = F.interpolate(self.head(F.silu(x)), scale_factor=2.0, mode="bilinear",
+                          align_corners=False)                      # [B, 2, 64, 96]
+        pre = y[:, 0:1] - 2.0
+        if detail:
+            gains = 1.5 * torch.sigmoid(self.to_gains(hid))
+            noise = self.detail(feat[:, 1], z, gains)               # feat[:, 1] = tau
+            amp = 1.5 * torch.sigmoid(y[:, 1:2] - 2.0)
+            pre = pre + amp * noise
+        pre = pre.clamp(max=3.0)
+        return torch.exp(pre) if return_sqrt else torch.exp(2.0 * pre)
 
 
 class FragmentMotion(nn.Module):
     """Per slot: (rest cx, rest cy, area, features, z) -> (dx, dy, angle, released logit).
     Rest position also enters through a few Fourier features (slot-specific motion)."""
 
-    def __init__(self, cond_dim, z_dim=LATENT_DIM, hidden=160, n_pos_freqs=4):
+    def __init__(self, cond_dim, z_dim=LATENT_DIM, hidden=64, layers=3, n_pos_freqs=4):
         super().__init__()
         self.register_buffer("pfreq", (2.0 ** torch.arange(n_pos_freqs)) * math.pi)
         pos_dim = 3 + 4 * n_pos_freqs
         self.cond = nn.Linear(cond_dim + z_dim, hidden)
         self.pos = nn.Linear(pos_dim, hidden)
-        self.body = nn.Sequential(
-            nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
-            nn.Linear(hidden, hidden), nn.SiLU(),
-            nn.Linear(hidden, hidden), nn.SiLU(),
-            nn.Linear(hidden, 4))
+        body = []
+        for _ in range(layers):
+            body += [nn.SiLU(), nn.Linear(hidden, hidden)]
+        self.body = nn.Sequential(*body, nn.SiLU(), nn.Linear(hidden, 4))
 
     def forward(self, rest, feat, z):
         """rest [B, N, 3] (cx, cy, area); feat [B, F]; z [B, Z] -> [B, N, 4] raw
@@ -133,14 +221,16 @@ class FragmentMotion(nn.Module):
 
 
 class CollapseModel(nn.Module):
-    """Both components behind one conditioning."""
+    """All components behind one conditioning. config: DEFAULT_CONFIG overrides."""
 
-    def __init__(self, z_dim=LATENT_DIM):
+    def __init__(self, z_dim=LATENT_DIM, config=None):
         super().__init__()
         self.z_dim = z_dim
+        self.config = dict(DEFAULT_CONFIG, **(config or {}))
         self.cond = Conditioning()
-        self.dust = DustGenerator(self.cond.dim, z_dim)
-        self.frag = FragmentMotion(self.cond.dim, z_dim)
+        self.dust = DustGenerator(self.cond.dim, z_dim, self.config)
+        self.frag = FragmentMotion(self.cond.dim, z_dim, self.config["frag_hidden"],
+                                   self.config["frag_layers"])
 
     def forward(self, t, z, controls, aspect, rest=None):
         feat = self.cond(t, controls, aspect)
@@ -172,3 +262,33 @@ def seed_latent(seed, z_dim=LATENT_DIM):
     """The inference latent of a seed: a fixed standard Gaussian draw."""
     import numpy as np
     return np.random.default_rng(int(seed)).standard_normal(z_dim).astype(np.float32)
+
+
+def count_macs(model):
+    """Multiply-accumulates of one frame (convolutions, linear layers, the detail
+    matmul), by forward hooks on a batch of 1."""
+    macs = [0]
+
+    def conv(m, i, o):
+        if isinstance(m, nn.ConvTranspose2d):
+            macs[0] += i[0].numel() * m.out_channels * m.kernel_size[0] * m.kernel_size[1]
+            return
+        macs[0] += o.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+
+    def lin(m, i, o):
+        macs[0] += o.numel() // o.shape[-1] * m.in_features * m.out_features
+
+    hooks = []
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            hooks.append(m.register_forward_hook(conv))
+        elif isinstance(m, nn.Linear):
+            hooks.append(m.register_forward_hook(lin))
+    rest = torch.rand(1, MAX_FRAGMENTS, 3)
+    with torch.no_grad():
+        model(torch.tensor([0.5]), torch.zeros(1, model.z_dim), torch.ones(1, N_CONTROLS),
+              torch.ones(1), rest)
+    for h in hooks:
+        h.remove()
+    d = model.dust.detail
+    return macs[0] + 2 * d.nb * d.pairs * ROWS * COLS

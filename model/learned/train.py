@@ -30,13 +30,13 @@ import torch
 import torch.nn.functional as F
 
 from .data import load_split
-from .networks import LATENT_DIM, MAX_FRAGMENTS, CollapseFrame, CollapseModel
+from .networks import LATENT_DIM, MAX_FRAGMENTS, CollapseFrame, CollapseModel, count_macs
 
 N_BANDS = 12
 
 
-def setup_torch(seed):
-    torch.set_num_threads(2)
+def setup_torch(seed, threads=1):
+    torch.set_num_threads(threads)
     torch.set_flush_denormal(True)
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -83,9 +83,10 @@ def latent_reg(table):
 
 
 class Losses:
-    def __init__(self, dens_scale):
+    def __init__(self, dens_scale, w_spec=1.0, w_grad=1.0, w_spec_alpha=1.0):
         self.M, _ = band_matrix()
         self.s = dens_scale            # mean density of the data (losses ~ O(1))
+        self.w_spec, self.w_grad, self.w_spec_alpha = w_spec, w_grad, w_spec_alpha
 
     def density(self, q_pred, d_true):
         d_pred = q_pred * q_pred
@@ -95,7 +96,13 @@ class Losses:
         bp, bt = band_power(d_pred, self.M), band_power(d_true, self.M)
         eps = 1e-6 * self.s ** 2
         l_s = (torch.log(bp + eps) - torch.log(bt + eps)).abs().mean()
-        return {"dens": l_d, "grad": l_g, "sqrt": 0.5 * l_q, "spec": 0.05 * l_s}
+        out = {"dens": l_d, "grad": self.w_grad * l_g, "sqrt": 0.5 * l_q, "spec": self.w_spec * l_s}
+        if self.w_spec_alpha:
+            # the same on alpha = 1 - exp(-density), what is seen: texture in the thin,
+            # semi-transparent dust, not only in the saturated core
+            ap, at = band_power(1 - torch.exp(-d_pred), self.M), band_power(1 - torch.exp(-d_true), self.M)
+            out["spec_alpha"] = self.w_spec_alpha * (torch.log(ap + 1e-7) - torch.log(at + 1e-7)).abs().mean()
+        return out
 
     @staticmethod
     def fragments(out, tab, aspect):
@@ -119,7 +126,7 @@ def make_mini_data(out):
 
 
 def train(args):
-    setup_torch(args.seed)
+    setup_torch(args.seed, args.threads)
     t_start = time.perf_counter()
     tr = load_split(args.data, "train")
     if tr is None:
@@ -134,14 +141,16 @@ def train(args):
     print(f"data: {n_sim} train sims x {n_t} frames, mean density {dens_scale:.3f} "
           f"(loaded in {time.perf_counter() - t_start:.1f} s)", flush=True)
 
-    model = CollapseModel(LATENT_DIM)
+    config = json.loads(args.config) if args.config else None
+    model = CollapseModel(LATENT_DIM, config)
     latents = torch.nn.Parameter(torch.randn(n_sim, LATENT_DIM))
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params / 1e6:.2f} M parameters (dust {sum(p.numel() for p in model.dust.parameters()) / 1e6:.2f} M, "
-          f"fragments {sum(p.numel() for p in model.frag.parameters()) / 1e6:.2f} M), latent {LATENT_DIM}", flush=True)
+          f"fragments {sum(p.numel() for p in model.frag.parameters()) / 1e6:.2f} M), latent {LATENT_DIM}, "
+          f"{count_macs(model) / 1e6:.1f} M MACs per frame", flush=True)
     opt = torch.optim.Adam([{"params": model.parameters(), "lr": args.lr},
                             {"params": [latents], "lr": args.lr_latent}])
-    losses = Losses(dens_scale)
+    losses = Losses(dens_scale, args.w_spec, args.w_grad, args.w_spec_alpha)
     gen = torch.Generator().manual_seed(args.seed)
     log = []
     steps_done = 0
@@ -192,6 +201,7 @@ def train(args):
     os.makedirs(args.out, exist_ok=True)
     ck = {"model": model.state_dict(), "latents": latents.detach(),
           "train_index": torch.from_numpy(tr["index"]), "latent_dim": LATENT_DIM,
+          "config": model.config, "format": 2,
           "dens_scale": dens_scale, "args": vars(args), "steps": steps_done,
           "capped": capped, "train_seconds": t_train}
     torch.save(ck, os.path.join(args.out, "checkpoint.pt"))
@@ -291,6 +301,12 @@ def parse(argv=None):
     ap.add_argument("--lr-latent", type=float, default=1e-2)
     ap.add_argument("--z-noise", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--w-spec", type=float, default=1.0, help="weight of the log band-power loss")
+    ap.add_argument("--w-spec-alpha", type=float, default=1.0,
+                    help="weight of the log band-power loss on alpha = 1 - exp(-density)")
+    ap.add_argument("--w-grad", type=float, default=1.0, help="weight of the gradient L1 loss")
+    ap.add_argument("--config", default="", help="JSON overrides of networks.DEFAULT_CONFIG")
     ap.add_argument("--log-every", type=int, default=100)
     ap.add_argument("--mini", action="store_true",
                     help="CI: 2 tiny generated sims, a few steps, export (under 2 min)")

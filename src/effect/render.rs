@@ -226,9 +226,10 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
         }
     };
     // A host tile: the element of the whole frame's work, computed once for all
-    // its tiles; a whole frame (or a frame too large to keep): just this work.
+    // its tiles; a whole frame (or a frame too large to keep): just this work. A
+    // package keeps its per-frame stages itself, so its tiles run only their pixels.
     let frame_work = geo.to_pixels(geo.affected).intersect(&source_rod);
-    let tiled = work != frame_work && work.intersect(&frame_work) == work;
+    let tiled = work != frame_work && work.intersect(&frame_work) == work && !model.is_package();
     let (element, element_rect) =
         if tiled && frame_work.width() as i64 * frame_work.height() as i64 <= MAX_PIXELS {
             let key = fingerprint(&model, frame_work, stages.key, &inputs);

@@ -176,13 +176,22 @@ pub(crate) fn parse_margins(key: &str, text: &str) -> Result<Margins, InferenceE
         .split_whitespace()
         .filter_map(|t| t.parse::<f64>().ok())
         .collect();
-    if v.len() != 4
-        || text.split_whitespace().count() != 4
-        || v.iter().any(|x| !x.is_finite() || *x < 0.0 || *x > 16.0)
-    {
-        return Err(InferenceError::contract(format!(
-            "{key} '{text}' must be four numbers from 0 to 16 (left bottom right top)"
-        )));
+    if text.split_whitespace().count() != v.len() {
+        return Err(margins_error(key, text));
+    }
+    margins(key, &v).map_err(|_| margins_error(key, text))
+}
+
+fn margins_error(key: &str, text: &str) -> InferenceError {
+    InferenceError::contract(format!(
+        "{key} '{text}' must be four numbers from 0 to 16 (left bottom right top)"
+    ))
+}
+
+/// Margins from four numbers (left bottom right top), each from 0 to 16.
+pub(crate) fn margins(key: &str, v: &[f64]) -> Result<Margins, InferenceError> {
+    if v.len() != 4 || v.iter().any(|x| !x.is_finite() || *x < 0.0 || *x > 16.0) {
+        return Err(margins_error(key, &format!("{v:?}")));
     }
     Ok(Margins {
         left: v[0],
@@ -207,31 +216,47 @@ pub(crate) fn parse_controls(text: &str) -> Result<Vec<ControlSpec>, InferenceEr
                 "collapse.controls entry '{entry}' must be 'name min max default'"
             )));
         }
-        let (name, min, max, default) = (parts[0], nums[0], nums[1], nums[2]);
-        if !CONTROL_VOCABULARY.contains(&name) {
-            return Err(InferenceError::contract(format!(
-                "collapse.controls names '{name}', which the plugin cannot feed (known: {})",
-                CONTROL_VOCABULARY.join(", ")
-            )));
-        }
-        if !(min <= default && default <= max) {
-            return Err(InferenceError::contract(format!(
-                "control '{name}': need min <= default <= max, got {min} {default} {max}"
-            )));
-        }
-        if out.iter().any(|c| c.name == name) {
-            return Err(InferenceError::contract(format!(
-                "control '{name}' is declared twice"
-            )));
-        }
-        out.push(ControlSpec {
-            name: name.to_string(),
-            min,
-            max,
-            default,
-        });
+        push_control(
+            &mut out,
+            "collapse.controls",
+            parts[0],
+            [nums[0], nums[1], nums[2]],
+        )?;
     }
     Ok(out)
+}
+
+/// Appends a control after checking it: a name of the vocabulary, declared once,
+/// finite `min <= default <= max`. `key` names where it was declared.
+pub(crate) fn push_control(
+    out: &mut Vec<ControlSpec>,
+    key: &str,
+    name: &str,
+    [min, max, default]: [f32; 3],
+) -> Result<(), InferenceError> {
+    if !CONTROL_VOCABULARY.contains(&name) {
+        return Err(InferenceError::contract(format!(
+            "{key} names '{name}', which the plugin cannot feed (known: {})",
+            CONTROL_VOCABULARY.join(", ")
+        )));
+    }
+    if !(min.is_finite() && max.is_finite() && min <= default && default <= max) {
+        return Err(InferenceError::contract(format!(
+            "control '{name}': need min <= default <= max, got {min} {default} {max}"
+        )));
+    }
+    if out.iter().any(|c| c.name == name) {
+        return Err(InferenceError::contract(format!(
+            "control '{name}' is declared twice"
+        )));
+    }
+    out.push(ControlSpec {
+        name: name.to_string(),
+        min,
+        max,
+        default,
+    });
+    Ok(())
 }
 
 /// Checks input/output names, ranks, fixed dimensions and element types.

@@ -7,6 +7,7 @@ mod contract;
 mod devices;
 pub mod matte;
 mod memory;
+mod package;
 mod runtime;
 mod sessions;
 mod tiling;
@@ -16,9 +17,10 @@ pub use devices::{DeviceRequest, ExecutionDevice};
 pub use memory::{
     GPU_MEMORY_LIMIT_ENV, MEMORY_LIMIT_ENV, MODEL_SIZE_LIMIT_ENV, RUN_TIME_LIMIT_ENV,
 };
+pub use package::{noise, PACKAGE_FILE};
 pub use runtime::{check_elf, library_path, set_bundled_library_dir, LIBRARY_ENV};
 pub use sessions::{load_model, loaded_model, purge, LoadedModel, ModelRequest, THREADS_ENV};
-pub use tiling::{FrameInputs, OutputGrid, TILE_PIXELS, TILE_PIXELS_ENV};
+pub use tiling::{FrameInputs, OutputGrid, StageTiming, TILE_PIXELS, TILE_PIXELS_ENV};
 
 use std::fmt;
 

@@ -1,8 +1,10 @@
-//! One ONNX Runtime session per (model file, device, precision), created on
-//! first use and shared by every instance and render thread.
+//! One loaded model per (model path, device, precision), created on first use
+//! and shared by every instance and render thread: a contract-1 `.onnx` file
+//! (one session) or a contract-2 package (one session per stage, `package.rs`).
 
 use super::contract::Contract;
 use super::devices::{gpu_candidates, DeviceRequest, ExecutionDevice};
+use super::package::{self, Package};
 use super::runtime::{environment, memory_cap, renew_capped_arena};
 use super::InferenceError;
 use once_cell::sync::Lazy;
@@ -22,14 +24,45 @@ pub struct ModelRequest {
 
 /// A model ready to run.
 pub struct LoadedModel {
-    /// `Session::run` needs exclusive access; ONNX Runtime parallelises inside a run.
-    pub(crate) session: Mutex<Session>,
+    pub(crate) graph: Graph,
     pub contract: Contract,
     pub device: ExecutionDevice,
-    /// The file actually loaded (the fp16 variant when half precision found one).
+    /// The file actually loaded (the fp16 variant when half precision found one),
+    /// or the package's folder.
     pub path: PathBuf,
     /// Set when the artist asked for something we could not give (GPU, fp16).
     pub warning: Option<String>,
+}
+
+/// What runs: one contract-1 session, or a package's stages.
+pub(crate) enum Graph {
+    /// `Session::run` needs exclusive access; ONNX Runtime parallelises inside a run.
+    Single(Mutex<Session>),
+    Package(Package),
+}
+
+impl LoadedModel {
+    /// True for a contract-2 package: it keeps its per-shot and per-frame stages'
+    /// outputs itself, so a tile costs only its own pixels (no frame-wide element cache).
+    pub fn is_package(&self) -> bool {
+        matches!(self.graph, Graph::Package(_))
+    }
+
+    /// Session runs per stage since loading, in package order (a contract-1 model:
+    /// one entry, "model", not counted: 0). Served from the kept outputs does not count.
+    pub fn stage_runs(&self) -> Vec<(String, u64)> {
+        match &self.graph {
+            Graph::Package(p) => p.runs(),
+            Graph::Single(_) => vec![("model".into(), 0)],
+        }
+    }
+
+    /// Forgets the package's cached stage outputs (the benchmark times cold stages).
+    pub fn clear_stage_cache(&self) {
+        if let Graph::Package(p) = &self.graph {
+            p.clear_cache();
+        }
+    }
 }
 
 static CACHE: Lazy<Mutex<HashMap<ModelRequest, Arc<LoadedModel>>>> =
@@ -70,6 +103,9 @@ pub fn purge() {
 }
 
 fn create(request: &ModelRequest) -> Result<LoadedModel, InferenceError> {
+    if let Some(dir) = package_dir(&request.path) {
+        return package::load(request, &dir);
+    }
     check_model_file(&request.path)?;
     let mut warnings = Vec::new();
     let path = if request.half {
@@ -86,55 +122,58 @@ fn create(request: &ModelRequest) -> Result<LoadedModel, InferenceError> {
     } else {
         request.path.clone()
     };
-    let env = environment()?;
-    let mut session = None;
-    for (device, ep) in gpu_candidates(request.device, request.tensorrt, request.half) {
-        match builder(env)?
-            .with_execution_providers([ep])
-            .map_err(|e| e.to_string())
-            .and_then(|mut b| b.commit_from_file(&path).map_err(|e| e.to_string()))
-        {
-            Ok(s) => {
-                session = Some((s, device));
-                break;
-            }
-            Err(e) => log::warn!("{} unavailable for {}: {e}", device.label(), path.display()),
-        }
-    }
-    let (session, device) = match session {
-        Some(found) => found,
-        None => {
-            if request.device == DeviceRequest::Gpu {
-                warnings.push(
-                    "GPU asked for, but ONNX Runtime has no usable GPU here; rendering on the CPU"
-                        .to_string(),
-                );
-            }
-            let s = builder(env)?.commit_from_file(&path).map_err(|e| {
-                InferenceError::model(format!(
-                    "ONNX Runtime cannot load the model {}: {e}",
-                    path.display()
-                ))
-            })?;
-            (s, ExecutionDevice::Cpu)
-        }
-    };
+    let (session, device) = build_session(&path, request, &mut warnings)?;
     let contract = Contract::from_session(&session).map_err(|e| InferenceError {
         message: format!("{} ({})", e.message, path.display()),
         ..e
     })?;
-    let warning = if warnings.is_empty() {
-        None
-    } else {
-        Some(warnings.join("; "))
-    };
     Ok(LoadedModel {
-        session: Mutex::new(session),
+        graph: Graph::Single(Mutex::new(session)),
         contract,
         device,
         path,
-        warning,
+        warning: join_warnings(warnings),
     })
+}
+
+/// The warnings for the artist as one message, if any (repeats dropped).
+pub(crate) fn join_warnings(mut warnings: Vec<String>) -> Option<String> {
+    let mut seen = std::collections::HashSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
+    (!warnings.is_empty()).then(|| warnings.join("; "))
+}
+
+/// A session for the ONNX file `path` on the requested device: the GPU providers
+/// best first, else the CPU (with a warning in `warnings` when the GPU was asked for).
+pub(crate) fn build_session(
+    path: &Path,
+    request: &ModelRequest,
+    warnings: &mut Vec<String>,
+) -> Result<(Session, ExecutionDevice), InferenceError> {
+    let env = environment()?;
+    for (device, ep) in gpu_candidates(request.device, request.tensorrt, request.half) {
+        match builder(env)?
+            .with_execution_providers([ep])
+            .map_err(|e| e.to_string())
+            .and_then(|mut b| b.commit_from_file(path).map_err(|e| e.to_string()))
+        {
+            Ok(s) => return Ok((s, device)),
+            Err(e) => log::warn!("{} unavailable for {}: {e}", device.label(), path.display()),
+        }
+    }
+    if request.device == DeviceRequest::Gpu {
+        warnings.push(
+            "GPU asked for, but ONNX Runtime has no usable GPU here; rendering on the CPU"
+                .to_string(),
+        );
+    }
+    let s = builder(env)?.commit_from_file(path).map_err(|e| {
+        InferenceError::model(format!(
+            "ONNX Runtime cannot load the model {}: {e}",
+            path.display()
+        ))
+    })?;
+    Ok((s, ExecutionDevice::Cpu))
 }
 
 /// Environment variable limiting ONNX Runtime's threads per session (default: every core).
@@ -169,8 +208,18 @@ fn builder(
     }
 }
 
+/// The package folder `path` names (the folder, or its `package.toml`), if it is one.
+fn package_dir(path: &Path) -> Option<PathBuf> {
+    if path.file_name().is_some_and(|n| n == package::PACKAGE_FILE) {
+        return path.parent().map(Path::to_path_buf);
+    }
+    path.join(package::PACKAGE_FILE)
+        .is_file()
+        .then(|| path.to_path_buf())
+}
+
 /// A clear message for the common ways a model path is wrong, before ONNX Runtime sees it.
-fn check_model_file(path: &Path) -> Result<(), InferenceError> {
+pub(crate) fn check_model_file(path: &Path) -> Result<(), InferenceError> {
     let meta = std::fs::metadata(path).map_err(|e| {
         InferenceError::model(format!(
             "cannot read the model file {}: {e}",
@@ -179,8 +228,9 @@ fn check_model_file(path: &Path) -> Result<(), InferenceError> {
     })?;
     if meta.is_dir() {
         return Err(InferenceError::model(format!(
-            "the model path {} is a folder, not an .onnx file",
-            path.display()
+            "the model path {} is a folder, not an .onnx file (nor a model package: no {} in it)",
+            path.display(),
+            package::PACKAGE_FILE
         )));
     }
     // A pipe would block the render forever and a device (/dev/zero) never ends.
@@ -212,7 +262,7 @@ fn check_model_file(path: &Path) -> Result<(), InferenceError> {
 }
 
 /// `name.onnx` -> `name.fp16.onnx` next to it, if present.
-fn half_variant(path: &Path) -> Option<PathBuf> {
+pub(crate) fn half_variant(path: &Path) -> Option<PathBuf> {
     if path.to_string_lossy().ends_with(".fp16.onnx") {
         return Some(path.to_path_buf());
     }

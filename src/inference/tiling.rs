@@ -7,14 +7,14 @@
 use super::contract::{Precision, OUTPUT, SCENE_LEN};
 use super::memory::{run_time_limit, MEMORY_LIMIT_ENV, RUN_TIME_LIMIT_ENV};
 use super::runtime::memory_cap;
-use super::sessions::LoadedModel;
+use super::sessions::{Graph, LoadedModel};
 use super::InferenceError;
 use half::f16;
-use ndarray::{Array1, Array4, ArrayView4};
-use ort::session::RunOptions;
+use ndarray::{Array1, Array4, ArrayView, ArrayView4, ArrayViewD};
+use ort::session::{RunOptions, Session, SessionInputValue, SessionOutputs};
 use ort::value::{PrimitiveTensorElementType, TensorRef};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 
 /// Most output pixels one model run computes. Every run also redoes the
 /// model's per-frame work over the whole source window, so tiles are as large
@@ -72,7 +72,9 @@ impl OutputGrid {
 }
 
 /// Element types an image tensor may have.
-trait Sample: PrimitiveTensorElementType + Copy + std::fmt::Debug + 'static {
+pub(crate) trait Sample:
+    PrimitiveTensorElementType + Copy + std::fmt::Debug + 'static
+{
     fn to_f32(self) -> f32;
 }
 impl Sample for f32 {
@@ -95,6 +97,18 @@ impl LoadedModel {
         grid: &OutputGrid,
         aborted: &dyn Fn() -> bool,
     ) -> Result<Vec<f32>, InferenceError> {
+        self.run_stages(inputs, grid, aborted)
+            .map(|(element, _)| element)
+    }
+
+    /// Like [`run`](Self::run), and how long each stage took (a contract-1 model is one
+    /// stage, "model"): for the benchmark.
+    pub fn run_stages(
+        &self,
+        inputs: &FrameInputs,
+        grid: &OutputGrid,
+        aborted: &dyn Fn() -> bool,
+    ) -> Result<(Vec<f32>, Vec<StageTiming>), InferenceError> {
         if inputs.controls.len() != self.contract.controls.len() {
             return Err(InferenceError::run(format!(
                 "{} control values for {} declared controls",
@@ -102,11 +116,21 @@ impl LoadedModel {
                 self.contract.controls.len()
             )));
         }
-        match self.contract.precision {
-            Precision::Float32 => self.run_tiles(
-                inputs.plate.view(),
-                inputs.background.view(),
-                inputs.mask.view(),
+        let session = match &self.graph {
+            Graph::Package(package) => {
+                return package.run(&self.contract.name, inputs, grid, aborted)
+            }
+            Graph::Single(session) => session,
+        };
+        let clock = std::time::Instant::now();
+        let element = match self.contract.precision {
+            Precision::Float32 => self.run_single(
+                session,
+                [
+                    inputs.plate.view(),
+                    inputs.background.view(),
+                    inputs.mask.view(),
+                ],
                 inputs,
                 grid,
                 aborted,
@@ -117,130 +141,50 @@ impl LoadedModel {
                     inputs.background.mapv(f16::from_f32),
                     inputs.mask.mapv(f16::from_f32),
                 );
-                self.run_tiles(p.view(), b.view(), m.view(), inputs, grid, aborted)
+                self.run_single(
+                    session,
+                    [p.view(), b.view(), m.view()],
+                    inputs,
+                    grid,
+                    aborted,
+                )
             }
-        }
+        }?;
+        let timing = StageTiming {
+            name: "model".into(),
+            runs: "tile",
+            ms: clock.elapsed().as_secs_f64() * 1e3,
+            cached: false,
+        };
+        Ok((element, vec![timing]))
     }
 
-    fn run_tiles<T: Sample>(
+    fn run_single<T: Sample>(
         &self,
-        plate: ArrayView4<T>,
-        background: ArrayView4<T>,
-        mask: ArrayView4<T>,
+        session: &Mutex<Session>,
+        images: [ArrayView4<T>; 3],
         inputs: &FrameInputs,
         grid: &OutputGrid,
         aborted: &dyn Fn() -> bool,
     ) -> Result<Vec<f32>, InferenceError> {
-        let (w, h) = (grid.width, grid.height);
-        let mut out = vec![0.0f32; 4 * w * h];
-        let halo = self.contract.halo as i64;
         let scene = Array1::from(inputs.scene.to_vec());
         let controls = Array1::from(inputs.controls.clone());
-        let (tile_w, tile_h) = tile_shape(w);
-        for ty in (0..h).step_by(tile_h) {
-            for tx in (0..w).step_by(tile_w) {
-                if aborted() {
-                    return Err(InferenceError::aborted());
-                }
-                let (tw, th) = (tile_w.min(w - tx), tile_h.min(h - ty));
-                let (x0, y0) = (tx as i64 - halo, ty as i64 - halo);
-                let xs = grid.xs(x0, tx as i64 + tw as i64 + halo);
-                let ys = grid.ys(y0, ty as i64 + th as i64 + halo);
-                let h0 = halo as usize;
-                self.run_once(
-                    [plate, background, mask],
-                    &xs,
-                    &ys,
-                    &scene,
-                    &controls,
-                    |element| {
-                        for c in 0..4 {
-                            for j in 0..th {
-                                let row = &mut out[(c * h + ty + j) * w + tx..][..tw];
-                                for (i, o) in row.iter_mut().enumerate() {
-                                    *o = element[[0, c, j + h0, i + h0]].to_f32();
-                                }
-                            }
-                        }
-                    },
-                )?;
-            }
-        }
-        Ok(out)
-    }
-}
-
-impl LoadedModel {
-    /// One model run over the grid `xs` x `ys`: checks the element's shape and hands it to `read`.
-    fn run_once<T: Sample>(
-        &self,
-        [plate, background, mask]: [ArrayView4<T>; 3],
-        xs: &Array1<f32>,
-        ys: &Array1<f32>,
-        scene: &Array1<f32>,
-        controls: &Array1<f32>,
-        read: impl FnOnce(ndarray::ArrayViewD<T>),
-    ) -> Result<(), InferenceError> {
-        let tensor_err = |e: ort::Error| {
-            InferenceError::run(format!("cannot pass a tensor to ONNX Runtime: {e}"))
-        };
-        // A run that takes longer than the limit is stopped by a watchdog thread
-        // (ONNX Runtime's terminate flag; the watchdog never calls the host).
-        let options = RunOptions::new()
-            .map_err(|e| InferenceError::run(format!("cannot create run options: {e}")))?;
-        let limit = run_time_limit();
-        let timed_out = AtomicBool::new(false);
-        let (finished, wait) = mpsc::channel::<()>();
-        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        let outputs = std::thread::scope(|scope| {
-            if let Some(limit) = limit {
-                let (options, timed_out) = (&options, &timed_out);
-                scope.spawn(move || {
-                    if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
-                        timed_out.store(true, Ordering::SeqCst);
-                        let _ = options.terminate();
-                    }
-                });
-            }
-            let run = session.run_with_options(
-                ort::inputs![
-                    "plate" => TensorRef::from_array_view(plate).map_err(tensor_err)?,
-                    "background" => TensorRef::from_array_view(background).map_err(tensor_err)?,
-                    "mask" => TensorRef::from_array_view(mask).map_err(tensor_err)?,
-                    "out_x" => TensorRef::from_array_view(xs).map_err(tensor_err)?,
-                    "out_y" => TensorRef::from_array_view(ys).map_err(tensor_err)?,
-                    "scene" => TensorRef::from_array_view(scene).map_err(tensor_err)?,
-                    "controls" => TensorRef::from_array_view(controls).map_err(tensor_err)?,
-                ],
-                &options,
-            );
-            let _ = finished.send(());
-            run.map_err(|e| match limit.filter(|_| timed_out.load(Ordering::SeqCst)) {
-                Some(limit) => InferenceError::run(format!(
-                    "the model '{}' ran for more than {} s and was stopped (raise {RUN_TIME_LIMIT_ENV}, \
-                     or make the region smaller)",
-                    self.contract.name,
-                    limit.as_secs_f64()
-                )),
-                None => run_failure(&e.to_string()),
-            })
-        })?;
-        let element = outputs[OUTPUT]
-            .try_extract_array::<T>()
-            .map_err(|e| InferenceError::run(format!("cannot read the model's output: {e}")))?;
-        let (gh, gw) = (ys.len(), xs.len());
-        if element.shape() != [1, 4, gh, gw] {
-            return Err(InferenceError::contract(format!(
-                "output 'element' has shape {:?} for a {gw}x{gh} tile",
-                element.shape()
-            )));
-        }
-        read(element);
-        Ok(())
+        let what = format!("the model '{}'", self.contract.name);
+        over_tiles::<T>(grid, self.contract.halo as usize, aborted, |xs, ys, put| {
+            run_session(
+                session,
+                &what,
+                single_inputs(images, xs, ys, &scene, &controls)?,
+                |out| put(element_of(out, xs.len(), ys.len())?),
+            )
+        })
     }
 
     /// One run over the whole grid, without tiling: the benchmark's "raw ONNX Runtime" reference.
     pub fn run_whole(&self, inputs: &FrameInputs, grid: &OutputGrid) -> Result<(), InferenceError> {
+        let Graph::Single(session) = &self.graph else {
+            return self.run(inputs, grid, &|| false).map(drop);
+        };
         let images = [
             inputs.plate.view(),
             inputs.background.view(),
@@ -252,14 +196,174 @@ impl LoadedModel {
             grid.xs(0, grid.width as i64),
             grid.ys(0, grid.height as i64),
         );
-        self.run_once(images, &xs, &ys, &scene, &controls, |_| ())
+        let what = format!("the model '{}'", self.contract.name);
+        run_session(
+            session,
+            &what,
+            single_inputs(images, &xs, &ys, &scene, &controls)?,
+            |out| element_of::<f32>(out, xs.len(), ys.len()).map(drop),
+        )
     }
+}
+
+/// How long one stage took in a run (the tile stage: all its tiles together).
+#[derive(Clone, Debug)]
+pub struct StageTiming {
+    pub name: String,
+    /// "shot", "frame" or "tile".
+    pub runs: &'static str,
+    pub ms: f64,
+    /// Served from the stage cache: the stage did not run.
+    pub cached: bool,
+}
+
+/// A named input of a session run.
+pub(crate) type Input<'v> = (String, SessionInputValue<'v>);
+
+/// `view` as the session input `name`.
+pub(crate) fn input<
+    'v,
+    T: PrimitiveTensorElementType + std::fmt::Debug + Clone + 'static,
+    D: ndarray::Dimension + 'static,
+>(
+    name: &str,
+    view: ArrayView<'v, T, D>,
+) -> Result<Input<'v>, InferenceError> {
+    let tensor = TensorRef::from_array_view(view).map_err(|e| {
+        InferenceError::run(format!(
+            "cannot pass the tensor '{name}' to ONNX Runtime: {e}"
+        ))
+    })?;
+    Ok((name.to_string(), tensor.into()))
+}
+
+/// A contract-1 model's seven inputs.
+fn single_inputs<'v, T: Sample>(
+    [plate, background, mask]: [ArrayView4<'v, T>; 3],
+    xs: &'v Array1<f32>,
+    ys: &'v Array1<f32>,
+    scene: &'v Array1<f32>,
+    controls: &'v Array1<f32>,
+) -> Result<Vec<Input<'v>>, InferenceError> {
+    Ok(vec![
+        input("plate", plate)?,
+        input("background", background)?,
+        input("mask", mask)?,
+        input("out_x", xs.view())?,
+        input("out_y", ys.view())?,
+        input("scene", scene.view())?,
+        input("controls", controls.view())?,
+    ])
+}
+
+/// Runs `tile` over `grid` in tiles grown by `halo` output pixels, polling `aborted`
+/// between them, and assembles the planar element. `tile(xs, ys, put)` computes the
+/// element over the tile's coordinates and hands it (`[1, 4, ys, xs]`) to `put`.
+pub(crate) fn over_tiles<T: Sample>(
+    grid: &OutputGrid,
+    halo: usize,
+    aborted: &dyn Fn() -> bool,
+    mut tile: impl FnMut(
+        &Array1<f32>,
+        &Array1<f32>,
+        &mut dyn FnMut(ArrayViewD<T>) -> Result<(), InferenceError>,
+    ) -> Result<(), InferenceError>,
+) -> Result<Vec<f32>, InferenceError> {
+    let (w, h) = (grid.width, grid.height);
+    let mut out = vec![0.0f32; 4 * w * h];
+    let (tile_w, tile_h) = tile_shape(w);
+    for ty in (0..h).step_by(tile_h) {
+        for tx in (0..w).step_by(tile_w) {
+            if aborted() {
+                return Err(InferenceError::aborted());
+            }
+            let (tw, th) = (tile_w.min(w - tx), tile_h.min(h - ty));
+            let (x0, y0) = (tx as i64 - halo as i64, ty as i64 - halo as i64);
+            let xs = grid.xs(x0, (tx + tw + halo) as i64);
+            let ys = grid.ys(y0, (ty + th + halo) as i64);
+            tile(&xs, &ys, &mut |element| {
+                for c in 0..4 {
+                    for j in 0..th {
+                        let row = &mut out[(c * h + ty + j) * w + tx..][..tw];
+                        for (i, o) in row.iter_mut().enumerate() {
+                            *o = element[[0, c, j + halo, i + halo]].to_f32();
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+        }
+    }
+    Ok(out)
+}
+
+/// The output `element` of a run over a `gw` x `gh` grid, its shape checked.
+pub(crate) fn element_of<'a, T: Sample>(
+    outputs: &'a SessionOutputs,
+    gw: usize,
+    gh: usize,
+) -> Result<ArrayViewD<'a, T>, InferenceError> {
+    let element = outputs
+        .get(OUTPUT)
+        .ok_or_else(|| InferenceError::contract("the model gives no output 'element'"))?
+        .try_extract_array::<T>()
+        .map_err(|e| InferenceError::run(format!("cannot read the model's output: {e}")))?;
+    if element.shape() != [1, 4, gh, gw] {
+        return Err(InferenceError::contract(format!(
+            "output 'element' has shape {:?} for a {gw}x{gh} tile",
+            element.shape()
+        )));
+    }
+    Ok(element)
+}
+
+/// One run of `session` on named inputs; `read` gets its outputs. A run longer than
+/// the run-time limit is stopped; `what` names the model (or stage) in messages.
+pub(crate) fn run_session<R>(
+    session: &Mutex<Session>,
+    what: &str,
+    inputs: Vec<Input<'_>>,
+    read: impl FnOnce(&SessionOutputs) -> Result<R, InferenceError>,
+) -> Result<R, InferenceError> {
+    // A run that takes longer than the limit is stopped by a watchdog thread
+    // (ONNX Runtime's terminate flag; the watchdog never calls the host).
+    let options = RunOptions::new()
+        .map_err(|e| InferenceError::run(format!("cannot create run options: {e}")))?;
+    let limit = run_time_limit();
+    let timed_out = AtomicBool::new(false);
+    let (finished, wait) = mpsc::channel::<()>();
+    let mut session = session.lock().unwrap_or_else(|e| e.into_inner());
+    std::thread::scope(|scope| {
+        if let Some(limit) = limit {
+            let (options, timed_out) = (&options, &timed_out);
+            scope.spawn(move || {
+                if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
+                    timed_out.store(true, Ordering::SeqCst);
+                    let _ = options.terminate();
+                }
+            });
+        }
+        let run = session.run_with_options(inputs, &options);
+        let _ = finished.send(());
+        let outputs =
+            run.map_err(
+                |e| match limit.filter(|_| timed_out.load(Ordering::SeqCst)) {
+                    Some(limit) => InferenceError::run(format!(
+                "{what} ran for more than {} s and was stopped (raise {RUN_TIME_LIMIT_ENV}, \
+                 or make the region smaller)",
+                limit.as_secs_f64()
+            )),
+                    None => run_failure(what, &e.to_string()),
+                },
+            )?;
+        read(&outputs)
+    })
 }
 
 /// What to tell the artist when a run fails. Running out of memory (the capped
 /// CPU arena, or the GPU's) is its own kind, so the effect can retry a GPU frame
 /// on the CPU; on the CPU it names the cap and how to raise it.
-fn run_failure(error: &str) -> InferenceError {
+fn run_failure(what: &str, error: &str) -> InferenceError {
     let out_of_memory = [
         "smaller than requested bytes",
         "Failed to allocate memory",
@@ -270,14 +374,14 @@ fn run_failure(error: &str) -> InferenceError {
     .iter()
     .any(|sign| error.contains(sign));
     if !out_of_memory {
-        return InferenceError::run(format!("the model failed to run: {error}"));
+        return InferenceError::run(format!("{what} failed to run: {error}"));
     }
     InferenceError::out_of_memory(match memory_cap() {
         Some(cap) => format!(
-            "the model needs more memory than ONNX Runtime may use here ({} MiB; raise \
+            "{what} needs more memory than ONNX Runtime may use here ({} MiB; raise \
              {MEMORY_LIMIT_ENV}, or make the region smaller): {error}",
             cap >> 20
         ),
-        None => format!("the model ran out of memory: {error}"),
+        None => format!("{what} ran out of memory: {error}"),
     })
 }

@@ -1,0 +1,626 @@
+"""The learned collapse as a contract-2 package (docs/MODEL_CONTRACT.md, "Contract 2").
+
+    target/venv/bin/python -m model.learned.package --model target/learned \
+        --out bundle/Contents/Resources/learned.collapse
+
+A package is a folder: package.toml (what the plugin validates: the stages, their
+files and every tensor passed between them) and one ONNX file per stage, each a
+torch module below exported on its own:
+
+  fracture  (per shot)   mask, scene, controls, noise
+                         -> fragments_rest [256,4], fragment_labels [1,1,512,512],
+                            fragment_extent [256,4]
+  generator (per frame)  scene, controls, noise, fragments_rest, fragment_extent
+                         -> density [1,1,64,96], fragments [256,4], fragment_maps [256,6],
+                            candidates [6144,4]
+  render    (per tile)   plate, background, mask, out_x, out_y, scene, controls and
+                         the tensors above -> element [1,4,Ho,Wo]
+
+The fracture is procedural (a jittered brick grid, the reference's cell sizes), the
+generator is the trained network (model/learned/networks.py) plus a procedural
+binning of the moving fragments into a coarse lattice, and the renderer is the
+shared "density in, lit RGBA out" piece: dust lit with self-shadowing toward the key
+light, each fragment's pixels gathered from the plate through the inverse of its
+rigid motion, and the clean plate where the building stood.
+
+Units as in model/reference: isotropic, region height 1, width a (the aspect), x to
+the right, y up, ground at y = 0; "region units" divide x by a.
+"""
+
+import argparse
+import math
+import os
+import shutil
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .networks import LATENT_DIM, MAX_FRAGMENTS, CollapseFrame
+
+# Affected area and source window (fractions of region width L R, height B T).
+REACH = (0.75, 0.06, 0.75, 0.6)
+CONTEXT = (0.3, 0.05, 0.3, 0.35)
+# Controls in the order the plugin passes them; the generator reads the first five.
+CONTROLS = (
+    ("direction", -1.0, 1.0, 0.0),
+    ("fragment_size", 0.25, 4.0, 1.0),
+    ("gravity", 0.25, 4.0, 1.0),
+    ("dust_amount", 0.0, 2.0, 1.0),
+    ("dust_spread", 0.0, 2.0, 1.0),
+    ("dust_r", 0.0, 1.0, 0.62),
+    ("dust_g", 0.0, 1.0, 0.58),
+    ("dust_b", 0.0, 1.0, 0.52),
+    ("dust_tint", 0.0, 1.0, 0.5),
+)
+N_NOISE = LATENT_DIM + 2 * MAX_FRAGMENTS + MAX_FRAGMENTS  # latent, seed jitter, depth layer
+LABELS = 512                  # fragment label map over the region, LABELS x LABELS
+BIN_ROWS, BIN_COLS, CANDIDATES = 64, 96, 4
+GRID_ROWS, GRID_COLS = 64, 96
+
+# Fracture (model/reference/fracture.py): mean cell 0.08 x fragment_size, cells
+# smaller toward the ground (size factor 0.65 at y = 0, 1.35 at y = 1), 1.3x wider
+# than tall.
+BASE_CELL, STRETCH, SIZE_BOTTOM, SIZE_TOP = 0.08, 1.3, 0.65, 1.35
+MAX_ROWS, MAX_COLS = 40, 48
+
+
+def scene_geometry(scene):
+    """(progress, aspect) from the scene vector (contract 1's slots)."""
+    return scene[0], (scene[10] / scene[11]).clamp(0.05, 20.0)
+
+
+# -- per shot: the fracture --------------------------------------------------------
+
+class Fracture(nn.Module):
+    """Voronoi cells of a jittered brick grid over the facade: rows whose height
+    follows the reference's size profile, in each row as many columns as make the
+    cells STRETCH times wider than tall, one seed per cell jittered from the noise.
+    Cells the building matte does not cover are dropped (they would move nothing).
+
+    Outputs fragments_rest [256, 4] (seed x / a, seed y, area, alive),
+    fragment_labels [1, 1, L, L] (the slot of each texel of the region, rows top
+    first) and fragment_extent [256, 4] (the cell's box around its seed, isotropic:
+    min dx, max dx, min dy, max dy)."""
+
+    def __init__(self):
+        super().__init__()
+        k = SIZE_TOP - SIZE_BOTTOM
+        self.k_b = k / SIZE_BOTTOM
+        self.row_integral = math.log(1.0 + self.k_b) / k       # integral of dy / size(y)
+        self.register_buffer("rows", torch.arange(MAX_ROWS, dtype=torch.float32))
+        self.register_buffer("slots", torch.arange(MAX_FRAGMENTS, dtype=torch.float32))
+        self.register_buffer("texel", (torch.arange(LABELS, dtype=torch.float32) + 0.5) / LABELS)
+
+    def y_of_v(self, v):
+        """Height of the row coordinate v in [0, 1] (cells sized by the profile)."""
+        return (torch.pow(1.0 + self.k_b, v) - 1.0) / self.k_b
+
+    def v_of_y(self, y):
+        return torch.log1p(self.k_b * y.clamp(0.0, 1.0)) / math.log1p(self.k_b)
+
+    def layout(self, a, size):
+        """Row count, per-row column counts [MAX_ROWS] and row heights for cell size `size`."""
+        n_rows = torch.round(self.row_integral / size).clamp(1, MAX_ROWS)
+        lo, hi = self.y_of_v(self.rows / n_rows), self.y_of_v((self.rows + 1) / n_rows)
+        height = hi - lo
+        cols = torch.round(a / (STRETCH * height)).clamp(1, MAX_COLS)
+        return n_rows, cols * (self.rows < n_rows).float(), height
+
+    def seeds(self, a, controls, noise):
+        size = BASE_CELL * controls[1].clamp(0.25, 4.0)
+        n_rows, cols, height = self.layout(a, size)
+        for _ in range(2):      # too many cells: bigger ones (the count falls with size^2)
+            size = size * torch.sqrt((cols.sum() / (0.97 * MAX_FRAGMENTS)).clamp(min=1.0))
+            n_rows, cols, height = self.layout(a, size)
+        start = torch.cumsum(cols, 0) - cols
+        total = cols.sum().clamp(max=MAX_FRAGMENTS)
+        j = self.slots
+        in_row = (start[None, :] <= j[:, None]) & (self.rows[None, :] < n_rows)
+        row = in_row.float().sum(1) - 1.0
+        ri = row.clamp(min=0).long()
+        col = j - start[ri]
+        u = _uniform(noise[LATENT_DIM:LATENT_DIM + 2 * MAX_FRAGMENTS]).reshape(MAX_FRAGMENTS, 2)
+        c_r = cols[ri].clamp(min=1.0)
+        sx = a * (col + 0.2 + 0.6 * u[:, 0]) / c_r
+        sy = self.y_of_v((row + 0.2 + 0.6 * u[:, 1]) / n_rows)
+        area = height[ri] / c_r * (j < total).float()
+        return sx, sy, area, total, n_rows, cols, start
+
+    def labels(self, a, sx, sy, total, n_rows, cols, start):
+        """Per texel (flattened, rows top first): x, y and the nearest seed in the
+        stretched metric among the 3x3 grid neighbours."""
+        y = (1.0 - self.texel)[:, None].expand(LABELS, LABELS).reshape(-1)
+        x = (a * self.texel)[None, :].expand(LABELS, LABELS).reshape(-1)
+        r0 = torch.floor(self.v_of_y(y) * n_rows)
+        best = x * 0.0 + 1e9
+        label = x * 0.0
+        for dr in (-1.0, 0.0, 1.0):
+            rr = r0 + dr
+            ok_r = (rr >= 0) & (rr < n_rows)
+            rri = rr.clamp(0, MAX_ROWS - 1).long()
+            c_rr = cols[rri].clamp(min=1.0)
+            c0 = torch.floor(x / a * c_rr)
+            for dc in (-1.0, 0.0, 1.0):
+                cc = c0 + dc
+                slot = (start[rri] + cc).clamp(0, MAX_FRAGMENTS - 1)
+                ok = ok_r & (cc >= 0) & (cc < c_rr) & (slot < total)
+                si = slot.long()
+                d2 = ((x - sx[si]) / STRETCH) ** 2 + (y - sy[si]) ** 2
+                d2 = torch.where(ok, d2, 1e9)
+                closer = d2 < best
+                best = torch.where(closer, d2, best)
+                label = torch.where(closer, slot, label)
+        return x, y, label
+
+    def forward(self, mask, scene, controls, noise):
+        _, a = scene_geometry(scene)
+        sx, sy, area, total, n_rows, cols, start = self.seeds(a, controls, noise)
+        x, y, label = self.labels(a, sx, sy, total, n_rows, cols, start)
+        li = label.long()
+        # The matte over each texel (S's pixel under it), and each cell's share of it.
+        scol = (scene[8] + x * scene[11] - scene[6]) * scene[4]
+        srow = (scene[7] - (scene[9] + y * scene[11])) * scene[5]
+        m = _sample(_finite(mask).clamp(0.0, 1.0), _unit(scol, mask.shape[3]), _unit(srow, mask.shape[2]))[0]
+        covered = torch.zeros(MAX_FRAGMENTS).scatter_add(0, li, m)
+        count = torch.zeros(MAX_FRAGMENTS).scatter_add(0, li, torch.ones_like(m))
+        alive = ((self.slots < total) & (covered > 0.02 * count.clamp(min=1.0)) & (covered >= 1.0)).float()
+        # The cell's box around its seed.
+        ext = []
+        for v, seed, red in ((x, sx, "amin"), (x, sx, "amax"), (y, sy, "amin"), (y, sy, "amax")):
+            init = torch.zeros(MAX_FRAGMENTS)
+            ext.append(init.scatter_reduce(0, li, v - seed[li], reduce=red, include_self=True))
+        extent = torch.stack(ext, 1) * alive[:, None]
+        rest = torch.stack([sx / a * alive, sy * alive, area * alive, alive], 1)
+        return rest, label.reshape(1, 1, LABELS, LABELS), extent
+
+
+def _uniform(n):
+    """Standard normals -> uniforms in (0, 1)."""
+    return 0.5 * (1.0 + torch.erf(n / math.sqrt(2.0)))
+
+
+# -- per frame: the generator and the fragments' lattice -----------------------------
+
+class Generator(nn.Module):
+    """The trained network (dust density, fragment motion; zero before the start),
+    then for the renderer: each fragment's inverse rigid motion as affine maps from
+    canonical output coordinates to label texels and to S's pixels, and the
+    candidate fragments of each cell of a lattice over the affected area, front to
+    back (the cells' boxes against each moving fragment's box)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.frame = CollapseFrame(model)
+        self.register_buffer("slots", torch.arange(MAX_FRAGMENTS, dtype=torch.float32))
+        self.register_buffer("rows", torch.arange(BIN_ROWS, dtype=torch.float32))
+        self.register_buffer("cols", torch.arange(BIN_COLS, dtype=torch.float32))
+
+    def forward(self, scene, controls, noise, fragments_rest, fragment_extent):
+        progress, a = scene_geometry(scene)
+        t = progress.clamp(0.0, 1.25).reshape(1)
+        density, frag = self.frame(t, noise[:LATENT_DIM], controls[:5], a.reshape(1),
+                                   fragments_rest)
+        started = (progress > 0).float()
+        density = density * started
+        frag = frag * started
+        alive = fragments_rest[:, 3] > 0.5
+        # Rigid motion, isotropic: rest point P -> c + d + R(angle) (P - c).
+        c0x, c0y = fragments_rest[:, 0] * a, fragments_rest[:, 1]
+        cx, cy = c0x + frag[:, 0] * a, c0y + frag[:, 1]
+        cos, sin = torch.cos(frag[:, 2]), torch.sin(frag[:, 2])
+        # Its inverse from canonical (X, Y): p = ((X - rl) / rh, (Y - rb) / rh),
+        # q = c0 + R(-angle) (p - c).
+        rl, rb, rh = scene[8], scene[9], scene[11]
+        qxx, qxy = cos / rh, sin / rh
+        qyx, qyy = -sin / rh, cos / rh
+        px0, py0 = -rl / rh - cx, -rb / rh - cy
+        qx0 = c0x + cos * px0 + sin * py0
+        qy0 = c0y - sin * px0 + cos * py0
+        L = float(LABELS)
+        maps = torch.stack([qxx * L / a, qxy * L / a, qx0 * L / a,        # label column
+                            -qyx * L, -qyy * L, L - qy0 * L], 1)           # label row
+        # The moving box of each cell (its rest box rotated), against the lattice cells.
+        e = fragment_extent
+        hx, hy = 0.5 * (e[:, 1] - e[:, 0]), 0.5 * (e[:, 3] - e[:, 2])
+        ox, oy = 0.5 * (e[:, 1] + e[:, 0]), 0.5 * (e[:, 3] + e[:, 2])
+        mx = cx + cos * ox - sin * oy
+        my = cy + sin * ox + cos * oy
+        rx = cos.abs() * hx + sin.abs() * hy + 1e-3
+        ry = sin.abs() * hx + cos.abs() * hy + 1e-3
+        x0, y0, x1, y1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
+        w, h = (x1 - x0) / BIN_COLS, (y1 - y0) / BIN_ROWS
+        px = x0 + (self.cols + 0.5) * w                                  # [BIN_COLS]
+        py = y1 - (self.rows + 0.5) * h                                  # [BIN_ROWS]
+        over_x = (px[:, None] - mx[None, :]).abs() < rx[None, :] + 0.5 * w
+        over_y = ((py[:, None] - my[None, :]).abs() < ry[None, :] + 0.5 * h) & alive[None, :]
+        hit = (over_y[:, None, :] & over_x[None, :, :]).reshape(BIN_ROWS * BIN_COLS, MAX_FRAGMENTS)
+        # Front to back: released fragments before standing ones, then by depth layer.
+        layer = torch.floor(4.0 * _uniform(noise[-MAX_FRAGMENTS:])).clamp(0, 3)
+        order = 1.0 + 2.0 * frag[:, 3] + 0.2 * layer + self.slots / (16 * MAX_FRAGMENTS)
+        score = hit.float() * order[None, :]
+        value, index = torch.topk(score, CANDIDATES, dim=1)
+        candidates = torch.where(value > 0, index.float(), -1.0)
+        return density, frag, maps * alive[:, None].float(), candidates
+
+
+# -- per tile: the renderer ----------------------------------------------------------
+
+def _unit(v, n):
+    """Normalised GridSample coordinate (align_corners=False) of pixel position v in [0, n]."""
+    return 2.0 * v / n - 1.0
+
+
+def _sample(image, gx, gy, mode="bilinear"):
+    """image [1, C, H, W] at normalised coordinates gx, gy (same shape [...]) -> [C, ...]."""
+    shape = gx.shape
+    grid = torch.stack([gx.reshape(1, 1, -1), gy.reshape(1, 1, -1)], -1)
+    out = F.grid_sample(image, grid, mode=mode, padding_mode="zeros", align_corners=False)
+    return out.reshape((image.shape[1],) + tuple(shape))
+
+
+def _finite(x):
+    """NaN and infinities read as 0 (an image may hold them)."""
+    return torch.where(torch.isfinite(x), x, 0.0)
+
+
+def _bspline(d):
+    """The cubic B-spline kernel (smooth, support |d| < 2)."""
+    d = d.abs()
+    near = (4.0 - 6.0 * d * d + 3.0 * d * d * d) / 6.0
+    far = (2.0 - d).clamp(min=0.0) ** 3 / 6.0
+    return torch.where(d < 1.0, near, far)
+
+
+def _weights(pos, n, period=None):
+    """[len(pos), n] cubic B-spline weights of lattice cells 0..n-1 (centres at i + 0.5)
+    at positions `pos` in cell units; periodic when `period` is set."""
+    d = pos[:, None] - (torch.arange(n, dtype=torch.float32) + 0.5)[None, :]
+    if period is not None:
+        d = torch.remainder(d + 0.5 * period, period) - 0.5 * period
+    return _bspline(d)
+
+
+def _at_least_one(flags):
+    """`flags`, with the first one set when none is (so no tensor derived from it is
+    empty: ONNX Runtime cannot reshape an empty tensor by -1)."""
+    first = torch.zeros_like(flags)
+    first[0] = True
+    return flags | (first & ~flags.any())
+
+
+def _box(inside):
+    """The contiguous run of True in a monotonic mask (at least one element): its
+    indices, and for every position its index into the run (to gather back)."""
+    sel = _at_least_one(inside)
+    index = torch.nonzero(sel)[:, 0]
+    back = (torch.cumsum(sel.long(), 0) - 1).clamp(min=0)
+    return index, torch.minimum(back, back * 0 + index.shape[0] - 1)
+
+
+def _pixels(coord, start, scale, size, flip):
+    """S's pixel index (clamped) and validity of output coordinates on S's grid."""
+    f = ((start - coord) if flip else (coord - start)) * scale - 0.5
+    i = torch.round(f)
+    ok = (i >= 0) & (i < size)
+    return i.clamp(0, size - 1).long(), ok.float()
+
+
+class Renderer(nn.Module):
+    """Per tile: the dust (density in, lit RGBA out) over the fragments over the hole."""
+
+    def __init__(self):
+        super().__init__()
+        # Procedural detail for the dust: band-limited noise on a periodic 64x64 lattice.
+        g = torch.Generator().manual_seed(7)
+        n = torch.randn(64, 64, generator=g)
+        f = torch.fft.fftfreq(64)
+        rad = torch.sqrt(f[:, None] ** 2 + f[None, :] ** 2)
+        band = torch.exp(-((torch.log2(rad.clamp(min=1e-3)) + 3.0) ** 2) / 1.5)
+        n = torch.fft.ifft2(torch.fft.fft2(n) * band).real
+        self.register_buffer("detail", n / n.std())
+        self.register_buffer("light_steps", torch.arange(1, 13, dtype=torch.float32))
+        self.register_buffer("luma", torch.tensor([0.2126, 0.7152, 0.0722]).reshape(1, 3, 1, 1))
+        self.register_buffer("ranks", CANDIDATES - torch.arange(CANDIDATES, dtype=torch.float32))
+
+    def light(self, plate, mask):
+        """Plate statistics from (every 8th pixel of) S outside the building: ambient
+        (mean colour), key light (luminance^2-weighted colour) and its lean (0 left,
+        1 right: toward the brighter side)."""
+        sub = plate
+        w = (1.0 - mask) * sub[:, 3:4].clamp(0, 1)
+        rgb = sub[:, :3].clamp(0, 4)
+        ambient = (rgb * w).sum((0, 2, 3)) / w.sum().clamp(min=1e-3)
+        lum = (rgb * self.luma).sum(1, keepdim=True)
+        lw = w * lum * lum
+        key = (rgb * lw).sum((0, 2, 3)) / lw.sum().clamp(min=1e-6)
+        key = key / key.max().clamp(min=1e-3) * ambient.max().clamp(min=0.2) * 1.6
+        cols = torch.arange(sub.shape[3], dtype=torch.float32)[None, None, None, :] / sub.shape[3]
+        bright = (cols * lw).sum() / lw.sum().clamp(min=1e-6)
+        plain = (cols * w).sum() / w.sum().clamp(min=1e-6)
+        return key, ambient, (0.5 + 2.0 * (bright - plain)).clamp(0.0, 1.0)
+
+    def lit_dust(self, density, controls, key, ambient, lean):
+        """density [1, 1, 64, 96] optical depth -> premultiplied RGBA [4, 64, 96]."""
+        tau = density.clamp(min=0.0)
+        # Optical depth toward the key light (up, leaning left or right), 12 taps a cell apart.
+        n = self.light_steps
+        H, W = GRID_ROWS, GRID_COLS
+        yy = (torch.arange(H, dtype=torch.float32) + 0.5)[:, None, None]
+        xx = (torch.arange(W, dtype=torch.float32) + 0.5)[None, :, None]
+        gx = _unit(xx + (-0.6 + 1.2 * lean) * n, W).expand(H, W, 12)
+        gy = _unit(yy - 0.8 * n, H).expand(H, W, 12)
+        toward = _sample(tau, gx, gy)[0].sum(-1)[None]                  # [1, H, W]
+        alpha = 1.0 - torch.exp(-tau[0])
+        base = controls[5:8].reshape(3, 1, 1)
+        tint = controls[8]
+        amb = ambient.reshape(3, 1, 1)
+        grey = (amb * self.luma.reshape(3, 1, 1)).sum(0, keepdim=True)
+        # The plate's colour, kept at the base's brightness, mixed in by `dust_tint`.
+        hue = amb / grey.clamp(min=1e-3) * (base * self.luma.reshape(3, 1, 1)).sum(0, keepdim=True)
+        colour = base + 0.5 * tint * (hue - base)
+        # Key light where the way to it is clear (lit tops and sides), soft sky light
+        # (mostly its brightness) elsewhere, darker in the thick cores.
+        sky = grey + 0.3 * (amb - grey)
+        light = key.reshape(3, 1, 1) * torch.exp(-0.12 * toward) \
+            + sky * (0.55 + 0.3 * torch.exp(-0.2 * tau[0]))
+        return torch.cat([colour * light * alpha, alpha], 0)
+
+    def dust(self, lattice, u, v, a, progress):
+        """The lattice at the output pixels: separable cubic B-spline weights (two
+        matrix products), its alpha modulated by a slowly rising procedural detail."""
+        bx0, by0, bx1, by1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
+        wx = _weights((u - bx0) / (bx1 - bx0) * GRID_COLS, GRID_COLS)      # [Wo, 96]
+        wy = _weights((by1 - v) / (by1 - by0) * GRID_ROWS, GRID_ROWS)      # [Ho, 64]
+        d = torch.matmul(wy, torch.matmul(lattice, wx.t()))                 # [4, Ho, Wo]
+        # Detail: 64 cells per 1.4 region heights, rising 0.25 region heights per unit progress.
+        dx = _weights(u / 1.4 * 64, 64, period=64)
+        dy = _weights((1.6 - v + 0.25 * progress) / 1.4 * 64, 64, period=64)
+        detail = torch.matmul(dy, torch.matmul(self.detail, dx.t()))         # [Ho, Wo]
+        return d * torch.exp(0.22 * detail)
+
+    def forward(self, plate, background, mask, out_x, out_y, scene, controls,
+                density, fragments, fragments_rest, fragment_labels, fragment_maps, candidates):
+        progress, a = scene_geometry(scene)
+        sx, sy, src_l, src_t = scene[4], scene[5], scene[6], scene[7]
+        rl, rb, rh = scene[8], scene[9], scene[11]
+        hs, ws = plate.shape[2], plate.shape[3]
+        # Images are read sparsely; what is read is made finite (NaN, inf -> 0).
+        key, ambient, lean = self.light(_finite(plate[:, :, ::8, ::8]),
+                                        _finite(mask[:, :, ::8, ::8]).clamp(0.0, 1.0))
+
+        u = (out_x - rl) / rh                         # [Wo], isotropic
+        v = (out_y - rb) / rh                         # [Ho], ground 0, rows top first
+        bx0, by0, bx1, by1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
+        d = self.dust(self.lit_dust(density, controls, key, ambient, lean), u, v, a, progress)
+        reach = ((u >= bx0) & (u <= bx1)).float()[None, None, :] * ((v >= by0) & (v <= by1)).float()[None, :, None]
+        d = torch.cat([d[:3].clamp(min=0.0), d[3:4].clamp(0.0, 1.0)], 0) * reach
+
+        # Fragments and hole inside the box of the region and the moving fragments.
+        alive = fragments_rest[:, 3] > 0.5
+        cx = (fragments_rest[:, 0] + fragments[:, 0]) * a
+        cy = fragments_rest[:, 1] + fragments[:, 1]
+        big = cx * 0.0 + 1e6
+        pad = 0.25
+        zero = a * 0.0
+        fx0 = torch.minimum(torch.where(alive, cx, big).min() - pad, zero)
+        fx1 = torch.maximum(torch.where(alive, cx, -big).max() + pad, a)
+        fy0 = torch.minimum(torch.where(alive, cy, big).min() - pad, zero)
+        fy1 = torch.maximum(torch.where(alive, cy, -big).max() + pad, zero + 1.0)
+        cin = (u >= fx0) & (u <= fx1) & (u >= bx0) & (u <= bx1)
+        rin = (v >= fy0) & (v <= fy1) & (v >= by0) & (v <= by1)
+        ci, cback = _box(cin)
+        ri, rback = _box(rin)
+        bu, bv, bX, bY = u[ci], v[ri], out_x[ci], out_y[ri]
+        hb, wb = bv.shape[0], bu.shape[0]
+        # The hole: the clean plate where the building stood (the grids are pixel-aligned).
+        col, col_ok = _pixels(bX, src_l, sx, ws, False)
+        row, row_ok = _pixels(bY, src_t, sy, hs, True)
+        inside = row_ok[:, None] * col_ok[None, :]
+        m_p = _finite(mask[0, :, row][:, :, col]).clamp(0.0, 1.0) * inside   # [1, hb, wb]
+        box = _finite(background[0][:, row][:, :, col]) * m_p                # [4, hb, wb]
+        # Fragments: the pixels whose lattice cell has any candidate.
+        bc = torch.floor((bu - bx0) / (bx1 - bx0) * BIN_COLS).clamp(0, BIN_COLS - 1)
+        br = torch.floor((by1 - bv) / (by1 - by0) * BIN_ROWS).clamp(0, BIN_ROWS - 1)
+        cell = (br[:, None] * BIN_COLS + bc[None, :]).reshape(-1).long()
+        # (At least one; a pixel without candidates gets no fragment anyway.)
+        busy = torch.nonzero(_at_least_one(candidates[cell, 0] >= 0))[:, 0]
+        cand = candidates[cell[busy]]                                    # [P, K]
+        X = bX[None, :].expand(hb, wb).reshape(-1)[busy][:, None]
+        Y = bY[:, None].expand(hb, wb).reshape(-1)[busy][:, None]
+        slot = cand.clamp(min=0).long()
+        # The inverse motion as label texel coordinates, then S's pixels (both affine in the
+        # rest point, so S's follow from the label's with two scalars each).
+        m = fragment_maps.t()                                            # [6, 256]
+        lc = m[0][slot] * X + m[1][slot] * Y + m[2][slot]
+        lr = m[3][slot] * X + m[4][slot] * Y + m[5][slot]
+        scol = (rl - src_l) * sx + lc * (a * rh * sx / LABELS)
+        srow = (src_t - rb - rh) * sy + lr * (rh * sy / LABELS)
+        in_l = (lc >= 0) & (lc < LABELS) & (lr >= 0) & (lr < LABELS)
+        li = (torch.floor(lr).clamp(0, LABELS - 1) * LABELS + torch.floor(lc).clamp(0, LABELS - 1)).long()
+        own = fragment_labels.reshape(-1)[li] == slot.float()
+        si = (torch.floor(srow).clamp(0, hs - 1) * ws + torch.floor(scol).clamp(0, ws - 1)).long()
+        solid = _finite(mask.reshape(-1)[si]) > 0.5
+        hit = (cand >= 0) & in_l & own & solid
+        win = (hit.float() * self.ranks).argmax(1, keepdim=True)
+        got = hit.any(1).float()
+        wc = torch.gather(scol, 1, win)[:, 0]
+        wr = torch.gather(srow, 1, win)[:, 0]
+        angle = torch.gather(fragments[..., 2][slot], 1, win)[:, 0]
+        gx, gy = _unit(wc, ws), _unit(wr, hs)
+        colour = _finite(_sample(plate, gx, gy)) * _finite(_sample(mask, gx, gy)).clamp(0.0, 1.0)
+        # A tumbling piece turns its face away from the light a little.
+        shade = 0.82 + 0.18 * torch.cos(angle)
+        frag = torch.cat([colour[:3] * shade, colour[3:4]], 0) * got
+        flat = box.reshape(4, -1)
+        under = flat[:, busy]
+        flat = flat.index_put((torch.arange(4)[:, None], busy[None, :]), frag + (1.0 - frag[3:4]) * under)
+        box = flat.reshape(4, hb, wb)
+        # Back onto the whole tile (zero outside the box).
+        full = box[:, rback][:, :, cback] * (rin.float()[None, :, None] * cin.float()[None, None, :])
+        element = d + (1.0 - d[3:4]) * full
+        return (element * (progress > 0).float())[None]
+
+
+# -- the package ---------------------------------------------------------------------
+
+PLUGIN_TENSORS = ("plate", "background", "mask", "out_x", "out_y", "scene", "controls", "noise")
+
+
+def example_inputs(labels_from=None):
+    """A 1.2-aspect region in a small S, for tracing and the export check."""
+    ws, hs = 120, 90
+    g = torch.Generator().manual_seed(3)
+    plate = torch.rand(1, 4, hs, ws, generator=g)
+    plate[:, 3] = 1.0
+    mask = torch.zeros(1, 1, hs, ws)
+    mask[:, :, 20:80, 24:96] = 1.0
+    scene = torch.zeros(16)
+    scene[0], scene[2], scene[3] = 0.45, 48.0, 1.0
+    scene[4] = scene[5] = 1.0
+    scene[6], scene[7] = 0.0, 90.0
+    scene[8:12] = torch.tensor([24.0, 10.0, 72.0, 60.0])
+    scene[12] = scene[13] = scene[14] = scene[15] = 1.0
+    controls = torch.tensor([c[3] for c in CONTROLS])
+    noise = torch.randn(N_NOISE, generator=g)
+    out_x = torch.arange(ws, dtype=torch.float32) + 0.5
+    out_y = 90.0 - (torch.arange(hs, dtype=torch.float32) + 0.5)
+    return dict(plate=plate, background=plate.flip(3), mask=mask, out_x=out_x, out_y=out_y,
+                scene=scene, controls=controls, noise=noise)
+
+
+STAGES = (
+    ("fracture", "shot", Fracture, ("mask", "scene", "controls", "noise"),
+     ("fragments_rest", "fragment_labels", "fragment_extent")),
+    ("generator", "frame", None, ("scene", "controls", "noise", "fragments_rest", "fragment_extent"),
+     ("density", "fragments", "fragment_maps", "candidates")),
+    ("render", "tile", Renderer, ("plate", "background", "mask", "out_x", "out_y", "scene", "controls",
+                                  "density", "fragments", "fragments_rest", "fragment_labels",
+                                  "fragment_maps", "candidates"), ("element",)),
+)
+DYNAMIC = {"plate": {2: "hs", 3: "ws"}, "background": {2: "hs", 3: "ws"}, "mask": {2: "hs", 3: "ws"},
+           "out_x": {0: "wo"}, "out_y": {0: "ho"}, "element": {2: "ho", 3: "wo"}}
+
+
+def _toml_shape(t, name):
+    shape = list(t.shape)
+    for axis in DYNAMIC.get(name, {}):
+        shape[axis] = -1
+    return shape
+
+
+def build(model, out, half=True, check=True):
+    """Exports every stage into `out` (a fresh folder) and writes package.toml."""
+    import onnx
+    import onnxruntime as ort
+
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    os.makedirs(out)
+    values = example_inputs()
+    shot = dict(values, scene=values["scene"].clone())
+    shot["scene"][0] = shot["scene"][1] = 0.0         # per-shot stages see no time
+    declared = {}
+    files = []
+    for name, runs, cls, inputs, outputs in STAGES:
+        module = (cls() if cls else Generator(model)).eval()
+        feeds = shot if runs == "shot" else values
+        args = tuple(feeds[n] for n in inputs)
+        with torch.no_grad():
+            result = module(*args)
+        result = result if isinstance(result, tuple) else (result,)
+        path = os.path.join(out, f"{name}.onnx")
+        with torch.no_grad():
+            torch.onnx.export(module, args, path, input_names=list(inputs), output_names=list(outputs),
+                              opset_version=18, dynamo=False, do_constant_folding=False,
+                              dynamic_axes={k: v for k, v in DYNAMIC.items() if k in inputs + outputs})
+        m = onnx.load(path)
+        del m.metadata_props[:]
+        for k, v in (("collapse.stage", runs), ("collapse.producer", "model/learned/package.py")):
+            p = m.metadata_props.add()
+            p.key, p.value = k, v
+        onnx.checker.check_model(m)
+        onnx.save(m, path)
+        if half and name == "generator":
+            from onnxconverter_common import float16
+            onnx.save(float16.convert_float_to_float16(m, keep_io_types=True),
+                      os.path.join(out, f"{name}.fp16.onnx"))
+        if check:
+            sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+            got = sess.run(list(outputs), {n: feeds[n].numpy() for n in inputs})
+            for o, g, r in zip(outputs, got, result):
+                diff = float(np.abs(g - r.numpy()).max())
+                peak = max(1.0, float(r.abs().max()))
+                print(f"  {name}.{o} {list(r.shape)}: ORT vs torch max abs diff {diff:.2e}", flush=True)
+                if diff > 1e-3 * peak:
+                    sys.exit(f"stage {name}: output {o} disagrees with torch ({diff:.2e})")
+            if runs == "tile":
+                check_tiles(sess, feeds, inputs, got[0])
+        for o, r in zip(outputs, result):
+            declared[o] = _toml_shape(r, o)
+            values[o] = shot[o] = r
+        files.append((name, runs, inputs, outputs))
+    write_toml(os.path.join(out, "package.toml"), files, declared)
+    return out
+
+
+def check_tiles(sess, feeds, inputs, whole):
+    """Tile invariance: the output grid in two strips and one inner tile equals it whole."""
+    run = lambda **grid: sess.run(["element"], {n: grid.get(n, feeds[n]).numpy() for n in inputs})[0]
+    ys, xs = feeds["out_y"], feeds["out_x"]
+    h, w = ys.shape[0] // 2, xs.shape[0]
+    strips = np.concatenate([run(out_y=ys[:h]), run(out_y=ys[h:])], 2)
+    tile = run(out_x=xs[w // 4:w // 2], out_y=ys[h // 2:h])
+    diff = max(float(np.abs(strips - whole).max()),
+               float(np.abs(tile - whole[:, :, h // 2:h, w // 4:w // 2]).max()))
+    print(f"  render: tiles vs whole max abs diff {diff:.2e}", flush=True)
+    if diff > 1e-6:
+        sys.exit(f"stage render is not tile invariant ({diff:.2e})")
+
+
+def write_toml(path, stages, declared):
+    q = lambda s: '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    lines = [
+        "# A contract-2 model package (docs/MODEL_CONTRACT.md); written by model/learned/package.py.",
+        "contract = 2",
+        f"name = {q('Learned collapse')}",
+        f"description = {q('A generator trained on the classic-VFX reference simulation (model/learned): dust and fragment motion per frame, rendered per tile.')}",
+        f"reach = [{', '.join(str(x) for x in REACH)}]",
+        f"context = [{', '.join(str(x) for x in CONTEXT)}]",
+        f"noise = {N_NOISE}",
+        "",
+    ]
+    for name, lo, hi, default in CONTROLS:
+        lines += ["[[controls]]", f"name = {q(name)}", f"min = {lo}", f"max = {hi}",
+                  f"default = {default}", ""]
+    for name, runs, inputs, outputs in stages:
+        lines += ["[[stages]]", f"name = {q(name)}", f"runs = {q(runs)}", f"file = {q(name + '.onnx')}",
+                  f"inputs = [{', '.join(q(i) for i in inputs)}]",
+                  f"outputs = [{', '.join(q(o) for o in outputs)}]", ""]
+    lines.append("[tensors]")
+    for name, shape in declared.items():
+        lines.append(f"{name} = {{ shape = [{', '.join(str(s) for s in shape)}], dtype = \"float32\" }}")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m model.learned.package", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="target/learned", help="folder with checkpoint.pt")
+    ap.add_argument("--out", default="target/learned/learned.collapse")
+    ap.add_argument("--no-half", action="store_true")
+    a = ap.parse_args(argv)
+    from .evaluate import load_model
+    from .train import setup_torch
+    setup_torch(0)
+    model, _ = load_model(a.model)
+    build(model, a.out, half=not a.no_half)
+    total = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out))
+    print(f"package {a.out}: {total / 1e6:.1f} MB", flush=True)
+
+
+if __name__ == "__main__":
+    main()

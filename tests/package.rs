@@ -301,3 +301,30 @@ fn a_plain_onnx_model_still_renders_beside_a_package() {
     assert!(changed(&before, &plate()).len() > 500);
     assert_clean(&contract1);
 }
+
+/// The bundle ships the learned package: `bundledModel` = 1 runs it while `model`
+/// is empty, and it keeps the contract's proxy consistency.
+#[test]
+fn the_bundled_learned_package_renders_and_keeps_proxy_consistency() {
+    let plugin = load(config());
+    let inst = instance(&plugin, Context::General, plate());
+    let procedural = frame(&inst, at(0.5));
+    set(&inst, "bundledModel", ParamValue::Choice(1));
+    let learned = frame(&inst, at(0.5));
+    assert!(
+        changed(&learned, &plate()).len() > 200,
+        "the bundled learned package changed only {} pixels mid-collapse",
+        changed(&learned, &plate()).len()
+    );
+    assert!(
+        !changed(&learned, &procedural).is_empty(),
+        "bundledModel = 1 renders what the procedural model renders"
+    );
+    let half = inst.render_frame(at(0.5), (0.5, 0.5)).unwrap();
+    let mean = mean_difference(&half, &learned.scaled((0.5, 0.5)));
+    assert!(
+        mean < 0.03,
+        "the learned package's 0.5 proxy differs from the full frame downsampled by {mean} on average"
+    );
+    assert_clean(&inst);
+}

@@ -57,6 +57,7 @@ fn describes_itself_as_an_image_effect() {
             ("seed", ParamKind::Integer),
             ("output", ParamKind::Choice),
             ("model", ParamKind::String),
+            ("bundledModel", ParamKind::Choice),
             ("device", ParamKind::Choice),
             ("direction", ParamKind::Double),
             ("fragmentSize", ParamKind::Double),

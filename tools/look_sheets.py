@@ -4,6 +4,9 @@ through the bundle by collapse-render at four moments (before, mid-fall, dust at
 its height, settled) into docs/images/photos/: one full-resolution JPEG per
 moment (NAME_before.jpg ...) and a contact sheet of the four (NAME_sheet.jpg).
 
+With `--learned` it runs the bundled learned package (bundledModel = 1) instead and
+writes NAME_learned_MOMENT.jpg and NAME_learned_sheet.jpg.
+
 Run by tools/look_sheets.sh, which builds the bundle and the venv first.
 """
 
@@ -35,26 +38,28 @@ def cases():
     return found
 
 
-def render(photo, region, frame, out):
+def render(photo, region, frame, out, extra=()):
     x, y, w, h = region
     cmd = [RENDER, "--plate", photo, "--out", out, "--frames", str(frame), "--quiet",
            "--set", f"bottomLeft={x},{y}", "--set", f"size={w},{h}",
-           "--set", f"startFrame={START}", "--set", f"duration={DURATION}", "--set", "seed=7"]
+           "--set", f"startFrame={START}", "--set", f"duration={DURATION}", "--set", "seed=7", *extra]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"collapse-render failed on {photo} at frame {frame}:\n{done.stderr}")
 
 
 def main():
+    learned = "--learned" in sys.argv[1:]
+    extra = ("--set", "bundledModel=1") if learned else ()
     os.makedirs(OUT, exist_ok=True)
     for name, region in cases():
-        stem = name[:-4]
+        stem = name[:-4] + ("_learned" if learned else "")
         frames = []
         with tempfile.TemporaryDirectory() as tmp:
             for label, progress in MOMENTS:
                 frame = START + round(progress * DURATION)
                 path = os.path.join(tmp, f"f.{frame:04d}.png")
-                render(os.path.join(PHOTOS, name), region, frame, os.path.join(tmp, "f.####.png"))
+                render(os.path.join(PHOTOS, name), region, frame, os.path.join(tmp, "f.####.png"), extra)
                 img = Image.open(path).convert("RGB")
                 img.save(os.path.join(OUT, f"{stem}_{label}.jpg"), quality=90)
                 frames.append((label, img))

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SETUP_PYTHON=demo tools/setup.sh >/dev/null
-target/venv/bin/python tools/look_sheets.py
+target/venv/bin/python tools/look_sheets.py "$@"

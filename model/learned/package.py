@@ -81,8 +81,8 @@ class Fracture(nn.Module):
     Cells the building matte does not cover are dropped (they would move nothing).
 
     Outputs fragments_rest [256, 4] (seed x / a, seed y, area, alive),
-    fragment_labels [1, 1, L, L] (the slot of each texel of the region, rows top
-    first) and fragment_extent [256, 4] (the cell's box around its seed, isotropic:
+    fragment_labels [1, 1, L + 2, L + 2] (the slot of each texel of the region, rows
+    top first, -1 where the matte is empty and on a one-texel border) and fragment_extent [256, 4] (the cell's box around its seed, isotropic:
     min dx, max dx, min dy, max dy)."""
 
     def __init__(self):
@@ -174,7 +174,9 @@ class Fracture(nn.Module):
             ext.append(init.scatter_reduce(0, li, v - seed[li], reduce=red, include_self=True))
         extent = torch.stack(ext, 1) * alive[:, None]
         rest = torch.stack([sx / a * alive, sy * alive, area * alive, alive], 1)
-        return rest, label.reshape(1, 1, LABELS, LABELS), extent
+        # The labels the renderer reads: -1 off the building and on a one-texel border.
+        solid = torch.where(m > 0.5, label, -1.0).reshape(1, 1, LABELS, LABELS)
+        return rest, F.pad(solid, (1, 1, 1, 1), value=-1.0), extent
 
 
 def _uniform(n):
@@ -263,7 +265,7 @@ def _sample(image, gx, gy, mode="bilinear"):
 
 def _finite(x):
     """NaN and infinities read as 0 (an image may hold them)."""
-    return torch.where(torch.isfinite(x), x, 0.0)
+    return torch.where(x - x == 0, x, 0.0)          # (x - x is NaN exactly when x is not finite)
 
 
 def _bspline(d):
@@ -326,9 +328,9 @@ class Renderer(nn.Module):
         self.register_buffer("ranks", CANDIDATES - torch.arange(CANDIDATES, dtype=torch.float32))
 
     def light(self, plate, mask):
-        """Plate statistics from (every 8th pixel of) S outside the building: ambient
+        """Plate statistics from (every 8th pixel of) S: outside the building the ambient
         (mean colour), key light (luminance^2-weighted colour) and its lean (0 left,
-        1 right: toward the brighter side)."""
+        1 right: toward the brighter side); the building's mean colour."""
         sub = plate
         w = (1.0 - mask) * sub[:, 3:4].clamp(0, 1)
         rgb = sub[:, :3].clamp(0, 4)
@@ -336,11 +338,11 @@ class Renderer(nn.Module):
         lum = (rgb * self.luma).sum(1, keepdim=True)
         lw = w * lum * lum
         key = (rgb * lw).sum((0, 2, 3)) / lw.sum().clamp(min=1e-6)
-        key = key / key.max().clamp(min=1e-3) * ambient.max().clamp(min=0.2) * 1.6
         cols = torch.arange(sub.shape[3], dtype=torch.float32)[None, None, None, :] / sub.shape[3]
         bright = (cols * lw).sum() / lw.sum().clamp(min=1e-6)
         plain = (cols * w).sum() / w.sum().clamp(min=1e-6)
-        return key, ambient, (0.5 + 2.0 * (bright - plain)).clamp(0.0, 1.0)
+        inner = (rgb * mask).sum((0, 2, 3)) / mask.sum().clamp(min=1e-3)
+        return key, ambient, (0.5 + 2.0 * (bright - plain)).clamp(0.0, 1.0), inner
 
     def lit_dust(self, density, controls, key, ambient, lean):
         """density [1, 1, 64, 96] optical depth -> premultiplied RGBA [4, 64, 96]."""
@@ -356,30 +358,36 @@ class Renderer(nn.Module):
         alpha = 1.0 - torch.exp(-tau[0])
         base = controls[5:8].reshape(3, 1, 1)
         tint = controls[8]
+        luma = self.luma.reshape(3, 1, 1)
         amb = ambient.reshape(3, 1, 1)
-        grey = (amb * self.luma.reshape(3, 1, 1)).sum(0, keepdim=True)
-        # The plate's colour, kept at the base's brightness, mixed in by `dust_tint`.
-        hue = amb / grey.clamp(min=1e-3) * (base * self.luma.reshape(3, 1, 1)).sum(0, keepdim=True)
-        colour = base + 0.5 * tint * (hue - base)
-        # Key light where the way to it is clear (lit tops and sides), soft sky light
-        # (mostly its brightness) elsewhere, darker in the thick cores.
-        sky = grey + 0.3 * (amb - grey)
-        light = key.reshape(3, 1, 1) * torch.exp(-0.12 * toward) \
-            + sky * (0.55 + 0.3 * torch.exp(-0.2 * tau[0]))
+        grey = (amb * luma).sum(0, keepdim=True).clamp(min=1e-3)
+        # The plate's hue, at the base's brightness, mixed in by `dust_tint`.
+        colour = base + 0.5 * tint * (amb / grey * (base * luma).sum(0, keepdim=True) - base)
+        # As the reference's preview: sky light (the plate's hue, a little) everywhere and the
+        # key light where the way to it is clear, scaled by how bright the plate is.
+        sky = 1.0 + 0.35 * (amb / grey - 1.0)
+        k = key.reshape(3, 1, 1)
+        k = k / (k * luma).sum(0, keepdim=True).clamp(min=1e-3)
+        level = (grey / 0.35).clamp(0.25, 1.6)
+        light = level * (0.55 * sky + 0.6 * torch.exp(-0.1 * toward) * k)
         return torch.cat([colour * light * alpha, alpha], 0)
 
     def dust(self, lattice, u, v, a, progress):
         """The lattice at the output pixels: separable cubic B-spline weights (two
         matrix products), its alpha modulated by a slowly rising procedural detail."""
         bx0, by0, bx1, by1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
-        wx = _weights((u - bx0) / (bx1 - bx0) * GRID_COLS, GRID_COLS)      # [Wo, 96]
-        wy = _weights((by1 - v) / (by1 - by0) * GRID_ROWS, GRID_ROWS)      # [Ho, 64]
+        # (Zero outside the affected area: the weights there are.)
+        in_x = ((u >= bx0) & (u <= bx1)).float()[:, None]
+        in_y = ((v >= by0) & (v <= by1)).float()[:, None]
+        wx = _weights((u - bx0) / (bx1 - bx0) * GRID_COLS, GRID_COLS) * in_x   # [Wo, 96]
+        wy = _weights((by1 - v) / (by1 - by0) * GRID_ROWS, GRID_ROWS) * in_y   # [Ho, 64]
         d = torch.matmul(wy, torch.matmul(lattice, wx.t()))                 # [4, Ho, Wo]
         # Detail: 64 cells per 1.4 region heights, rising 0.25 region heights per unit progress.
         dx = _weights(u / 1.4 * 64, 64, period=64)
         dy = _weights((1.6 - v + 0.25 * progress) / 1.4 * 64, 64, period=64)
         detail = torch.matmul(dy, torch.matmul(self.detail, dx.t()))         # [Ho, Wo]
-        return d * torch.exp(0.22 * detail)
+        # (It only thins the dust, so the alpha stays within [0, 1].)
+        return d * (0.8 + 0.2 * torch.tanh(0.8 * detail))
 
     def forward(self, plate, background, mask, out_x, out_y, scene, controls,
                 density, fragments, fragments_rest, fragment_labels, fragment_maps, candidates):
@@ -388,15 +396,13 @@ class Renderer(nn.Module):
         rl, rb, rh = scene[8], scene[9], scene[11]
         hs, ws = plate.shape[2], plate.shape[3]
         # Images are read sparsely; what is read is made finite (NaN, inf -> 0).
-        key, ambient, lean = self.light(_finite(plate[:, :, ::8, ::8]),
+        key, ambient, lean, inner = self.light(_finite(plate[:, :, ::8, ::8]),
                                         _finite(mask[:, :, ::8, ::8]).clamp(0.0, 1.0))
 
         u = (out_x - rl) / rh                         # [Wo], isotropic
         v = (out_y - rb) / rh                         # [Ho], ground 0, rows top first
         bx0, by0, bx1, by1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
         d = self.dust(self.lit_dust(density, controls, key, ambient, lean), u, v, a, progress)
-        reach = ((u >= bx0) & (u <= bx1)).float()[None, None, :] * ((v >= by0) & (v <= by1)).float()[None, :, None]
-        d = torch.cat([d[:3].clamp(min=0.0), d[3:4].clamp(0.0, 1.0)], 0) * reach
 
         # Fragments and hole inside the box of the region and the moving fragments.
         alive = fragments_rest[:, 3] > 0.5
@@ -420,48 +426,58 @@ class Renderer(nn.Module):
         row, row_ok = _pixels(bY, src_t, sy, hs, True)
         inside = row_ok[:, None] * col_ok[None, :]
         m_p = _finite(mask[0, :, row][:, :, col]).clamp(0.0, 1.0) * inside   # [1, hb, wb]
-        box = _finite(background[0][:, row][:, :, col]) * m_p                # [4, hb, wb]
+        # Until the piece that stood there has moved away, a gap shows the building's dark
+        # interior rather than what is behind it (cracks read as cracks).
+        rc = (bu / a * LABELS).floor().clamp(-1.0, float(LABELS)) + 1.0
+        rr = ((1.0 - bv) * LABELS).floor().clamp(-1.0, float(LABELS)) + 1.0
+        owner = fragment_labels.reshape(-1)[(rr[:, None] * (LABELS + 2) + rc[None, :]).long()]
+        moved = fragments[owner.clamp(min=0).long()]                   # [hb, wb, 4]
+        away = torch.sqrt((moved[..., 0] * a) ** 2 + moved[..., 1] ** 2)
+        # (Not along the roofline: where no building stands just above, it is the sky.)
+        up, _ = _pixels(bY + 0.05 * rh, src_t, sy, hs, True)
+        roof = 1.0 - _finite(mask[0, :, up][:, :, col]).clamp(0.0, 1.0)
+        reveal = torch.maximum(((away - 0.03) / 0.15).clamp(0.0, 1.0)[None], roof)
+        interior = torch.cat([0.22 * inner, torch.ones_like(inner[:1])]).reshape(4, 1, 1)
+        behind = _finite(background[0][:, row][:, :, col])
+        box = (interior + reveal * (behind - interior)) * m_p             # [4, hb, wb]
         # Fragments: the pixels whose lattice cell has any candidate.
         bc = torch.floor((bu - bx0) / (bx1 - bx0) * BIN_COLS).clamp(0, BIN_COLS - 1)
         br = torch.floor((by1 - bv) / (by1 - by0) * BIN_ROWS).clamp(0, BIN_ROWS - 1)
         cell = (br[:, None] * BIN_COLS + bc[None, :]).reshape(-1).long()
         # (At least one; a pixel without candidates gets no fragment anyway.)
         busy = torch.nonzero(_at_least_one(candidates[cell, 0] >= 0))[:, 0]
-        cand = candidates[cell[busy]]                                    # [P, K]
         X = bX[None, :].expand(hb, wb).reshape(-1)[busy][:, None]
         Y = bY[:, None].expand(hb, wb).reshape(-1)[busy][:, None]
+        cand = candidates[cell[busy]]                                    # [P, K]
         slot = cand.clamp(min=0).long()
-        # The inverse motion as label texel coordinates, then S's pixels (both affine in the
-        # rest point, so S's follow from the label's with two scalars each).
+        # Each candidate's inverse motion: label texel coordinates, affine in canonical X, Y.
         m = fragment_maps.t()                                            # [6, 256]
         lc = m[0][slot] * X + m[1][slot] * Y + m[2][slot]
         lr = m[3][slot] * X + m[4][slot] * Y + m[5][slot]
-        scol = (rl - src_l) * sx + lc * (a * rh * sx / LABELS)
-        srow = (src_t - rb - rh) * sy + lr * (rh * sy / LABELS)
-        in_l = (lc >= 0) & (lc < LABELS) & (lr >= 0) & (lr < LABELS)
-        li = (torch.floor(lr).clamp(0, LABELS - 1) * LABELS + torch.floor(lc).clamp(0, LABELS - 1)).long()
-        own = fragment_labels.reshape(-1)[li] == slot.float()
-        si = (torch.floor(srow).clamp(0, hs - 1) * ws + torch.floor(scol).clamp(0, ws - 1)).long()
-        solid = _finite(mask.reshape(-1)[si]) > 0.5
-        hit = (cand >= 0) & in_l & own & solid
+        edge = float(LABELS)
+        li = ((torch.floor(lr).clamp(-1.0, edge) + 1.0) * (LABELS + 2)
+              + torch.floor(lc).clamp(-1.0, edge) + 1.0).long()
+        hit = fragment_labels.reshape(-1)[li] == cand                   # its own texel, on the matte
         win = (hit.float() * self.ranks).argmax(1, keepdim=True)
         got = hit.any(1).float()
-        wc = torch.gather(scol, 1, win)[:, 0]
-        wr = torch.gather(srow, 1, win)[:, 0]
-        angle = torch.gather(fragments[..., 2][slot], 1, win)[:, 0]
-        gx, gy = _unit(wc, ws), _unit(wr, hs)
-        colour = _finite(_sample(plate, gx, gy)) * _finite(_sample(mask, gx, gy)).clamp(0.0, 1.0)
+        # The winner's point in S's pixels (affine in its label coordinates).
+        wc = (rl - src_l) * sx + torch.gather(lc, 1, win)[:, 0] * (a * rh * sx / LABELS)
+        wr = (src_t - rb - rh) * sy + torch.gather(lr, 1, win)[:, 0] * (rh * sy / LABELS)
+        angle = fragments[torch.gather(slot, 1, win)[:, 0], 2]
+        source = _finite(plate) * _finite(mask).clamp(0.0, 1.0)           # premultiplied by the matte
+        colour = _sample(source, _unit(wc, ws), _unit(wr, hs))
         # A tumbling piece turns its face away from the light a little.
         shade = 0.82 + 0.18 * torch.cos(angle)
         frag = torch.cat([colour[:3] * shade, colour[3:4]], 0) * got
-        flat = box.reshape(4, -1)
-        under = flat[:, busy]
-        flat = flat.index_put((torch.arange(4)[:, None], busy[None, :]), frag + (1.0 - frag[3:4]) * under)
-        box = flat.reshape(4, hb, wb)
-        # Back onto the whole tile (zero outside the box).
-        full = box[:, rback][:, :, cback] * (rin.float()[None, :, None] * cin.float()[None, None, :])
-        element = d + (1.0 - d[3:4]) * full
-        return (element * (progress > 0).float())[None]
+        flat = box.reshape(4, -1).t()                                    # [hb * wb, 4]
+        under = flat[busy].t()
+        flat = flat.index_put((busy,), (frag + (1.0 - frag[3:4]) * under).t())
+        box = flat.t().reshape(4, hb, wb)
+        # Under the dust, on the whole tile: gathered back, zero outside the box and
+        # before the start.
+        keep = (progress > 0).float() * rin.float()[:, None] * cin.float()[None, :]
+        full = box[:, rback][:, :, cback] * keep
+        return (d + (1.0 - d[3:4]) * full)[None]
 
 
 # -- the package ---------------------------------------------------------------------

@@ -249,9 +249,18 @@ fn define_params(desc: &Descriptor) -> OfxResult<()> {
         &info(
             MODEL,
             "Model",
-            "ONNX model file. Empty: the model bundled with the plugin.",
+            "ONNX model file, or a model package folder (NAME.collapse). Empty: the bundled model chosen below.",
         ),
         "",
+    )?;
+    d.choice(
+        &info(
+            BUNDLED_MODEL,
+            "Bundled Model",
+            "The model shipped with the plugin, run while Model is empty. Procedural: the hand-written generator (default). \
+             Learned: a generator trained on a classic-VFX simulation (rigid-body fracture and smoke), run as a staged package.",
+        ),
+        &ChoiceDef { options: BUNDLED_MODEL_OPTIONS, default: 0 },
     )?;
     d.choice(
         &info(DEVICE, "Device", "Auto: the GPU when ONNX Runtime can use one, else the CPU. GPU falls back to the CPU with a warning."),
@@ -292,7 +301,7 @@ fn define_params(desc: &Descriptor) -> OfxResult<()> {
     )?;
     d.page(
         &info(PAGE_MODEL, "Model", ""),
-        &[MODEL, DEVICE, HALF_PRECISION, USE_TENSORRT],
+        &[MODEL, BUNDLED_MODEL, DEVICE, HALF_PRECISION, USE_TENSORRT],
     )?;
     Ok(())
 }

@@ -21,7 +21,7 @@ use std::os::raw::{c_char, c_int, c_void};
 pub const PLUGIN_ID: &str = "org.collapseofx.Collapse";
 const PLUGIN_ID_C: &[u8] = b"org.collapseofx.Collapse\0";
 /// The model shipped in the bundle's Resources folder.
-pub const DEFAULT_MODEL_FILE: &str = "collapse_default.onnx";
+pub const DEFAULT_MODEL_FILE: &str = params::BUNDLED_MODEL_FILES[0];
 
 pub struct Collapse {
     info: PluginInfo,

@@ -19,6 +19,7 @@ pub const DUST_TINT: &str = "dustTint";
 pub const DUST_SPREAD: &str = "dustSpread";
 pub const DEBRIS: &str = "debris";
 pub const MODEL: &str = "model";
+pub const BUNDLED_MODEL: &str = "bundledModel";
 pub const DEVICE: &str = "device";
 pub const HALF_PRECISION: &str = "halfPrecision";
 pub const USE_TENSORRT: &str = "useTensorRT";
@@ -28,6 +29,10 @@ pub const USE_TENSORRT: &str = "useTensorRT";
 pub const OUTPUT_OPTIONS: &[&str] = &["Composite", "Collapse element only", "Matte", "Clean plate"];
 /// Options of the `device` choice, in menu order.
 pub const DEVICE_OPTIONS: &[&str] = &["Auto", "CPU", "GPU"];
+/// Options of the `bundledModel` choice (used while `model` is empty), in menu order,
+/// with the file or package folder each names in the bundle's Resources.
+pub const BUNDLED_MODEL_OPTIONS: &[&str] = &["Procedural", "Learned (trained on simulations)"];
+pub const BUNDLED_MODEL_FILES: &[&str] = &["collapse_default.onnx", "learned.collapse"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputMode {
@@ -51,6 +56,8 @@ pub struct Settings {
     /// Creative controls by model-contract name, e.g. ("dust_amount", 1.0).
     pub controls: Vec<(&'static str, f64)>,
     pub model: String,
+    /// Index into BUNDLED_MODEL_FILES: the bundled model run while `model` is empty.
+    pub bundled_model: usize,
     pub device: DeviceRequest,
     pub half_precision: bool,
     pub use_tensorrt: bool,
@@ -91,6 +98,8 @@ impl Settings {
             output,
             controls,
             model: p.string(MODEL, time)?,
+            bundled_model: (p.int(BUNDLED_MODEL, time)?.max(0) as usize)
+                .min(BUNDLED_MODEL_FILES.len() - 1),
             device,
             half_precision: p.int(HALF_PRECISION, time)? != 0,
             use_tensorrt: p.int(USE_TENSORRT, time)? != 0,

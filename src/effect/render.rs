@@ -20,7 +20,7 @@ use std::sync::Arc;
 pub fn model_request(settings: &Settings) -> OfxResult<ModelRequest> {
     let path = if settings.model.trim().is_empty() {
         ofx::resources_dir()
-            .map(|r| r.join(super::DEFAULT_MODEL_FILE))
+            .map(|r| r.join(super::params::BUNDLED_MODEL_FILES[settings.bundled_model]))
             .ok_or_else(|| {
                 OfxError::failed("cannot locate the plugin bundle to find its default model")
             })?

@@ -64,9 +64,7 @@ pub fn bundle_dir() -> &'static Path {
             std::fs::copy(lib.path(), bin.join("lib").join(lib.file_name())).unwrap();
         }
         std::fs::copy(repo().join("bundle/Contents/Info.plist"), root.join("Contents/Info.plist")).unwrap();
-        for e in std::fs::read_dir(repo().join("bundle/Contents/Resources")).unwrap().flatten() {
-            std::fs::copy(e.path(), root.join("Contents/Resources").join(e.file_name())).unwrap();
-        }
+        copy_tree(&repo().join("bundle/Contents/Resources"), &root.join("Contents/Resources"));
         root
     })
 }
@@ -164,6 +162,19 @@ pub fn assert_clean(inst: &Instance) {
         .filter(|m| format!("{:?}", m.level).contains("Error"))
         .collect();
     assert!(errors.is_empty(), "the plugin posted errors: {errors:?}");
+}
+
+/// Copies the files under `from` into `to`, folders (model packages) included.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
 }
 
 pub fn frame(inst: &Instance, time: f64) -> Image {

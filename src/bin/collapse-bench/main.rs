@@ -3,7 +3,8 @@
 //! to the same model run directly through ONNX Runtime on the same tensors.
 //!
 //! `make bench` (or `cargo run --release --bin collapse-bench -- [--quick]`)
-//! prints a Markdown table: medians with min and max over repeated runs.
+//! prints a Markdown table: medians with min and max over repeated runs
+//! (`--learned`: only the learned package's rows).
 
 use collapse_ofx::host::{
     Bundle, ClipSource, Context, HostConfig, Image, Instance, OfxRectI, ParamValue, Plugin, Project,
@@ -165,20 +166,30 @@ fn cpu_name() -> String {
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
-/// The bundled model run straight through ONNX Runtime on the tensors the plugin
-/// would build for the same frame (one run over the whole affected area).
-fn raw_ort(bundle: &Path, w: i32, h: i32, rw: f64, rh: f64, runs: usize) -> Stats {
+/// A bundled model loaded straight through the inference layer (no OFX).
+fn direct(bundle: &Path, model: &str) -> std::sync::Arc<inference::LoadedModel> {
     std::env::set_var(
         inference::LIBRARY_ENV,
         bundle.join("Contents/Linux-x86-64/lib/libonnxruntime.so.1"),
     );
     let request = ModelRequest {
-        path: bundle.join("Contents/Resources/collapse_default.onnx"),
+        path: bundle.join("Contents/Resources").join(model),
         device: DeviceRequest::Cpu,
         half: false,
         tensorrt: false,
     };
-    let model = inference::load_model(&request).expect("load the model directly");
+    inference::load_model(&request).expect("load the model directly")
+}
+
+/// The tensors the plugin would build for a `w`x`h` frame with a centred `rw`x`rh`
+/// region (its rectangle as the mask), and the frame's affected area as the grid.
+fn frame_tensors(
+    model: &inference::LoadedModel,
+    w: i32,
+    h: i32,
+    rw: f64,
+    rh: f64,
+) -> (FrameInputs, OutputGrid) {
     let c = &model.contract;
     let (x0, y0) = ((w as f64 - rw) / 2.0, h as f64 / 10.0);
     let grow = |a: f64, b: f64, lo: f64, hi: f64, len: f64| {
@@ -242,9 +253,117 @@ fn raw_ort(bundle: &Path, w: i32, h: i32, rw: f64, rh: f64, runs: usize) -> Stat
         width: (ax2 - ax1) as usize,
         height: (ay2 - ay1) as usize,
     };
+    (inputs, grid)
+}
+
+/// The bundled default model run straight through ONNX Runtime on the tensors the
+/// plugin would build for the same frame (one run over the whole affected area).
+fn raw_ort(bundle: &Path, w: i32, h: i32, rw: f64, rh: f64, runs: usize) -> Stats {
+    let model = direct(bundle, collapse_ofx::DEFAULT_MODEL_FILE);
+    let (inputs, grid) = frame_tensors(&model, w, h, rw, rh);
     measure(runs, || {
         model.run_whole(&inputs, &grid).expect("run the model");
     })
+}
+
+/// The learned package: whole frames and a zoomed viewer tile through the plugin,
+/// each stage alone (cold: its cache cleared) through the inference layer, and the
+/// generator against the reference simulation (model/learned/bench.py, Python).
+fn learned_rows(bundle: &Bundle, bundle_path: &Path, runs: usize) {
+    println!("\n### The learned package (bundledModel = Learned)\n");
+    println!("| what | median | min – max | note |");
+    println!("|---|---|---|---|");
+    let t = time_at(PROGRESS);
+    let plugin = load(bundle, 1920, 1080);
+    let inst = instance(&plugin, 1920, 1080, 960.0, 540.0);
+    inst.set_param("bundledModel", ParamValue::Choice(1))
+        .expect("choose the learned package");
+    let whole = measure(runs, || {
+        inst.render_frame(t, (1.0, 1.0)).unwrap();
+    });
+    row(
+        "learned package: 1080p, region 960x540, whole frame",
+        &whole,
+        "",
+    );
+    // A viewer zoomed in on the building: one 512x512 window inside the region.
+    let zoom = OfxRectI {
+        x1: 704,
+        y1: 200,
+        x2: 1216,
+        y2: 712,
+    };
+    let tile = measure(runs, || {
+        let mut out = inst.new_output_image(zoom);
+        inst.render(t, (1.0, 1.0), zoom, &mut out).unwrap();
+    });
+    row(
+        "learned package: one 512x512 viewer tile in the region",
+        &tile,
+        "its own pixels plus the kept per-frame stage",
+    );
+    drop(inst);
+    let model = direct(bundle_path, LEARNED_PACKAGE);
+    let (inputs, grid) = frame_tensors(&model, 1920, 1080, 960.0, 540.0);
+    let mut per_stage: Vec<(String, &'static str, Vec<f64>)> = Vec::new();
+    for _ in 0..runs {
+        model.clear_stage_cache();
+        let (_, timings) = model
+            .run_stages(&inputs, &grid, &|| false)
+            .expect("run the learned package");
+        for st in timings {
+            match per_stage.iter_mut().find(|(n, ..)| *n == st.name) {
+                Some((.., v)) => v.push(st.ms),
+                None => per_stage.push((st.name.clone(), st.runs, vec![st.ms])),
+            }
+        }
+    }
+    for (name, runs_per, mut ms) in per_stage {
+        ms.sort_by(|a, b| a.total_cmp(b));
+        let s = Stats {
+            median: ms[ms.len() / 2],
+            min: ms[0],
+            max: ms[ms.len() - 1],
+        };
+        let note = match runs_per {
+            "tile" => format!(
+                "per tile: the whole {}x{} affected area here (budget 100 ms)",
+                grid.width, grid.height
+            ),
+            other => format!("once per {other}"),
+        };
+        row(&format!("learned package, stage '{name}' alone"), &s, &note);
+    }
+    println!();
+    let python = repo_root().join("target/venv/bin/python");
+    let done = std::process::Command::new(&python)
+        .args(["-m", "model.learned.bench", "--package"])
+        .arg(bundle_path.join("Contents/Resources").join(LEARNED_PACKAGE))
+        .current_dir(repo_root())
+        .output();
+    match done {
+        Ok(out) if out.status.success() => {
+            println!("The generator against the reference simulation, per frame, in one run (model/learned/bench.py):\n");
+            print!("{}", String::from_utf8_lossy(&out.stdout));
+        }
+        Ok(out) => println!(
+            "**The generator-vs-simulation speed ratio was NOT measured**: model.learned.bench failed: {}",
+            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+        ),
+        Err(e) => println!(
+            "**The generator-vs-simulation speed ratio was NOT measured**: {} cannot run ({e}); \
+             `SETUP_PYTHON=\"sim train\" tools/setup.sh` makes it",
+            python.display()
+        ),
+    }
+    println!();
+}
+
+/// The learned package in the bundle's Resources.
+const LEARNED_PACKAGE: &str = "learned.collapse";
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn main() {
@@ -265,6 +384,9 @@ fn main() {
     let load_start = Instant::now();
     let bundle = Bundle::open(&bundle_path)
         .unwrap_or_else(|e| panic!("{e}: build the bundle with `make bundle`"));
+    if std::env::args().any(|a| a == "--learned") {
+        return learned_rows(&bundle, &bundle_path, runs);
+    }
     let plugin = load(&bundle, 1920, 1080);
     let first = instance(&plugin, 1920, 1080, 960.0, 540.0);
     first
@@ -410,4 +532,6 @@ fn main() {
         "| peak memory (resident, whole run) | {:.0} MB | | after the 4K frames |",
         peak_rss_mb()
     );
+    drop(plugin);
+    learned_rows(&bundle, &bundle_path, runs);
 }

@@ -5,9 +5,9 @@ side in one run on this machine (collapse-bench prints this table too).
 
 Per frame: the reference (rigid bodies + smoke + export of the same per-frame state,
 at its default 64 cells per region height) against the package's per-frame stage
-(generator.onnx: the network plus the fragments' lattice) in ONNX Runtime on the
-CPU, with the same seeds, controls and aspect. Both produce the state the per-tile
-renderer consumes, so the ratio compares like with like.
+(generator.onnx: the network plus the fragments' lattice, which the reference's
+state would need as well to be rendered) and against the network alone, in ONNX
+Runtime on the CPU.
 """
 
 import argparse
@@ -59,12 +59,33 @@ def generator_ms(package, threads, frames):
     return float(np.median(times))
 
 
+def network_ms(path, threads, frames):
+    """The trained network alone (train.py's export), without the fragments' lattice."""
+    import onnxruntime as ort
+    from .train import example_inputs as network_inputs
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    names = [i.name for i in sess.get_inputs()]
+    feeds = {n: a.numpy() for n, a in zip(names, network_inputs())}
+    times = []
+    for k in range(frames + 5):
+        feeds["progress"][0] = k / frames
+        t = time.perf_counter()
+        sess.run(None, feeds)
+        if k >= 5:
+            times.append((time.perf_counter() - t) * 1e3)
+    return float(np.median(times))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m model.learned.bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--package", default=DEFAULT_PACKAGE)
     ap.add_argument("--sims", type=int, default=2)
     ap.add_argument("--frames", type=int, default=48)
+    ap.add_argument("--network", default="target/learned/collapse_generator.onnx",
+                    help="the network alone, when present (made by make train)")
     a = ap.parse_args(argv)
     ref = reference_ms(a.sims, a.frames)
     g1 = generator_ms(a.package, 1, a.frames)
@@ -74,6 +95,11 @@ def main(argv=None):
     print(f"| reference simulation (pymunk + 64-cell smoke, 1 core) | {ref:.2f} | 1 |")
     print(f"| learned per-frame stage, ONNX Runtime CPU, 1 thread | {g1:.3f} | {ref / g1:.0f}x faster |")
     print(f"| learned per-frame stage, ONNX Runtime CPU, 2 threads | {g2:.3f} | {ref / g2:.0f}x faster |")
+    if os.path.isfile(a.network):
+        n1 = network_ms(a.network, 1, a.frames)
+        print(f"| the network alone (no lattice), 1 thread | {n1:.3f} | {ref / n1:.0f}x faster |")
+    else:
+        print(f"| the network alone | not measured: {a.network} is missing (make train) | |")
 
 
 if __name__ == "__main__":

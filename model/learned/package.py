@@ -38,18 +38,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from model.reference import CONTROL_NAMES, CONTROL_RANGES
+
 from .networks import LATENT_DIM, MAX_FRAGMENTS, CollapseFrame
 
 # Affected area and source window (fractions of region width L R, height B T).
 REACH = (0.75, 0.06, 0.75, 0.6)
 CONTEXT = (0.3, 0.05, 0.3, 0.35)
 # Controls in the order the plugin passes them; the generator reads the first five.
-CONTROLS = (
-    ("direction", -1.0, 1.0, 0.0),
-    ("fragment_size", 0.25, 4.0, 1.0),
-    ("gravity", 0.25, 4.0, 1.0),
-    ("dust_amount", 0.0, 2.0, 1.0),
-    ("dust_spread", 0.0, 2.0, 1.0),
+CONTROLS = tuple((n, *CONTROL_RANGES[n]) for n in CONTROL_NAMES) + (
     ("dust_r", 0.0, 1.0, 0.62),
     ("dust_g", 0.0, 1.0, 0.58),
     ("dust_b", 0.0, 1.0, 0.52),
@@ -527,7 +524,7 @@ def _toml_shape(t, name):
     return shape
 
 
-def build(model, out, half=True, check=True):
+def build(model, out, check=True):
     """Exports every stage into `out` (a fresh folder) and writes package.toml."""
     import onnx
     import onnxruntime as ort
@@ -559,10 +556,6 @@ def build(model, out, half=True, check=True):
             p.key, p.value = k, v
         onnx.checker.check_model(m)
         onnx.save(m, path)
-        if half and name == "generator":
-            from onnxconverter_common import float16
-            onnx.save(float16.convert_float_to_float16(m, keep_io_types=True),
-                      os.path.join(out, f"{name}.fp16.onnx"))
         if check:
             sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
             got = sess.run(list(outputs), {n: feeds[n].numpy() for n in inputs})
@@ -627,13 +620,12 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="target/learned", help="folder with checkpoint.pt")
     ap.add_argument("--out", default="target/learned/learned.collapse")
-    ap.add_argument("--no-half", action="store_true")
     a = ap.parse_args(argv)
     from .evaluate import load_model
     from .train import setup_torch
     setup_torch(0)
     model, _ = load_model(a.model)
-    build(model, a.out, half=not a.no_half)
+    build(model, a.out)
     total = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out))
     print(f"package {a.out}: {total / 1e6:.1f} MB", flush=True)
 

@@ -532,6 +532,8 @@ fn main() {
         "| peak memory (resident, whole run) | {:.0} MB | | after the 4K frames |",
         peak_rss_mb()
     );
+    // (The next rows load the plugin with another configuration: nothing may hold this one.)
+    drop(inst);
     drop(plugin);
     learned_rows(&bundle, &bundle_path, runs);
 }

@@ -5,8 +5,8 @@ side in one run on this machine (collapse-bench prints this table too).
 
 Per frame: the reference (rigid bodies + smoke + export of the same per-frame state,
 at its default 64 cells per region height) against the package's per-frame stage
-(generator.onnx: the network plus the fragments' lattice, which the reference's
-state would need as well to be rendered) and against the network alone, in ONNX
+(generator.onnx, the network, and lattice.onnx, the fragments' lattice, which the
+reference's state would need as well to be rendered) and against the network alone, in ONNX
 Runtime on the CPU.
 """
 
@@ -34,6 +34,7 @@ def reference_ms(sims, frames):
 
 
 def generator_ms(package, threads, frames):
+    """(both per-frame stages, the network's stage alone), ms per frame."""
     import onnxruntime as ort
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
@@ -46,36 +47,21 @@ def generator_ms(package, threads, frames):
     shot["scene"][:2] = 0
     fracture = session("fracture.onnx")
     rest, _, extent = fracture.run(None, {i.name: shot[i.name] for i in fracture.get_inputs()})
-    gen = session("generator.onnx")
+    gen, lattice = session("generator.onnx"), session("lattice.onnx")
     feeds = dict(scene=x["scene"].copy(), controls=x["controls"], noise=x["noise"],
                  fragments_rest=rest, fragment_extent=extent)
-    times = []
+    pick = lambda sess: {i.name: feeds[i.name] for i in sess.get_inputs()}
+    both, alone = [], []
     for k in range(frames + 5):
         feeds["scene"][0] = k / frames
         t = time.perf_counter()
-        gen.run(None, feeds)
+        feeds["density"], feeds["fragments"] = gen.run(None, pick(gen))
+        t1 = time.perf_counter()
+        lattice.run(None, pick(lattice))
         if k >= 5:
-            times.append((time.perf_counter() - t) * 1e3)
-    return float(np.median(times))
-
-
-def network_ms(path, threads, frames):
-    """The trained network alone (train.py's export), without the fragments' lattice."""
-    import onnxruntime as ort
-    from .train import example_inputs as network_inputs
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    names = [i.name for i in sess.get_inputs()]
-    feeds = {n: a.numpy() for n, a in zip(names, network_inputs())}
-    times = []
-    for k in range(frames + 5):
-        feeds["progress"][0] = k / frames
-        t = time.perf_counter()
-        sess.run(None, feeds)
-        if k >= 5:
-            times.append((time.perf_counter() - t) * 1e3)
-    return float(np.median(times))
+            both.append((time.perf_counter() - t) * 1e3)
+            alone.append((t1 - t) * 1e3)
+    return float(np.median(both)), float(np.median(alone))
 
 
 def main(argv=None):
@@ -84,22 +70,17 @@ def main(argv=None):
     ap.add_argument("--package", default=DEFAULT_PACKAGE)
     ap.add_argument("--sims", type=int, default=2)
     ap.add_argument("--frames", type=int, default=48)
-    ap.add_argument("--network", default="target/learned/collapse_generator.onnx",
-                    help="the network alone, when present (made by make train)")
     a = ap.parse_args(argv)
     ref = reference_ms(a.sims, a.frames)
-    g1 = generator_ms(a.package, 1, a.frames)
-    g2 = generator_ms(a.package, 2, a.frames)
+    (g1, n1), (g2, n2) = generator_ms(a.package, 1, a.frames), generator_ms(a.package, 2, a.frames)
     print("| per frame (median), aspect 1.2, default controls | ms | ratio |")
     print("|---|---|---|")
     print(f"| reference simulation (pymunk + 64-cell smoke, 1 core) | {ref:.2f} | 1 |")
-    print(f"| learned per-frame stage, ONNX Runtime CPU, 1 thread | {g1:.3f} | {ref / g1:.0f}x faster |")
-    print(f"| learned per-frame stage, ONNX Runtime CPU, 2 threads | {g2:.3f} | {ref / g2:.0f}x faster |")
-    if os.path.isfile(a.network):
-        n1 = network_ms(a.network, 1, a.frames)
-        print(f"| the network alone (no lattice), 1 thread | {n1:.3f} | {ref / n1:.0f}x faster |")
-    else:
-        print(f"| the network alone | not measured: {a.network} is missing (make train) | |")
+    for what, ms in (("the network (stage 'generator'), 1 thread", n1),
+                     ("the network (stage 'generator'), 2 threads", n2),
+                     ("network + the fragments' lattice (both per-frame stages), 1 thread", g1),
+                     ("network + the fragments' lattice (both per-frame stages), 2 threads", g2)):
+        print(f"| learned: {what} | {ms:.3f} | {ref / ms:.0f}x faster |")
 
 
 if __name__ == "__main__":

@@ -8,17 +8,18 @@ files and every tensor passed between them) and one ONNX file per stage, each a
 torch module below exported on its own:
 
   fracture  (per shot)   mask, scene, controls, noise
-                         -> fragments_rest [256,4], fragment_labels [1,1,512,512],
+                         -> fragments_rest [256,4], fragment_labels [1,1,514,514],
                             fragment_extent [256,4]
-  generator (per frame)  scene, controls, noise, fragments_rest, fragment_extent
-                         -> density [1,1,64,96], fragments [256,4], fragment_maps [256,6],
-                            candidates [6144,4]
+  generator (per frame)  scene, controls, noise, fragments_rest
+                         -> density [1,1,64,96], fragments [256,4]   (+ generator.fp16.onnx)
+  lattice   (per frame)  scene, noise, fragments_rest, fragment_extent, fragments
+                         -> motion [256,4], fragment_maps [256,6], candidates [6144,4]
   render    (per tile)   plate, background, mask, out_x, out_y, scene, controls and
                          the tensors above -> element [1,4,Ho,Wo]
 
 The fracture is procedural (a jittered brick grid, the reference's cell sizes), the
-generator is the trained network (model/learned/networks.py) plus a procedural
-binning of the moving fragments into a coarse lattice, and the renderer is the
+generator is the trained network (model/learned/networks.py), the lattice a
+procedural binning of the moving fragments, and the renderer is the
 shared "density in, lit RGBA out" piece: dust lit with self-shadowing toward the key
 light, each fragment's pixels gathered from the plate through the inverse of its
 rigid motion, and the clean plate where the building stood.
@@ -184,27 +185,36 @@ def _uniform(n):
 # -- per frame: the generator and the fragments' lattice -----------------------------
 
 class Generator(nn.Module):
-    """The trained network (dust density, fragment motion; zero before the start),
-    then for the renderer: each fragment's inverse rigid motion as affine maps from
-    canonical output coordinates to label texels and to S's pixels, and the
-    candidate fragments of each cell of a lattice over the affected area, front to
-    back (the cells' boxes against each moving fragment's box)."""
+    """The trained network (model/learned/networks.py): the frame's dust density and
+    every fragment's motion from the progress, the latent (the first LATENT_DIM
+    numbers of the noise), the controls and the aspect. Only this stage has an fp16
+    variant."""
 
     def __init__(self, model):
         super().__init__()
         self.frame = CollapseFrame(model)
+
+    def forward(self, scene, controls, noise, fragments_rest):
+        progress, a = scene_geometry(scene)
+        t = progress.clamp(0.0, 1.25).reshape(1)
+        return self.frame(t, noise[:LATENT_DIM], controls[:5], a.reshape(1), fragments_rest)
+
+
+class Lattice(nn.Module):
+    """For the renderer, per frame: the motion (zero before the start), each
+    fragment's inverse rigid motion as affine maps from canonical output coordinates
+    to label texels, and the candidate fragments of each cell of a lattice over the
+    affected area, front to back (the cells' boxes against each moving fragment's box)."""
+
+    def __init__(self):
+        super().__init__()
         self.register_buffer("slots", torch.arange(MAX_FRAGMENTS, dtype=torch.float32))
         self.register_buffer("rows", torch.arange(BIN_ROWS, dtype=torch.float32))
         self.register_buffer("cols", torch.arange(BIN_COLS, dtype=torch.float32))
 
-    def forward(self, scene, controls, noise, fragments_rest, fragment_extent):
+    def forward(self, scene, noise, fragments_rest, fragment_extent, fragments):
         progress, a = scene_geometry(scene)
-        t = progress.clamp(0.0, 1.25).reshape(1)
-        density, frag = self.frame(t, noise[:LATENT_DIM], controls[:5], a.reshape(1),
-                                   fragments_rest)
-        started = (progress > 0).float()
-        density = density * started
-        frag = frag * started
+        frag = fragments * (progress > 0).float()
         alive = fragments_rest[:, 3] > 0.5
         # Rigid motion, isotropic: rest point P -> c + d + R(angle) (P - c).
         c0x, c0y = fragments_rest[:, 0] * a, fragments_rest[:, 1]
@@ -242,7 +252,7 @@ class Generator(nn.Module):
         score = hit.float() * order[None, :]
         value, index = torch.topk(score, CANDIDATES, dim=1)
         candidates = torch.where(value > 0, index.float(), -1.0)
-        return density, frag, maps * alive[:, None].float(), candidates
+        return frag, maps * alive[:, None].float(), candidates
 
 
 # -- per tile: the renderer ----------------------------------------------------------
@@ -387,12 +397,14 @@ class Renderer(nn.Module):
         return d * (0.8 + 0.2 * torch.tanh(0.8 * detail))
 
     def forward(self, plate, background, mask, out_x, out_y, scene, controls,
-                density, fragments, fragments_rest, fragment_labels, fragment_maps, candidates):
+                density, motion, fragments_rest, fragment_labels, fragment_maps, candidates):
         progress, a = scene_geometry(scene)
+        density = density * (progress > 0).float()                      # nothing before the start
+        fragments = motion
         sx, sy, src_l, src_t = scene[4], scene[5], scene[6], scene[7]
         rl, rb, rh = scene[8], scene[9], scene[11]
         hs, ws = plate.shape[2], plate.shape[3]
-        # Images are read sparsely; what is read is made finite (NaN, inf -> 0).
+        # What is read of the images is made finite (NaN, inf -> 0).
         key, ambient, lean, inner = self.light(_finite(plate[:, :, ::8, ::8]),
                                         _finite(mask[:, :, ::8, ::8]).clamp(0.0, 1.0))
 
@@ -507,10 +519,12 @@ def example_inputs(labels_from=None):
 STAGES = (
     ("fracture", "shot", Fracture, ("mask", "scene", "controls", "noise"),
      ("fragments_rest", "fragment_labels", "fragment_extent")),
-    ("generator", "frame", None, ("scene", "controls", "noise", "fragments_rest", "fragment_extent"),
-     ("density", "fragments", "fragment_maps", "candidates")),
+    ("generator", "frame", None, ("scene", "controls", "noise", "fragments_rest"),
+     ("density", "fragments")),
+    ("lattice", "frame", Lattice, ("scene", "noise", "fragments_rest", "fragment_extent", "fragments"),
+     ("motion", "fragment_maps", "candidates")),
     ("render", "tile", Renderer, ("plate", "background", "mask", "out_x", "out_y", "scene", "controls",
-                                  "density", "fragments", "fragments_rest", "fragment_labels",
+                                  "density", "motion", "fragments_rest", "fragment_labels",
                                   "fragment_maps", "candidates"), ("element",)),
 )
 DYNAMIC = {"plate": {2: "hs", 3: "ws"}, "background": {2: "hs", 3: "ws"}, "mask": {2: "hs", 3: "ws"},
@@ -547,7 +561,7 @@ def build(model, out, check=True):
         path = os.path.join(out, f"{name}.onnx")
         with torch.no_grad():
             torch.onnx.export(module, args, path, input_names=list(inputs), output_names=list(outputs),
-                              opset_version=18, dynamo=False, do_constant_folding=False,
+                              opset_version=18, dynamo=False, do_constant_folding=(name == "generator"),
                               dynamic_axes={k: v for k, v in DYNAMIC.items() if k in inputs + outputs})
         m = onnx.load(path)
         del m.metadata_props[:]
@@ -556,15 +570,21 @@ def build(model, out, check=True):
             p.key, p.value = k, v
         onnx.checker.check_model(m)
         onnx.save(m, path)
-        if check:
-            sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        path16 = os.path.join(out, f"{name}.fp16.onnx")
+        if name == "generator":
+            from onnxconverter_common import float16
+            onnx.save(float16.convert_float_to_float16(m, keep_io_types=True), path16)
+        variants = [(path, 1e-3)] + ([(path16, 2e-2)] if name == "generator" else [])
+        for file, tolerance in variants if check else ():
+            sess = ort.InferenceSession(file, providers=["CPUExecutionProvider"])
             got = sess.run(list(outputs), {n: feeds[n].numpy() for n in inputs})
             for o, g, r in zip(outputs, got, result):
                 diff = float(np.abs(g - r.numpy()).max())
                 peak = max(1.0, float(r.abs().max()))
-                print(f"  {name}.{o} {list(r.shape)}: ORT vs torch max abs diff {diff:.2e}", flush=True)
-                if diff > 1e-3 * peak:
-                    sys.exit(f"stage {name}: output {o} disagrees with torch ({diff:.2e})")
+                print(f"  {os.path.basename(file)}: {o} {list(r.shape)}, ORT vs torch max abs diff {diff:.2e}",
+                      flush=True)
+                if diff > tolerance * peak:
+                    sys.exit(f"{file}: output {o} disagrees with torch ({diff:.2e})")
             if runs == "tile":
                 check_tiles(sess, feeds, inputs, got[0])
         for o, r in zip(outputs, result):

@@ -322,6 +322,14 @@ impl Plan {
                     return Err(stage(format!("output '{o}' is listed twice")));
                 }
             }
+            // A stage's file lies in the package folder itself: no other path is read.
+            let plain = Path::new(&s.file).file_name().map(|f| f == s.file.as_str());
+            if plain != Some(true) || s.file == ".." {
+                return Err(stage(format!(
+                    "file '{}' is not a file name in the package folder",
+                    s.file
+                )));
+            }
             stages.push(StageDecl {
                 name: s.name.clone(),
                 runs,
@@ -1097,6 +1105,10 @@ element = { shape = [1, 4, -1, -1], dtype = "float32" }
             (
                 ("name = \"move\"", "name = \"cut\""),
                 "stage 'cut': the name is used twice",
+            ),
+            (
+                ("file = \"move.onnx\"", "file = \"../move.onnx\""),
+                "stage 'move': file '../move.onnx' is not a file name in the package folder",
             ),
             (
                 (

@@ -14,7 +14,7 @@ import argparse
 import os
 import time
 
-from model.reference import CONTROL_NAMES, default_controls  # sets the threads first
+from model.reference import default_controls  # (importing it sets the threads first)
 
 import numpy as np
 

@@ -262,11 +262,11 @@ def _unit(v, n):
     return 2.0 * v / n - 1.0
 
 
-def _sample(image, gx, gy, mode="bilinear"):
+def _sample(image, gx, gy):
     """image [1, C, H, W] at normalised coordinates gx, gy (same shape [...]) -> [C, ...]."""
     shape = gx.shape
     grid = torch.stack([gx.reshape(1, 1, -1), gy.reshape(1, 1, -1)], -1)
-    out = F.grid_sample(image, grid, mode=mode, padding_mode="zeros", align_corners=False)
+    out = F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return out.reshape((image.shape[1],) + tuple(shape))
 
 
@@ -491,10 +491,7 @@ class Renderer(nn.Module):
 
 # -- the package ---------------------------------------------------------------------
 
-PLUGIN_TENSORS = ("plate", "background", "mask", "out_x", "out_y", "scene", "controls", "noise")
-
-
-def example_inputs(labels_from=None):
+def example_inputs():
     """A 1.2-aspect region in a small S, for tracing and the export check."""
     ws, hs = 120, 90
     g = torch.Generator().manual_seed(3)

@@ -19,7 +19,8 @@
 #   make reference  the classic-VFX reference simulation of a shot into out/reference/ (model/reference)
 #   make train   the learned generator: data set from the reference, training (<= 60 min), evaluation,
 #                and its package into bundle/Contents/Resources/learned.collapse (model/learned)
-#   make package the bundled learned package again from target/learned (no training)
+#   make package the bundled learned package again from target/learned, or from the bundled
+#                network when there is no checkpoint (no training)
 
 .PHONY: demo test bundle bench bench-doc model setup leakcheck fuzz fresh-machine look look-sheets soak farm-test reference train package
 
@@ -40,6 +41,7 @@ test: bundle
 	target/venv/bin/python -m unittest model.reference.test_reference
 	target/venv/bin/python -m model.learned.train --mini --out target/learned-mini
 	target/venv/bin/python -m model.learned.package --model target/learned-mini --out target/learned-mini/learned.collapse
+	target/venv/bin/python -m model.learned.package --network-from target/learned-mini/learned.collapse --out target/learned-mini/learned.collapse
 	. target/deps/env.sh && OLD_ORT_VERSION=$(OLD_ORT_VERSION) cargo test --release
 	tools/farm_test.sh
 
@@ -74,9 +76,13 @@ train:
 	target/venv/bin/python -m model.learned.evaluate --data target/dataset --model target/learned
 	target/venv/bin/python -m model.learned.package --model target/learned --out bundle/Contents/Resources/learned.collapse
 
+# Without a checkpoint in target/learned it keeps the bundled package's trained network and
+# re-exports only the procedural stages (fracture, lattice, render).
+LEARNED := bundle/Contents/Resources/learned.collapse
 package:
 	@SETUP_PYTHON="sim train" tools/setup.sh >/dev/null
-	target/venv/bin/python -m model.learned.package --model target/learned --out bundle/Contents/Resources/learned.collapse
+	target/venv/bin/python -m model.learned.package --out $(LEARNED) \
+	  $(if $(wildcard target/learned/checkpoint.pt),--model target/learned,--network-from $(LEARNED))
 farm-test: bundle
 	tools/farm_test.sh
 

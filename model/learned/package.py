@@ -536,60 +536,87 @@ def _toml_shape(t, name):
 
 
 def build(model, out, check=True):
-    """Exports every stage into `out` (a fresh folder) and writes package.toml."""
-    import onnx
-    import onnxruntime as ort
-
-    if os.path.isdir(out):
-        shutil.rmtree(out)
-    os.makedirs(out)
+    """Exports every stage into `out` (a fresh folder) and writes package.toml. `model` is
+    the trained network, or the folder of a package whose network stage is kept as it is
+    (read before `out` is cleared: it may be that package)."""
     values = example_inputs()
     shot = dict(values, scene=values["scene"].clone())
     shot["scene"][0] = shot["scene"][1] = 0.0         # per-shot stages see no time
+    kept = None if hasattr(model, "state_dict") else {
+        f: open(os.path.join(model, f), "rb").read() for f in ("generator.onnx", "generator.fp16.onnx")}
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    os.makedirs(out)
     declared = {}
     files = []
     for name, runs, cls, inputs, outputs in STAGES:
-        module = (cls() if cls else Generator(model)).eval()
         feeds = shot if runs == "shot" else values
-        args = tuple(feeds[n] for n in inputs)
-        with torch.no_grad():
-            result = module(*args)
-        result = result if isinstance(result, tuple) else (result,)
-        path = os.path.join(out, f"{name}.onnx")
-        with torch.no_grad():
-            torch.onnx.export(module, args, path, input_names=list(inputs), output_names=list(outputs),
-                              opset_version=18, dynamo=False, do_constant_folding=(name == "generator"),
-                              dynamic_axes={k: v for k, v in DYNAMIC.items() if k in inputs + outputs})
-        m = onnx.load(path)
-        del m.metadata_props[:]
-        for k, v in (("collapse.stage", runs), ("collapse.producer", "model/learned/package.py")):
-            p = m.metadata_props.add()
-            p.key, p.value = k, v
-        onnx.checker.check_model(m)
-        onnx.save(m, path)
-        path16 = os.path.join(out, f"{name}.fp16.onnx")
-        if name == "generator":
-            from onnxconverter_common import float16
-            onnx.save(float16.convert_float_to_float16(m, keep_io_types=True), path16)
-        variants = [(path, 1e-3)] + ([(path16, 2e-2)] if name == "generator" else [])
-        for file, tolerance in variants if check else ():
-            sess = ort.InferenceSession(file, providers=["CPUExecutionProvider"])
-            got = sess.run(list(outputs), {n: feeds[n].numpy() for n in inputs})
-            for o, g, r in zip(outputs, got, result):
-                diff = float(np.abs(g - r.numpy()).max())
-                peak = max(1.0, float(r.abs().max()))
-                print(f"  {os.path.basename(file)}: {o} {list(r.shape)}, ORT vs torch max abs diff {diff:.2e}",
-                      flush=True)
-                if diff > tolerance * peak:
-                    sys.exit(f"{file}: output {o} disagrees with torch ({diff:.2e})")
-            if runs == "tile":
-                check_tiles(sess, feeds, inputs, got[0])
+        if cls is None and kept:
+            result = keep_network(kept, out, feeds, inputs, outputs)
+            print(f"  {name}: kept from {model}", flush=True)
+        else:
+            module = (cls() if cls else Generator(model)).eval()
+            result = export_stage(module, name, runs, out, feeds, inputs, outputs, check)
         for o, r in zip(outputs, result):
             declared[o] = _toml_shape(r, o)
             values[o] = shot[o] = r
         files.append((name, runs, inputs, outputs))
     write_toml(os.path.join(out, "package.toml"), files, declared)
     return out
+
+
+def keep_network(kept, out, feeds, inputs, outputs):
+    """Writes the kept network's files into `out`; its outputs on `feeds`, from ONNX Runtime."""
+    import onnxruntime as ort
+
+    for f, data in kept.items():
+        with open(os.path.join(out, f), "wb") as fh:
+            fh.write(data)
+    sess = ort.InferenceSession(os.path.join(out, "generator.onnx"), providers=["CPUExecutionProvider"])
+    got = sess.run(list(outputs), {n: feeds[n].numpy() for n in inputs})
+    return tuple(torch.from_numpy(g) for g in got)
+
+
+def export_stage(module, name, runs, out, feeds, inputs, outputs, check):
+    """Exports one stage to `out`/`name`.onnx (and the network's fp16 variant), checks it
+    against torch in ONNX Runtime, and returns its outputs on `feeds`."""
+    import onnx
+    import onnxruntime as ort
+
+    args = tuple(feeds[n] for n in inputs)
+    path = os.path.join(out, f"{name}.onnx")
+    with torch.no_grad():
+        result = module(*args)
+    result = result if isinstance(result, tuple) else (result,)
+    with torch.no_grad():
+        torch.onnx.export(module, args, path, input_names=list(inputs), output_names=list(outputs),
+                          opset_version=18, dynamo=False, do_constant_folding=(name == "generator"),
+                          dynamic_axes={k: v for k, v in DYNAMIC.items() if k in inputs + outputs})
+    m = onnx.load(path)
+    del m.metadata_props[:]
+    for k, v in (("collapse.stage", runs), ("collapse.producer", "model/learned/package.py")):
+        p = m.metadata_props.add()
+        p.key, p.value = k, v
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+    path16 = os.path.join(out, f"{name}.fp16.onnx")
+    if name == "generator":
+        from onnxconverter_common import float16
+        onnx.save(float16.convert_float_to_float16(m, keep_io_types=True), path16)
+    variants = [(path, 1e-3)] + ([(path16, 2e-2)] if name == "generator" else [])
+    for file, tolerance in variants if check else ():
+        sess = ort.InferenceSession(file, providers=["CPUExecutionProvider"])
+        got = sess.run(list(outputs), {n: feeds[n].numpy() for n in inputs})
+        for o, g, r in zip(outputs, got, result):
+            diff = float(np.abs(g - r.numpy()).max())
+            peak = max(1.0, float(r.abs().max()))
+            print(f"  {os.path.basename(file)}: {o} {list(r.shape)}, ORT vs torch max abs diff {diff:.2e}",
+                  flush=True)
+            if diff > tolerance * peak:
+                sys.exit(f"{file}: output {o} disagrees with torch ({diff:.2e})")
+        if runs == "tile":
+            check_tiles(sess, feeds, inputs, got[0])
+    return result
 
 
 def check_tiles(sess, feeds, inputs, whole):
@@ -636,13 +663,19 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m model.learned.package", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="target/learned", help="folder with checkpoint.pt")
+    ap.add_argument("--network-from", metavar="PACKAGE",
+                    help="keep the trained network of this package (it may be --out) instead of "
+                         "exporting one from --model: re-exports the other stages, no training needed")
     ap.add_argument("--out", default="target/learned/learned.collapse")
     a = ap.parse_args(argv)
     from .evaluate import load_model
     from .train import setup_torch
     setup_torch(0)
-    model, _ = load_model(a.model)
-    build(model, a.out)
+    if a.network_from:
+        for f in ("generator.onnx", "generator.fp16.onnx"):
+            if not os.path.isfile(os.path.join(a.network_from, f)):
+                sys.exit(f"--network-from {a.network_from}: no {f} there (not a learned package)")
+    build(a.network_from or load_model(a.model)[0], a.out)
     total = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out))
     print(f"package {a.out}: {total / 1e6:.1f} MB", flush=True)
 

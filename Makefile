@@ -33,6 +33,9 @@ bundle:
 demo: bundle
 	@tools/demo.sh
 
+# The bundled learned package (make train, make package).
+LEARNED := bundle/Contents/Resources/learned.collapse
+
 # The fault tests also need an ONNX Runtime older than the plugin supports.
 OLD_ORT_VERSION := 1.22.0
 
@@ -74,11 +77,10 @@ train:
 	target/venv/bin/python -m model.reference.dataset --count 300 --out target/dataset --jobs 1
 	target/venv/bin/python -m model.learned.train --data target/dataset --out target/learned --steps 24000 --minutes 45
 	target/venv/bin/python -m model.learned.evaluate --data target/dataset --model target/learned
-	target/venv/bin/python -m model.learned.package --model target/learned --out bundle/Contents/Resources/learned.collapse
+	target/venv/bin/python -m model.learned.package --model target/learned --out $(LEARNED)
 
 # Without a checkpoint in target/learned it keeps the bundled package's trained network and
 # re-exports only the procedural stages (fracture, lattice, render).
-LEARNED := bundle/Contents/Resources/learned.collapse
 package:
 	@SETUP_PYTHON="sim train" tools/setup.sh >/dev/null
 	target/venv/bin/python -m model.learned.package --out $(LEARNED) \

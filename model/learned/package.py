@@ -535,15 +535,20 @@ def _toml_shape(t, name):
     return shape
 
 
-def build(model, out, check=True):
-    """Exports every stage into `out` (a fresh folder) and writes package.toml. `model` is
-    the trained network, or the folder of a package whose network stage is kept as it is
-    (read before `out` is cleared: it may be that package)."""
+NETWORK_FILES = ("generator.onnx", "generator.fp16.onnx")   # the network stage's files
+
+
+def build(out, model=None, network_from=None, check=True):
+    """Exports every stage into `out` (a fresh folder) and writes package.toml. The network
+    stage is exported from `model` (the trained network) or kept from the package folder
+    `network_from` (read before `out` is cleared: it may be that package)."""
     values = example_inputs()
     shot = dict(values, scene=values["scene"].clone())
     shot["scene"][0] = shot["scene"][1] = 0.0         # per-shot stages see no time
-    kept = None if hasattr(model, "state_dict") else {
-        f: open(os.path.join(model, f), "rb").read() for f in ("generator.onnx", "generator.fp16.onnx")}
+    kept = {}
+    for f in NETWORK_FILES if network_from else ():
+        with open(os.path.join(network_from, f), "rb") as fh:
+            kept[f] = fh.read()
     if os.path.isdir(out):
         shutil.rmtree(out)
     os.makedirs(out)
@@ -553,7 +558,7 @@ def build(model, out, check=True):
         feeds = shot if runs == "shot" else values
         if cls is None and kept:
             result = keep_network(kept, out, feeds, inputs, outputs)
-            print(f"  {name}: kept from {model}", flush=True)
+            print(f"  {name}: kept from {network_from}", flush=True)
         else:
             module = (cls() if cls else Generator(model)).eval()
             result = export_stage(module, name, runs, out, feeds, inputs, outputs, check)
@@ -572,7 +577,7 @@ def keep_network(kept, out, feeds, inputs, outputs):
     for f, data in kept.items():
         with open(os.path.join(out, f), "wb") as fh:
             fh.write(data)
-    sess = ort.InferenceSession(os.path.join(out, "generator.onnx"), providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(os.path.join(out, NETWORK_FILES[0]), providers=["CPUExecutionProvider"])
     got = sess.run(list(outputs), {n: feeds[n].numpy() for n in inputs})
     return tuple(torch.from_numpy(g) for g in got)
 
@@ -671,11 +676,13 @@ def main(argv=None):
     from .evaluate import load_model
     from .train import setup_torch
     setup_torch(0)
+    for f in NETWORK_FILES if a.network_from else ():
+        if not os.path.isfile(os.path.join(a.network_from, f)):
+            sys.exit(f"--network-from {a.network_from}: no {f} there (not a learned package)")
     if a.network_from:
-        for f in ("generator.onnx", "generator.fp16.onnx"):
-            if not os.path.isfile(os.path.join(a.network_from, f)):
-                sys.exit(f"--network-from {a.network_from}: no {f} there (not a learned package)")
-    build(a.network_from or load_model(a.model)[0], a.out)
+        build(a.out, network_from=a.network_from)
+    else:
+        build(a.out, model=load_model(a.model)[0])
     total = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out))
     print(f"package {a.out}: {total / 1e6:.1f} MB", flush=True)
 

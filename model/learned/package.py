@@ -317,19 +317,43 @@ def _pixels(coord, start, scale, size, flip):
     return i.clamp(0, size - 1).long(), ok.float()
 
 
+PUFF_TEXELS = 128
+BLUR = 25                     # taps of the dust lattice's blur (sigma 4 cells)
+
+
+def puff_texture(seed=11, n=PUFF_TEXELS):
+    """A periodic n x n cauliflower height field in [0, 1]: rounded puffs (caps a little
+    flatter than spheres, so their slopes stay finite) at three sizes, small ones riding
+    on big ones. Float64 numpy, so the same bits on every machine."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64) + 0.5
+    h = np.zeros((n, n))
+    for count, r0, r1, amp in ((40, 8.0, 13.0, 1.0), (160, 3.5, 6.0, 0.5), (560, 1.6, 2.8, 0.25)):
+        layer = np.zeros((n, n))
+        for _ in range(count):
+            cx, cy = rng.random(2) * n
+            r = r0 + (r1 - r0) * rng.random()
+            dx = (xx - cx + n / 2) % n - n / 2
+            dy = (yy - cy + n / 2) % n - n / 2
+            layer = np.maximum(layer, np.maximum(1.0 - (dx * dx + dy * dy) / (r * r), 0.0) ** 0.75 * r / r1)
+        h += amp * layer
+    lo, hi = np.percentile(h, 1.0), np.percentile(h, 99.0)
+    return np.clip((h - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+
+
+def _smoothstep(e0, e1, x):
+    t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
 class Renderer(nn.Module):
     """Per tile: the dust (density in, lit RGBA out) over the fragments over the hole."""
 
     def __init__(self):
         super().__init__()
-        # Procedural detail for the dust: band-limited noise on a periodic 64x64 lattice.
-        g = torch.Generator().manual_seed(7)
-        n = torch.randn(64, 64, generator=g)
-        f = torch.fft.fftfreq(64)
-        rad = torch.sqrt(f[:, None] ** 2 + f[None, :] ** 2)
-        band = torch.exp(-((torch.log2(rad.clamp(min=1e-3)) + 3.0) ** 2) / 1.5)
-        n = torch.fft.ifft2(torch.fft.fft2(n) * band).real
-        self.register_buffer("detail", n / n.std())
+        self.register_buffer("puffs", torch.from_numpy(puff_texture()))
+        g = torch.exp(-0.5 * ((torch.arange(BLUR, dtype=torch.float32) - BLUR // 2) / 4.0) ** 2)
+        self.register_buffer("blur", g / g.sum())
         self.register_buffer("light_steps", torch.arange(1, 13, dtype=torch.float32))
         self.register_buffer("luma", torch.tensor([0.2126, 0.7152, 0.0722]).reshape(1, 3, 1, 1))
         self.register_buffer("ranks", CANDIDATES - torch.arange(CANDIDATES, dtype=torch.float32))
@@ -352,8 +376,13 @@ class Renderer(nn.Module):
         return key, ambient, (0.5 + 2.0 * (bright - plain)).clamp(0.0, 1.0), inner
 
     def lit_dust(self, density, controls, key, ambient, lean):
-        """density [1, 1, 64, 96] optical depth -> premultiplied RGBA [4, 64, 96]."""
+        """density [1, 1, 64, 96] optical depth -> [4, 64, 96]: the dust's lit colour (not
+        premultiplied) and its optical depth, for the per-pixel billows (`dust`)."""
+        # Blurred (sigma 4 cells): the dust's shape is carved by the puffs in `dust`, not by
+        # the lattice's own steps.
         tau = density.clamp(min=0.0)
+        tau = F.conv2d(F.conv2d(tau, self.blur.reshape(1, 1, -1, 1), padding=(BLUR // 2, 0)),
+                       self.blur.reshape(1, 1, 1, -1), padding=(0, BLUR // 2))
         # Optical depth toward the key light (up, leaning left or right), 12 taps a cell apart.
         n = self.light_steps
         H, W = GRID_ROWS, GRID_COLS
@@ -362,7 +391,6 @@ class Renderer(nn.Module):
         gx = _unit(xx + (-0.6 + 1.2 * lean) * n, W).expand(H, W, 12)
         gy = _unit(yy - 0.8 * n, H).expand(H, W, 12)
         toward = _sample(tau, gx, gy)[0].sum(-1)[None]                  # [1, H, W]
-        alpha = 1.0 - torch.exp(-tau[0])
         base = controls[5:8].reshape(3, 1, 1)
         tint = controls[8]
         luma = self.luma.reshape(3, 1, 1)
@@ -375,13 +403,22 @@ class Renderer(nn.Module):
         sky = 1.0 + 0.35 * (amb / grey - 1.0)
         k = key.reshape(3, 1, 1)
         k = k / (k * luma).sum(0, keepdim=True).clamp(min=1e-3)
-        level = (grey / 0.35).clamp(0.25, 1.6)
-        light = level * (0.55 * sky + 0.6 * torch.exp(-0.1 * toward) * k)
-        return torch.cat([colour * light * alpha, alpha], 0)
+        level = (grey / 0.45).clamp(0.15, 1.4)
+        light = level * (0.6 * sky + 0.6 * torch.exp(-0.1 * toward) * k)
+        return torch.cat([colour * light, tau[0]], 0)
 
-    def dust(self, lattice, u, v, a, progress):
-        """The lattice at the output pixels: separable cubic B-spline weights (two
-        matrix products), its alpha modulated by a slowly rising procedural detail."""
+    def puff(self, u, v, scale, du=0.0, dv=0.0):
+        """The puff texture at (u + du, v + dv), `scale` region heights per period: [Ho, Wo]."""
+        wx = _weights((u + du) / scale * PUFF_TEXELS, PUFF_TEXELS, period=PUFF_TEXELS)
+        wy = _weights((-(v + dv)) / scale * PUFF_TEXELS, PUFF_TEXELS, period=PUFF_TEXELS)
+        return torch.matmul(wy, torch.matmul(self.puffs, wx.t()))
+
+    def dust(self, lattice, u, v, a, controls, progress, lean):
+        """The lattice at the output pixels (separable cubic B-spline weights: two matrix
+        products), then billows per pixel: the dust's edge is where its optical depth, on
+        a log scale, plus a cauliflower texture of rounded puffs crosses a threshold, so
+        the plume ends in crisp rounded lobes rather than a haze, and each puff is lit on
+        its side toward the key light. Premultiplied RGBA [4, Ho, Wo]."""
         bx0, by0, bx1, by1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
         # (Zero outside the affected area: the weights there are.)
         in_x = ((u >= bx0) & (u <= bx1)).float()[:, None]
@@ -389,12 +426,41 @@ class Renderer(nn.Module):
         wx = _weights((u - bx0) / (bx1 - bx0) * GRID_COLS, GRID_COLS) * in_x   # [Wo, 96]
         wy = _weights((by1 - v) / (by1 - by0) * GRID_ROWS, GRID_ROWS) * in_y   # [Ho, 64]
         d = torch.matmul(wy, torch.matmul(lattice, wx.t()))                 # [4, Ho, Wo]
-        # Detail: 64 cells per 1.4 region heights, rising 0.25 region heights per unit progress.
-        dx = _weights(u / 1.4 * 64, 64, period=64)
-        dy = _weights((1.6 - v + 0.25 * progress) / 1.4 * 64, 64, period=64)
-        detail = torch.matmul(dy, torch.matmul(self.detail, dx.t()))         # [Ho, Wo]
-        # (It only thins the dust, so the alpha stays within [0, 1].)
-        return d * (0.8 + 0.2 * torch.tanh(0.8 * detail))
+        colour, tau = d[:3], d[3].clamp(min=0.0)
+        # Fade toward the affected area's sides and top, and below the ground line: the
+        # threshold below then bends the edge into lobes, never a straight cut.
+        side = torch.minimum(u - bx0, bx1 - u) / (0.3 * a)
+        fx = (side.clamp(0.0, 1.0) ** 2)[None, :]
+        fy = ((by1 - v) / 0.45).clamp(0.0, 1.0)[:, None] ** 2 * _smoothstep(by0, 0.1, v)[:, None]
+        # After the fall the plume thins and settles (the generator's last frame is progress
+        # 1.25; the shot goes on).
+        tau = tau * fx * fy * torch.exp(-2.3 * (progress - 0.9).clamp(min=0.0))
+        # The puffs ride outward from the region's centre and up as the plume grows.
+        pd = (progress - 0.03).clamp(min=0.0)
+        grow = 1.0 + pd * (0.4 + 0.3 * controls[4].clamp(0.0, 2.0))
+        pu = (u - 0.5 * a) / grow
+        pv = v / (1.0 + 0.35 * pd) - 0.3 * pd
+        # Two octaves, and each again a little way toward the key light (a fraction of its
+        # puffs' size, so that the difference is the puffs' slope: lit side up, shade under).
+        ku, kv = 2.0 * lean - 1.0, 2.0
+        big, small = (pu, pv, 1.8), (pu + 0.37, pv - 0.21 - 0.3 * pd, 0.66)
+        p = self.puff(*big) + 0.6 * self.puff(*small) - 0.72
+        lit = (self.puff(*big, du=0.02 * ku, dv=0.02 * kv)
+               + 0.6 * self.puff(*small, du=0.007 * ku, dv=0.007 * kv) - 0.72)
+        # Lobes: a smooth step of log depth + puffs; it softens as the dust ages.
+        soft = 0.07 + 0.25 * (progress - 0.9).clamp(0.0, 1.0)
+        edge = 0.8 * torch.log((tau + 1e-4) / 0.12) + 1.4 * p
+        # (Deep dust is solid whatever the puffs: no sky seen through the body of the plume.)
+        rho = torch.maximum(_smoothstep(-soft, soft, edge), _smoothstep(0.25, 0.8, tau))
+        alpha = (0.12 + 0.88 * rho) * (1.0 - torch.exp(-3.0 * tau))
+        # Each puff lit on its side toward the key light, shaded where a puff stands between.
+        # (Less deep inside the dust, where the puffs' own shadows merge.)
+        depth = _smoothstep(0.5, 3.0, edge)
+        shade = (1.0 - (1.6 - 0.8 * depth) * (lit - p)).clamp(0.72, 1.15)
+        rgb = colour * shade[None]
+        # A soft knee on the highlights: lit tops stay dust, not white cloud.
+        rgb = rgb - 0.6 * (rgb - 0.8).clamp(min=0.0)
+        return torch.cat([rgb * alpha[None], alpha[None]], 0)
 
     def forward(self, plate, background, mask, out_x, out_y, scene, controls,
                 density, motion, fragments_rest, fragment_labels, fragment_maps, candidates):
@@ -411,7 +477,7 @@ class Renderer(nn.Module):
         u = (out_x - rl) / rh                         # [Wo], isotropic
         v = (out_y - rb) / rh                         # [Ho], ground 0, rows top first
         bx0, by0, bx1, by1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
-        d = self.dust(self.lit_dust(density, controls, key, ambient, lean), u, v, a, progress)
+        d = self.dust(self.lit_dust(density, controls, key, ambient, lean), u, v, a, controls, progress, lean)
 
         # Fragments and hole inside the box of the region and the moving fragments.
         alive = fragments_rest[:, 3] > 0.5

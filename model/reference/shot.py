@@ -2,7 +2,14 @@
 
   python -m model.reference.shot --seed 3 --aspect 1.0 --frames 48 --out target/reference/shot3 \
       [--direction 0.3 --fragment-size 1 --gravity 1 --dust-amount 1 --dust-spread 1] \
-      [--plate some.png --region L,B,W,H] [--progress-end 1.25] [--res 64]
+      [--plate some.png --region L,B,W,H] [--progress-end 1.25] [--res 64] \
+      [--renderer package|preview]
+
+The frames go through the shipped renderer by default: the bundled learned package's
+lattice and render stages in ONNX Runtime, with the simulation in place of the network
+(model/learned/staged_render.py), so that the reference and the generator are seen
+through the same dust renderer and fragment gather. `--renderer preview` draws them
+with this package's own numpy preview instead (no ONNX Runtime needed).
 
 --region is the building's box in plate pixels, OFX style (origin bottom-left, y up);
 with a plate the aspect is W / H.
@@ -38,9 +45,32 @@ def parse(argv=None):
                         help=f"{lo}..{hi}, default {dv}")
     ap.add_argument("--plate", help="a PNG plate to composite over")
     ap.add_argument("--region", help="L,B,W,H: the building's box in plate pixels (OFX: y up)")
+    ap.add_argument("--renderer", choices=("package", "preview"), default="package",
+                    help="the shipped renderer (the learned package's stages) or the numpy preview")
+    ap.add_argument("--package", help="the package whose stages render (default: the bundled one)")
     ap.add_argument("--sheet-frames", type=int, default=12)
     ap.add_argument("--no-frames", action="store_true", help="only the sheet and the state")
     return ap.parse_args(argv)
+
+
+def staged(state, cam, plate, backdrop, args):
+    """frame k -> RGB through the package's stages. Without a plate, the preview's
+    backdrop with its facade painted into the region is the plate, and the backdrop
+    is the clean plate (known here)."""
+    from model.learned.staged_render import DEFAULT_PACKAGE, StagedRenderer
+    from . import preview
+
+    if plate is None:
+        py, px = np.mgrid[0:cam.h, 0:cam.w]
+        x, y = cam.iso(px, py)
+        u = x / cam.aspect
+        inside = ((u >= 0) & (u < 1) & (y >= 0) & (y < 1))[..., None]
+        facade = preview.facade_texture(u.ravel(), y.ravel(), cam.aspect,
+                                        int(state.get("n_floors", 10))).reshape(cam.h, cam.w, 3)
+        plate = np.where(inside, facade, backdrop)
+    renderer = StagedRenderer(state, plate, (cam.L, cam.B, cam.W, cam.H), background=backdrop,
+                              package=args.package or DEFAULT_PACKAGE, seed=args.seed)
+    return lambda k: np.clip(renderer.frame(k), 0.0, 1.0)
 
 
 def main(argv=None):
@@ -80,13 +110,16 @@ def main(argv=None):
     cam = cam or preview.Camera.default(aspect)
     backdrop = (preview.procedural_backdrop(cam) if plate is None
                 else preview.plate_backdrop(plate, cam))
+    draw = lambda k: preview.render(state, k, cam, plate, backdrop)
+    if args.renderer == "package":
+        draw = staged(state, cam, plate, backdrop, args)
     n = args.frames
     pick = sorted(set(np.linspace(0, n - 1, min(args.sheet_frames, n)).round().astype(int)))
     sheet_imgs = []
     for k in range(n):
         if args.no_frames and k not in pick:
             continue
-        img = preview.render(state, k, cam, plate, backdrop)
+        img = draw(k)
         if not args.no_frames:
             Image.fromarray(preview.to_uint8(img)).save(os.path.join(args.out, f"frame_{k:04d}.png"))
         if k in pick:
@@ -103,7 +136,7 @@ def main(argv=None):
           f"{tm['rigid_substeps']} rigid substeps per frame")
     print(f"per frame: rigid bodies {tm['rigid_ms']:.1f} ms, smoke {tm['smoke_ms']:.1f} ms, "
           f"export {tm['export_ms']:.1f} ms, total {tm['total_ms']:.1f} ms "
-          f"(setup {t_setup * 1e3:.0f} ms, simulation {t_sim:.2f} s; preview {t_render:.1f} s)")
+          f"(setup {t_setup * 1e3:.0f} ms, simulation {t_sim:.2f} s; {args.renderer} render {t_render:.1f} s)")
     print(f"wrote {args.out}/state.npz, contact_sheet.png"
           + ("" if args.no_frames else f", frame_0000..{n - 1:04d}.png"))
 

@@ -191,5 +191,41 @@ class DatasetTests(unittest.TestCase):
         self.assertEqual(train, list(range(270)))
 
 
+class ShippedRendererTests(unittest.TestCase):
+    """The reference through the bundled package's lattice and render stages
+    (model/learned/staged_render.py), as `shot.py --renderer package` draws it."""
+
+    @classmethod
+    def setUpClass(cls):
+        from model.learned.staged_render import StagedRenderer, fracture_tensors
+        cls.state = _small_sim(seed=2, aspect=1.25, frames=12)
+        cls.rest, cls.labels, _ = fracture_tensors(cls.state)
+        rng = np.random.default_rng(5)
+        cls.plate = rng.uniform(0.2, 0.8, (90, 140, 3))
+        cls.region = (40.0, 12.0, 50.0, 40.0)          # L, B, W, H: aspect 1.25
+        cls.renderer = StagedRenderer(cls.state, cls.plate, cls.region, seed=2)
+
+    def test_the_fracture_becomes_label_texels_in_proportion_to_area(self):
+        inner = self.labels[0, 0, 1:-1, 1:-1]
+        self.assertGreater((inner >= 0).mean(), 0.97)        # the cells tile the region
+        alive = self.rest[:, 3] > 0.5
+        share = np.bincount(inner[inner >= 0].astype(int), minlength=len(alive)) / (inner >= 0).sum()
+        np.testing.assert_allclose(share[alive], self.rest[alive, 2], atol=0.004)
+        self.assertTrue(np.all(share[~alive] == 0))
+
+    def test_before_the_start_the_plate_and_later_a_change_near_the_region_only(self):
+        plate = self.plate.astype(np.float32).astype(np.float64)       # (the stages run in f32)
+        np.testing.assert_array_equal(self.renderer.frame(0), plate)        # progress 0
+        late = self.renderer.frame(7)
+        changed = np.abs(late - self.plate).max(2) > 1e-6
+        self.assertGreater(changed[90 - 52:90 - 12, 40:90].mean(), 0.5)     # the region
+        # Nothing outside the affected area (reach 0.75 W each side, 0.6 H above).
+        L, B, W, H = self.region
+        rows, cols = np.nonzero(changed)
+        self.assertGreaterEqual(cols.min(), int(L - 0.75 * W * 1.0) - 1)
+        self.assertLessEqual(cols.max(), int(L + W + 0.75 * W) + 1)
+        self.assertGreaterEqual(rows.min(), int(90 - (B + 1.6 * H)) - 1)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -13,7 +13,7 @@ torch module below exported on its own:
   generator (per frame)  scene, controls, noise, fragments_rest
                          -> density [1,1,64,96], fragments [256,4]   (+ generator.fp16.onnx)
   lattice   (per frame)  scene, noise, fragments_rest, fragment_extent, fragments
-                         -> motion [256,4], fragment_maps [256,6], candidates [6144,4]
+                         -> motion [256,4], candidates [7,6144,4]
   render    (per tile)   plate, background, mask, out_x, out_y, scene, controls and
                          the tensors above -> element [1,4,Ho,Wo]
 
@@ -52,10 +52,12 @@ CONTROLS = tuple((n, *CONTROL_RANGES[n]) for n in CONTROL_NAMES) + (
     ("dust_g", 0.0, 1.0, 0.58),
     ("dust_b", 0.0, 1.0, 0.52),
     ("dust_tint", 0.0, 1.0, 0.5),
+    ("debris_amount", 0.0, 2.0, 1.0),     # scales the rubble heap
 )
 N_NOISE = LATENT_DIM + 2 * MAX_FRAGMENTS + MAX_FRAGMENTS  # latent, seed jitter, depth layer
 LABELS = 512                  # fragment label map over the region, LABELS x LABELS
 BIN_ROWS, BIN_COLS, CANDIDATES = 64, 96, 4
+HEAP_SHARE = 0.2              # of the building's area that ends as the rubble heap
 GRID_ROWS, GRID_COLS = 64, 96
 
 # Fracture (model/reference/fracture.py): mean cell 0.08 x fragment_size, cells
@@ -201,10 +203,12 @@ class Generator(nn.Module):
 
 
 class Lattice(nn.Module):
-    """For the renderer, per frame: the motion (zero before the start), each
-    fragment's inverse rigid motion as affine maps from canonical output coordinates
-    to label texels, and the candidate fragments of each cell of a lattice over the
-    affected area, front to back (the cells' boxes against each moving fragment's box)."""
+    """For the renderer, per frame: the motion (zero before the start), and for each
+    cell of a lattice over the affected area its candidate fragments, front to back (the
+    cells' boxes against each moving fragment's box), each with its inverse rigid motion
+    as an affine map from canonical output coordinates to label texels:
+    candidates [7, cells, K] holds the slots (-1: none) in plane 0 and the maps in planes 1-6.
+    And the rubble: each fragment's settled share and the heap over the lattice's columns."""
 
     def __init__(self):
         super().__init__()
@@ -251,8 +255,32 @@ class Lattice(nn.Module):
         order = 1.0 + 2.0 * frag[:, 3] + 0.2 * layer + self.slots / (16 * MAX_FRAGMENTS)
         score = hit.float() * order[None, :]
         value, index = torch.topk(score, CANDIDATES, dim=1)
-        candidates = torch.where(value > 0, index.float(), -1.0)
-        return frag, maps * alive[:, None].float(), candidates
+        slots = torch.where(value > 0, index.float(), -1.0)                # [cells, K]
+        # Each cell's candidates' maps. (Zero where there is no candidate: ties among the
+        # empty ones fall either way.)
+        maps = maps[index].permute(2, 0, 1) * (value > 0).float()[None]     # [6, cells, K]
+        settled, heap = self.rubble(fragments_rest, frag, a, cx, c0y, px, alive)
+        return frag, torch.cat([slots[None], maps], 0), settled, heap
+
+    @staticmethod
+    def rubble(rest, frag, a, cx, c0y, px, alive):
+        """How far each fragment has come down (0 standing, 1 landed), and the rubble heap's
+        height over the lattice's columns: a share of the landed pieces' area, most of it a
+        mound over the building's footprint, the rest spread around where each piece lies
+        (wider for bigger pieces), so the heap grows under the fall."""
+        fall = (-frag[:, 1] / c0y.clamp(min=0.05)).clamp(0.0, 1.0)
+        settled = _smoothstep(0.35, 0.95, fall) * alive.float()
+        area = rest[:, 2] * a
+        landed = area * settled
+        sigma = 0.05 + 0.6 * torch.sqrt(area)
+        g = torch.exp(-0.5 * ((px[:, None] - cx[None, :]) / sigma[None, :]) ** 2) / (sigma * 2.5066283)
+        # (The mound: (1 - x^2)^2 over 1.3 footprints, or a tall building's fall, of unit area.)
+        half = torch.maximum(0.65 * a, a * 0.0 + 0.4)
+        mound = (1.0 - ((px - 0.5 * a) / half) ** 2).clamp(min=0.0) ** 2 / (16.0 / 15.0 * half)
+        heap = 0.7 * landed.sum() * mound + 0.3 * (g * landed[None, :]).sum(1)
+        # (Down to nothing toward the lattice's sides: the affected area ends there.)
+        side = torch.minimum(px - px[0], px[-1] - px) / (0.6 * a)
+        return settled, HEAP_SHARE * heap * _smoothstep(0.0, 1.0, side)
 
 
 # -- per tile: the renderer ----------------------------------------------------------
@@ -301,12 +329,19 @@ def _at_least_one(flags):
 
 
 def _box(inside):
-    """The contiguous run of True in a monotonic mask (at least one element): its
-    indices, and for every position its index into the run (to gather back)."""
+    """The indices of the contiguous run of True in a monotonic mask (at least one)."""
+    return torch.nonzero(_at_least_one(inside))[:, 0]
+
+
+def _pad_box(t, inside, dim):
+    """`t`, cut to the run `_box(inside)` along `dim`, padded back to len(inside) with
+    zeros. (The pads' lengths come from shapes, so they stay dynamic in ONNX.)"""
     sel = _at_least_one(inside)
-    index = torch.nonzero(sel)[:, 0]
-    back = (torch.cumsum(sel.long(), 0) - 1).clamp(min=0)
-    return index, torch.minimum(back, back * 0 + index.shape[0] - 1)
+    run = torch.cumsum(sel.long(), 0)
+    before = torch.nonzero(run == 0)[:, 0]
+    after = torch.nonzero((run == run[-1]) & ~sel)[:, 0]
+    shape = lambda n: [n if k == dim else t.shape[k] for k in range(t.dim())]
+    return torch.cat([t.new_zeros(shape(before.shape[0])), t, t.new_zeros(shape(after.shape[0]))], dim)
 
 
 def _pixels(coord, start, scale, size, flip):
@@ -341,6 +376,47 @@ def puff_texture(seed=11, n=PUFF_TEXELS):
     return np.clip((h - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
 
 
+def stones_texture(seed=5, n=PUFF_TEXELS, count=110):
+    """A periodic n x n rubble tone in [0, 1]: broken stones of mixed sizes (a power
+    diagram: Voronoi cells with a weight each), each its own brightness and a tilted facet
+    lit from above, dark gaps between them, and deep voids here and there. Float64 numpy."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64) + 0.5
+    points = rng.random((count, 2)) * n
+    weight = (rng.random(count) ** 3) * 120.0             # a few big slabs among chips
+    near = np.full((2, n, n), np.inf)
+    owner = np.zeros((n, n), np.int64)
+    for i, (cx, cy) in enumerate(points):
+        dx = (xx - cx + n / 2) % n - n / 2
+        dy = (yy - cy + n / 2) % n - n / 2
+        d = dx * dx + dy * dy - weight[i]
+        first = d < near[0]
+        near[1] = np.where(first, near[0], np.minimum(near[1], d))
+        near[0] = np.where(first, d, near[0])
+        owner = np.where(first, i, owner)
+    tone = 0.45 + 0.55 * rng.random(count)
+    tone[rng.random(count) < 0.08] = 0.12                  # voids: the gaps between chunks
+    tilt = rng.normal(0.0, 0.03, (count, 2))
+    cx, cy = points[owner, 0], points[owner, 1]
+    dx = (xx - cx + n / 2) % n - n / 2
+    dy = (yy - cy + n / 2) % n - n / 2
+    facet = 1.0 + tilt[owner, 0] * dx - np.abs(tilt[owner, 1]) * dy   # rows down: lit tops
+    # (Texels to the boundary, about: the power distances' gap over twice the seeds' spacing.)
+    gap = (near[1] - near[0]) / (2.0 * n / math.sqrt(count))
+    joint = np.clip(gap / 1.5, 0.0, 1.0)
+    h = tone[owner] * np.clip(facet, 0.6, 1.3) * (0.2 + 0.8 * joint * (2.0 - joint))
+    return np.clip(h / h.max(), 0.0, 1.0).astype(np.float32)
+
+
+def _lookup(texture, u, v, scale):
+    """A periodic texture at (u [Wo], v [Ho]), `scale` region heights per period, v up:
+    separable cubic B-spline weights, two matrix products -> [Ho, Wo]."""
+    n = texture.shape[0]
+    wx = _weights(u / scale * n, n, period=n)
+    wy = _weights(-v / scale * n, n, period=n)
+    return torch.matmul(wy, torch.matmul(texture, wx.t()))
+
+
 def _smoothstep(e0, e1, x):
     t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
@@ -352,6 +428,7 @@ class Renderer(nn.Module):
     def __init__(self):
         super().__init__()
         self.register_buffer("puffs", torch.from_numpy(puff_texture()))
+        self.register_buffer("stones", torch.from_numpy(stones_texture()))
         g = torch.exp(-0.5 * ((torch.arange(BLUR, dtype=torch.float32) - BLUR // 2) / 4.0) ** 2)
         self.register_buffer("blur", g / g.sum())
         self.register_buffer("light_steps", torch.arange(1, 13, dtype=torch.float32))
@@ -375,7 +452,7 @@ class Renderer(nn.Module):
         inner = (rgb * mask).sum((0, 2, 3)) / mask.sum().clamp(min=1e-3)
         return key, ambient, (0.5 + 2.0 * (bright - plain)).clamp(0.0, 1.0), inner
 
-    def lit_dust(self, density, controls, key, ambient, lean):
+    def lit_dust(self, density, controls, key, ambient, lean, a, progress):
         """density [1, 1, 64, 96] optical depth -> [4, 64, 96]: the dust's lit colour (not
         premultiplied) and its optical depth, for the per-pixel billows (`dust`)."""
         # Blurred (sigma 4 cells): the dust's shape is carved by the puffs in `dust`, not by
@@ -383,6 +460,7 @@ class Renderer(nn.Module):
         tau = density.clamp(min=0.0)
         tau = F.conv2d(F.conv2d(tau, self.blur.reshape(1, 1, -1, 1), padding=(BLUR // 2, 0)),
                        self.blur.reshape(1, 1, 1, -1), padding=(0, BLUR // 2))
+        tau = self.billow(tau, a, progress)
         # Optical depth toward the key light (up, leaning left or right), 12 taps a cell apart.
         n = self.light_steps
         H, W = GRID_ROWS, GRID_COLS
@@ -405,13 +483,50 @@ class Renderer(nn.Module):
         k = k / (k * luma).sum(0, keepdim=True).clamp(min=1e-3)
         level = (grey / 0.45).clamp(0.15, 1.4)
         light = level * (0.6 * sky + 0.6 * torch.exp(-0.1 * toward) * k)
-        return torch.cat([colour * light, tau[0]], 0)
+        # (And the settled dust's colour in the key light, the base's own hue: what coats
+        # the rubble.)
+        return torch.cat([colour * light, tau[0]], 0), (base * level * (0.45 + 0.55 * k)).reshape(3)
+
+    def billow(self, tau, a, progress):
+        """The lattice's dust warped into big rounded lobes (read a little way off, by the
+        puff texture at a large scale, riding up with the plume) and into a dome (toward the
+        region's sides it is read from higher up, so the plume's top falls away there)."""
+        H, W = GRID_ROWS, GRID_COLS
+        bx0, by0, bx1, by1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
+        x = bx0 + (torch.arange(W, dtype=torch.float32) + 0.5) * ((bx1 - bx0) / W)
+        y = by1 - (torch.arange(H, dtype=torch.float32) + 0.5) * ((by1 - by0) / H)
+        rise = 0.3 * progress
+        reach = 0.1 + 0.1 * _smoothstep(0.0, 0.5, progress)
+        dx = reach * (_lookup(self.puffs, x + 0.13, y - rise, 1.3) - 0.5)
+        dy = reach * (_lookup(self.puffs, x - 0.29, y - rise + 0.41, 1.3) - 0.5)
+        side = ((x - 0.5 * a) / (0.5 * a + 0.4)).abs()
+        dy = dy + (0.35 * side * side)[None, :]
+        gx = _unit((x[None, :] + dx - bx0) / (bx1 - bx0) * W, W)
+        gy = _unit((by1 - (y[:, None] + dy)) / (by1 - by0) * H, H)
+        return _sample(tau, gx, gy)[None]
 
     def puff(self, u, v, scale, du=0.0, dv=0.0):
         """The puff texture at (u + du, v + dv), `scale` region heights per period: [Ho, Wo]."""
-        wx = _weights((u + du) / scale * PUFF_TEXELS, PUFF_TEXELS, period=PUFF_TEXELS)
-        wy = _weights((-(v + dv)) / scale * PUFF_TEXELS, PUFF_TEXELS, period=PUFF_TEXELS)
-        return torch.matmul(wy, torch.matmul(self.puffs, wx.t()))
+        return _lookup(self.puffs, u + du, v + dv, scale)
+
+    def rubble(self, u, v, a, heap, inner, coat_colour):
+        """The rubble heap at the pixels (u [Wo], v [Ho]): its height over the lattice's
+        columns (B-spline weights), a lumpy top, stones of two sizes from the stones
+        texture in the building's colour, coated with dust toward the top, darker toward the
+        ground. Premultiplied RGBA [4, Ho, Wo]."""
+        bx0, bx1 = -REACH[0] * a, (1 + REACH[2]) * a
+        h = torch.matmul(_weights((u - bx0) / (bx1 - bx0) * BIN_COLS, BIN_COLS), heap)[None, :]
+        size = torch.sqrt(a).clamp(max=1.0)            # (stones no bigger in a tall region)
+        big = _lookup(self.stones, u, v, 0.45 * size)
+        small = _lookup(self.stones, u + 0.41, v + 0.23, 0.17 * size)
+        swell = _lookup(self.puffs, u, v * 0.0 + 0.3, 0.9)[:1]           # the top's undulation
+        top = h * (0.75 + 0.5 * swell) + 0.05 * (big - 0.5) * _smoothstep(0.0, 0.05, h)
+        alpha = _smoothstep(-0.004, 0.004, top - v[:, None]) * _smoothstep(0.004, 0.02, h)
+        rel = (v[:, None] / h.clamp(min=1e-3)).clamp(0.0, 1.0)
+        coat = (0.45 + 0.35 * rel + 0.6 * (small - 0.5)).clamp(0.0, 1.0)
+        rgb = inner.reshape(3, 1, 1) + coat * (coat_colour.reshape(3, 1, 1) - inner.reshape(3, 1, 1))
+        rgb = rgb * (0.5 + 0.7 * big * (0.6 + 0.4 * small)) * (0.75 + 0.25 * rel)
+        return torch.cat([rgb * alpha, alpha[None]], 0)
 
     def dust(self, lattice, u, v, a, controls, progress, lean):
         """The lattice at the output pixels (separable cubic B-spline weights: two matrix
@@ -429,12 +544,12 @@ class Renderer(nn.Module):
         colour, tau = d[:3], d[3].clamp(min=0.0)
         # Fade toward the affected area's sides and top, and below the ground line: the
         # threshold below then bends the edge into lobes, never a straight cut.
-        side = torch.minimum(u - bx0, bx1 - u) / (0.3 * a)
+        side = torch.minimum(u - bx0, bx1 - u) / (0.5 * a)
         fx = (side.clamp(0.0, 1.0) ** 2)[None, :]
         fy = ((by1 - v) / 0.45).clamp(0.0, 1.0)[:, None] ** 2 * _smoothstep(by0, 0.1, v)[:, None]
         # After the fall the plume thins and settles (the generator's last frame is progress
         # 1.25; the shot goes on).
-        tau = tau * fx * fy * torch.exp(-2.3 * (progress - 0.9).clamp(min=0.0))
+        tau = tau * fx * fy * torch.exp(-4.0 * (progress - 0.9).clamp(min=0.0))
         # The puffs ride outward from the region's centre and up as the plume grows.
         pd = (progress - 0.03).clamp(min=0.0)
         grow = 1.0 + pd * (0.4 + 0.3 * controls[4].clamp(0.0, 2.0))
@@ -451,21 +566,23 @@ class Renderer(nn.Module):
         soft = 0.07 + 0.25 * (progress - 0.9).clamp(0.0, 1.0)
         edge = 0.8 * torch.log((tau + 1e-4) / 0.12) + 1.4 * p
         # (Deep dust is solid whatever the puffs: no sky seen through the body of the plume.)
-        rho = torch.maximum(_smoothstep(-soft, soft, edge), _smoothstep(0.25, 0.8, tau))
-        alpha = (0.12 + 0.88 * rho) * (1.0 - torch.exp(-3.0 * tau))
+        rho = torch.maximum(_smoothstep(-soft, soft, edge), _smoothstep(0.15, 0.5, tau))
+        alpha = (0.12 + 0.88 * rho) * (1.0 - torch.exp(-4.0 * tau))
         # Each puff lit on its side toward the key light, shaded where a puff stands between.
         # (Less deep inside the dust, where the puffs' own shadows merge.)
         depth = _smoothstep(0.5, 3.0, edge)
-        shade = (1.0 - (1.6 - 0.8 * depth) * (lit - p)).clamp(0.72, 1.15)
+        shade = ((1.0 - (1.0 - 0.5 * depth) * (lit - p)).clamp(0.84, 1.12)
+                 * (0.9 + 0.1 * _smoothstep(-0.4, 0.2, p)))        # (and the hollows between puffs)
         rgb = colour * shade[None]
         # A soft knee on the highlights: lit tops stay dust, not white cloud.
         rgb = rgb - 0.6 * (rgb - 0.8).clamp(min=0.0)
         return torch.cat([rgb * alpha[None], alpha[None]], 0)
 
     def forward(self, plate, background, mask, out_x, out_y, scene, controls,
-                density, motion, fragments_rest, fragment_labels, fragment_maps, candidates):
+                density, motion, fragments_rest, fragment_labels, candidates, settled, heap):
         progress, a = scene_geometry(scene)
         density = density * (progress > 0).float()                      # nothing before the start
+        heap = heap * controls[9].clamp(0.0, 2.0)
         fragments = motion
         sx, sy, src_l, src_t = scene[4], scene[5], scene[6], scene[7]
         rl, rb, rh = scene[8], scene[9], scene[11]
@@ -477,7 +594,8 @@ class Renderer(nn.Module):
         u = (out_x - rl) / rh                         # [Wo], isotropic
         v = (out_y - rb) / rh                         # [Ho], ground 0, rows top first
         bx0, by0, bx1, by1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
-        d = self.dust(self.lit_dust(density, controls, key, ambient, lean), u, v, a, controls, progress, lean)
+        lattice, coat_colour = self.lit_dust(density, controls, key, ambient, lean, a, progress)
+        d = self.dust(lattice, u, v, a, controls, progress, lean)
 
         # Fragments and hole inside the box of the region and the moving fragments.
         alive = fragments_rest[:, 3] > 0.5
@@ -490,10 +608,14 @@ class Renderer(nn.Module):
         fx1 = torch.maximum(torch.where(alive, cx, -big).max() + pad, a)
         fy0 = torch.minimum(torch.where(alive, cy, big).min() - pad, zero)
         fy1 = torch.maximum(torch.where(alive, cy, -big).max() + pad, zero + 1.0)
+        # (And the rubble heap's columns, with the two more its B-splines reach.)
+        step = (bx1 - bx0) / BIN_COLS
+        cols = bx0 + (torch.arange(BIN_COLS, dtype=torch.float32) + 0.5) * step
+        fx0 = torch.minimum(fx0, torch.where(heap > 0.004, cols, big[0]).min() - 2.0 * step)
+        fx1 = torch.maximum(fx1, torch.where(heap > 0.004, cols, -big[0]).max() + 2.0 * step)
         cin = (u >= fx0) & (u <= fx1) & (u >= bx0) & (u <= bx1)
         rin = (v >= fy0) & (v <= fy1) & (v >= by0) & (v <= by1)
-        ci, cback = _box(cin)
-        ri, rback = _box(rin)
+        ci, ri = _box(cin), _box(rin)
         bu, bv, bX, bY = u[ci], v[ri], out_x[ci], out_y[ri]
         hb, wb = bv.shape[0], bu.shape[0]
         # The hole: the clean plate where the building stood (the grids are pixel-aligned).
@@ -506,12 +628,16 @@ class Renderer(nn.Module):
         rc = (bu / a * LABELS).floor().clamp(-1.0, float(LABELS)) + 1.0
         rr = ((1.0 - bv) * LABELS).floor().clamp(-1.0, float(LABELS)) + 1.0
         owner = fragment_labels.reshape(-1)[(rr[:, None] * (LABELS + 2) + rc[None, :]).long()]
-        moved = fragments[owner.clamp(min=0).long()]                   # [hb, wb, 4]
-        away = torch.sqrt((moved[..., 0] * a) ** 2 + moved[..., 1] ** 2)
+        moved = torch.sqrt((fragments[:, 0] * a) ** 2 + fragments[:, 1] ** 2)   # [256]
+        away = moved[owner.clamp(min=0).long()]                          # [hb, wb]
         # (Not along the roofline: where no building stands just above, it is the sky.)
         up, _ = _pixels(bY + 0.05 * rh, src_t, sy, hs, True)
         roof = 1.0 - _finite(mask[0, :, up][:, :, col]).clamp(0.0, 1.0)
+        # (Matte no fragment holds, a spire too thin for its cells: gone under the dust.)
+        away = torch.where(owner < 0, 0.03 + 0.15 * _smoothstep(0.05, 0.3, progress), away)
+        # (And once the building is down, no gap is left to show its interior.)
         reveal = torch.maximum(((away - 0.03) / 0.15).clamp(0.0, 1.0)[None], roof)
+        reveal = torch.maximum(reveal, _smoothstep(0.7, 1.1, progress))
         interior = torch.cat([0.22 * inner, torch.ones_like(inner[:1])]).reshape(4, 1, 1)
         behind = _finite(background[0][:, row][:, :, col])
         box = (interior + reveal * (behind - interior)) * m_p             # [4, hb, wb]
@@ -520,38 +646,45 @@ class Renderer(nn.Module):
         br = torch.floor((by1 - bv) / (by1 - by0) * BIN_ROWS).clamp(0, BIN_ROWS - 1)
         cell = (br[:, None] * BIN_COLS + bc[None, :]).reshape(-1).long()
         # (At least one; a pixel without candidates gets no fragment anyway.)
-        busy = torch.nonzero(_at_least_one(candidates[cell, 0] >= 0))[:, 0]
+        busy = torch.nonzero(_at_least_one((candidates[0, :, 0] >= 0)[cell]))[:, 0]
         X = bX[None, :].expand(hb, wb).reshape(-1)[busy][:, None]
         Y = bY[:, None].expand(hb, wb).reshape(-1)[busy][:, None]
-        cand = candidates[cell[busy]]                                    # [P, K]
+        cb = cell[busy]
+        c = [candidates[k][cb] for k in range(7)]                        # 7 x [P, K]
+        cand = c[0]
         slot = cand.clamp(min=0).long()
         # Each candidate's inverse motion: label texel coordinates, affine in canonical X, Y.
-        m = fragment_maps.t()                                            # [6, 256]
-        lc = m[0][slot] * X + m[1][slot] * Y + m[2][slot]
-        lr = m[3][slot] * X + m[4][slot] * Y + m[5][slot]
+        lc = c[1] * X + c[2] * Y + c[3]
+        lr = c[4] * X + c[5] * Y + c[6]
         edge = float(LABELS)
         li = ((torch.floor(lr).clamp(-1.0, edge) + 1.0) * (LABELS + 2)
               + torch.floor(lc).clamp(-1.0, edge) + 1.0).long()
-        hit = fragment_labels.reshape(-1)[li] == cand                   # its own texel, on the matte
+        hit = (fragment_labels.reshape(-1)[li] == cand) & (cand >= 0)   # its own texel, on the matte
         win = (hit.float() * self.ranks).argmax(1, keepdim=True)
         got = hit.any(1).float()
         # The winner's point in S's pixels (affine in its label coordinates).
         wc = (rl - src_l) * sx + torch.gather(lc, 1, win)[:, 0] * (a * rh * sx / LABELS)
         wr = (src_t - rb - rh) * sy + torch.gather(lr, 1, win)[:, 0] * (rh * sy / LABELS)
-        angle = fragments[torch.gather(slot, 1, win)[:, 0], 2]
-        source = _finite(plate) * _finite(mask).clamp(0.0, 1.0)           # premultiplied by the matte
-        colour = _sample(source, _unit(wc, ws), _unit(wr, hs))
-        # A tumbling piece turns its face away from the light a little.
-        shade = 0.82 + 0.18 * torch.cos(angle)
-        frag = torch.cat([colour[:3] * shade, colour[3:4]], 0) * got
+        winner = torch.gather(slot, 1, win)[:, 0]
+        gx, gy = _unit(wc, ws), _unit(wr, hs)
+        colour = _finite(_sample(plate, gx, gy)) * _finite(_sample(mask, gx, gy)).clamp(0.0, 1.0)
+        # A tumbling piece turns its face away from the light a little; a landed one is
+        # coated with dust.
+        shade = 0.82 + 0.18 * torch.cos(fragments[winner, 2])
+        coat = 0.55 * settled[winner]
+        rgb = colour[:3] * shade * (1.0 - coat) + coat * coat_colour[:, None] * colour[3:4]
+        frag = torch.cat([rgb, colour[3:4]], 0) * got
         flat = box.reshape(4, -1).t()                                    # [hb * wb, 4]
         under = flat[busy].t()
         flat = flat.index_put((busy,), (frag + (1.0 - frag[3:4]) * under).t())
         box = flat.t().reshape(4, hb, wb)
-        # Under the dust, on the whole tile: gathered back, zero outside the box and
-        # before the start.
-        keep = (progress > 0).float() * rin.float()[:, None] * cin.float()[None, :]
-        full = box[:, rback][:, :, cback] * keep
+        # The rubble heap over them (landed pieces sink into it), in the rows it reaches.
+        low = bv <= heap.max() + 0.05
+        rub = _pad_box(self.rubble(bu, bv[_box(low)], a, heap, inner, coat_colour), low, 1)
+        box = rub + (1.0 - rub[3:4]) * box
+        # Under the dust, on the whole tile: zero outside the box and before the start.
+        box = box * ((progress > 0) & rin.any() & cin.any()).float()
+        full = _pad_box(_pad_box(box, rin, 1), cin, 2)
         return (d + (1.0 - d[3:4]) * full)[None]
 
 
@@ -585,10 +718,10 @@ STAGES = (
     ("generator", "frame", None, ("scene", "controls", "noise", "fragments_rest"),
      ("density", "fragments")),
     ("lattice", "frame", Lattice, ("scene", "noise", "fragments_rest", "fragment_extent", "fragments"),
-     ("motion", "fragment_maps", "candidates")),
+     ("motion", "candidates", "settled", "heap")),
     ("render", "tile", Renderer, ("plate", "background", "mask", "out_x", "out_y", "scene", "controls",
                                   "density", "motion", "fragments_rest", "fragment_labels",
-                                  "fragment_maps", "candidates"), ("element",)),
+                                  "candidates", "settled", "heap"), ("element",)),
 )
 DYNAMIC = {"plate": {2: "hs", 3: "ws"}, "background": {2: "hs", 3: "ws"}, "mask": {2: "hs", 3: "ws"},
            "out_x": {0: "wo"}, "out_y": {0: "ho"}, "element": {2: "ho", 3: "wo"}}
@@ -637,12 +770,18 @@ def build(out, model=None, network_from=None, check=True):
 
 
 def keep_network(kept, out, feeds, inputs, outputs):
-    """Writes the kept network's files into `out`; its outputs on `feeds`, from ONNX Runtime."""
+    """Writes the kept network's files into `out`; its outputs on `feeds`, from ONNX Runtime.
+    The network reads only the first five controls (one Slice), so its `controls` input is
+    declared as long as the package's list, which may have grown since it was exported."""
+    import onnx
     import onnxruntime as ort
 
     for f, data in kept.items():
-        with open(os.path.join(out, f), "wb") as fh:
-            fh.write(data)
+        m = onnx.load_from_string(data)
+        for i in m.graph.input:
+            if i.name == "controls":
+                i.type.tensor_type.shape.dim[0].dim_value = len(CONTROLS)
+        onnx.save(m, os.path.join(out, f))
     sess = ort.InferenceSession(os.path.join(out, NETWORK_FILES[0]), providers=["CPUExecutionProvider"])
     got = sess.run(list(outputs), {n: feeds[n].numpy() for n in inputs})
     return tuple(torch.from_numpy(g) for g in got)
@@ -691,14 +830,17 @@ def export_stage(module, name, runs, out, feeds, inputs, outputs, check):
 
 
 def check_tiles(sess, feeds, inputs, whole):
-    """Tile invariance: the output grid in two strips and one inner tile equals it whole."""
+    """Tile invariance: the output grid in two strips, one inner tile and a sliver beside
+    the region (inside the fragments' box, no candidate there) equals it whole."""
     run = lambda **grid: sess.run(["element"], {n: grid.get(n, feeds[n]).numpy() for n in inputs})[0]
     ys, xs = feeds["out_y"], feeds["out_x"]
     h, w = ys.shape[0] // 2, xs.shape[0]
     strips = np.concatenate([run(out_y=ys[:h]), run(out_y=ys[h:])], 2)
     tile = run(out_x=xs[w // 4:w // 2], out_y=ys[h // 2:h])
+    sliver = run(out_x=xs[12:19], out_y=ys[40:45])
     diff = max(float(np.abs(strips - whole).max()),
-               float(np.abs(tile - whole[:, :, h // 2:h, w // 4:w // 2]).max()))
+               float(np.abs(tile - whole[:, :, h // 2:h, w // 4:w // 2]).max()),
+               float(np.abs(sliver - whole[:, :, 40:45, 12:19]).max()))
     print(f"  render: tiles vs whole max abs diff {diff:.2e}", flush=True)
     if diff > 1e-6:
         sys.exit(f"stage render is not tile invariant ({diff:.2e})")

@@ -106,14 +106,13 @@ class StagedRenderer:
         scene = self.scene.copy()
         scene[0] = float(self.state["progress"][k])
         moving = self.state["fragments"][k][:, 2:6].astype(np.float32)     # dx, dy, angle, released
-        motion, maps, candidates = self.lattice.run(None, {
+        frame = dict(zip((o.name for o in self.lattice.get_outputs()), self.lattice.run(None, {
             "scene": scene, "noise": self.noise, "fragments_rest": self.rest,
-            "fragment_extent": self.extent, "fragments": moving})
-        density = self.state["density"][k].astype(np.float32)[None, None]
-        element = self.render.run(None, {
-            "plate": self.plate, "background": self.background, "mask": self.mask,
-            "out_x": self.out_x, "out_y": self.out_y, "scene": scene, "controls": self.controls,
-            "density": density, "motion": motion, "fragments_rest": self.rest,
-            "fragment_labels": self.labels, "fragment_maps": maps, "candidates": candidates})[0][0]
+            "fragment_extent": self.extent, "fragments": moving})))
+        frame.update(density=self.state["density"][k].astype(np.float32)[None, None],
+                     plate=self.plate, background=self.background, mask=self.mask, out_x=self.out_x,
+                     out_y=self.out_y, scene=scene, controls=self.controls, fragments_rest=self.rest,
+                     fragment_labels=self.labels)
+        element = self.render.run(None, {i.name: frame[i.name] for i in self.render.get_inputs()})[0][0]
         over = element[:3] + (1.0 - element[3:4]) * self.plate[0, :3]
         return over.transpose(1, 2, 0).astype(np.float64)

@@ -1,6 +1,8 @@
 //! Load, describe, create, render, destroy, unload: 100 times over, memory stays flat.
-//! (The ONNX Runtime library's own one-time allocations happen in the first cycles,
-//! which the measurement skips.)
+//! (One-time allocations happen in the first cycles, which the measurement skips: the
+//! ONNX Runtime library's own, and the allocator's per-thread arenas as the threads of
+//! the learned package's four sessions come and go, which settle within some 40 cycles
+//! in one or two steps of tens of MB. The last 50 cycles are judged.)
 
 mod plugin_util;
 
@@ -18,6 +20,9 @@ fn cycles() -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100)
 }
+
+/// Cycles before the measurement starts.
+const WARM_UP: usize = 50;
 
 #[test]
 fn a_hundred_load_render_unload_cycles_do_not_grow_memory() {
@@ -39,7 +44,7 @@ fn a_hundred_load_render_unload_cycles_do_not_grow_memory() {
             );
             assert_clean(&inst);
         } // instance destroyed, plugin unloaded (its sessions purged)
-        if cycle == 9 {
+        if cycle == WARM_UP - 1 {
             after_warm_up = resident_mb();
         }
     }
@@ -47,10 +52,11 @@ fn a_hundred_load_render_unload_cycles_do_not_grow_memory() {
         return;
     }
     let end = resident_mb();
-    eprintln!("resident memory after 10 cycles: {after_warm_up:.1} MB, after 100: {end:.1} MB");
+    eprintln!("resident memory after {WARM_UP} cycles: {after_warm_up:.1} MB, after {cycles}: {end:.1} MB");
     assert!(
-        end - after_warm_up < 10.0,
-        "memory grew by {:.1} MB over 90 load/render/unload cycles",
-        end - after_warm_up
+        end - after_warm_up < 5.0,
+        "memory grew by {:.1} MB over the last {} load/render/unload cycles",
+        end - after_warm_up,
+        cycles - WARM_UP
     );
 }

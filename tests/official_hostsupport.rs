@@ -462,7 +462,7 @@ fn hostsupport_loads_describes_and_renders_the_bundle() {
 
     // Found, loaded and described.
     assert_eq!(s.str("plugin_found"), "1");
-    assert_eq!(s.str("plugin_version"), "1.0");
+    assert_eq!(s.str("plugin_version"), "1.1");
     assert_eq!(s.str("label"), "Collapse");
     assert_eq!(
         s.str("contexts"),

@@ -302,15 +302,19 @@ fn a_plain_onnx_model_still_renders_beside_a_package() {
     assert_clean(&contract1);
 }
 
-/// The bundle ships the learned package: `bundledModel` = 1 runs it while `model`
-/// is empty, and it keeps the contract's proxy consistency.
+/// The bundle ships the learned package as its default (`bundledModel` = 1, run while
+/// `model` is empty), it keeps the contract's proxy consistency, and `bundledModel` = 0
+/// runs the procedural model.
 #[test]
 fn the_bundled_learned_package_renders_and_keeps_proxy_consistency() {
     let plugin = load(config());
     let inst = instance(&plugin, Context::General, plate());
+    let learned = frame(&inst, at(0.5));
+    set(&inst, "bundledModel", ParamValue::Choice(1));
+    assert!(frame(&inst, at(0.5)).same_pixels(&learned), "the default is not the learned package");
+    set(&inst, "bundledModel", ParamValue::Choice(0));
     let procedural = frame(&inst, at(0.5));
     set(&inst, "bundledModel", ParamValue::Choice(1));
-    let learned = frame(&inst, at(0.5));
     assert!(
         changed(&learned, &plate()).len() > 200,
         "the bundled learned package changed only {} pixels mid-collapse",
@@ -318,7 +322,7 @@ fn the_bundled_learned_package_renders_and_keeps_proxy_consistency() {
     );
     assert!(
         !changed(&learned, &procedural).is_empty(),
-        "bundledModel = 1 renders what the procedural model renders"
+        "bundledModel = 0 renders what the learned package renders"
     );
     let half = inst.render_frame(at(0.5), (0.5, 0.5)).unwrap();
     let mean = mean_difference(&half, &learned.scaled((0.5, 0.5)));

@@ -572,29 +572,32 @@ class Renderer(nn.Module):
         wy = _weights((by1 - v) / (by1 - by0) * GRID_ROWS, GRID_ROWS) * in_y   # [Ho, 64]
         d = _matmul(wy, _matmul(lattice, wx.t()))                           # [4, Ho, Wo]
         colour, tau = d[:3], d[3].clamp(min=0.0)
-        # Fade toward the affected area's sides and top, and below the ground line: the
-        # threshold below then bends the edge into lobes, never a straight cut.
-        side = torch.minimum(u - bx0, bx1 - u) / (0.5 * a)
-        fx = _square(side.clamp(0.0, 1.0))[None, :]
-        fy = _square(((by1 - v) / 0.45).clamp(0.0, 1.0))[:, None] * _smoothstep(by0, 0.0, v)[:, None]
-        # After the fall the plume thins and settles (the generator's last frame is progress
-        # 1.25; the shot goes on).
-        tau = tau * fx * fy * torch.exp(-4.0 * (progress - 0.9).clamp(min=0.0))
         # The puffs ride outward from the region's centre and up as the plume grows.
         pd = (progress - 0.03).clamp(min=0.0)
         grow = 1.0 + pd * (0.4 + 0.3 * controls[4].clamp(0.0, 2.0))
         pu = (u - 0.5 * a) / grow
         pv = v / (1.0 + 0.35 * pd) - 0.3 * pd
-        # Two octaves, and each again a little way toward the key light (a fraction of its
+        # Three octaves, and each again a little way toward the key light (a fraction of its
         # puffs' size, so that the difference is the puffs' slope: lit side up, shade under).
         ku, kv = 2.0 * lean - 1.0, 2.0
         big, small = (pu, pv, 1.8), (pu + 0.37, pv - 0.21 - 0.3 * pd, 0.66)
-        p = self.puff(*big) + 0.6 * self.puff(*small) - 0.72
+        fine = (pu - 0.23, pv + 0.11 - 0.45 * pd, 0.24)
+        p = self.puff(*big) + 0.6 * self.puff(*small) + 0.3 * self.puff(*fine) - 0.86
         lit = (self.puff(*big, du=0.02 * ku, dv=0.02 * kv)
-               + 0.6 * self.puff(*small, du=0.007 * ku, dv=0.007 * kv) - 0.72)
-        # Lobes: a smooth step of log depth + puffs; it softens as the dust ages.
+               + 0.6 * self.puff(*small, du=0.007 * ku, dv=0.007 * kv)
+               + 0.3 * self.puff(*fine, du=0.0025 * ku, dv=0.0025 * kv) - 0.86)
+        # Fade toward the affected area's sides and top, and below the ground line, the
+        # fades' ends pushed in and out by the puffs: lobes there too, never a straight cut.
+        side = (torch.minimum(u - bx0, bx1 - u) / (0.5 * a))[None, :] + 0.35 * p
+        top = ((by1 - v) / 0.45)[:, None] + 0.35 * p
+        fade = _square(side.clamp(0.0, 1.0)) * _square(top.clamp(0.0, 1.0))
+        # After the fall the plume thins and settles (the generator's last frame is progress
+        # 1.25; the shot goes on).
+        tau = tau * fade * _smoothstep(by0, 0.0, v)[:, None] * torch.exp(-4.0 * (progress - 0.9).clamp(min=0.0))
+        # Lobes: a smooth step of log depth + puffs; it softens as the dust ages. (No puffs
+        # where the dust is all but gone: no lone blobs above the plume.)
         soft = 0.07 + 0.25 * (progress - 0.9).clamp(0.0, 1.0)
-        edge = 0.8 * _log_ratio(tau + 1e-4, 0.12) + 1.4 * p
+        edge = 0.8 * _log_ratio(tau + 1e-4, 0.12) + 1.4 * p * _smoothstep(0.01, 0.05, tau)
         # (Deep dust is solid whatever the puffs: no sky seen through the body of the plume.)
         rho = torch.maximum(_smoothstep(-soft, soft, edge), _smoothstep(0.15, 0.5, tau))
         alpha = torch.maximum(rho * _one_minus_exp(10.0 * tau), 0.15 * _one_minus_exp(4.0 * tau))

@@ -257,10 +257,11 @@ fn define_params(desc: &Descriptor) -> OfxResult<()> {
         &info(
             BUNDLED_MODEL,
             "Bundled Model",
-            "The model shipped with the plugin, run while Model is empty. Procedural: the hand-written generator (default). \
-             Learned: a generator trained on a classic-VFX simulation (rigid-body fracture and smoke), run as a staged package.",
+            "The model shipped with the plugin, run while Model is empty. Learned (default): a generator trained on a \
+             classic-VFX simulation (rigid-body fracture and smoke), run as a staged package. Procedural: the hand-written \
+             generator that was the default before version 1.1.",
         ),
-        &ChoiceDef { options: BUNDLED_MODEL_OPTIONS, default: 0 },
+        &ChoiceDef { options: BUNDLED_MODEL_OPTIONS, default: BUNDLED_MODEL_DEFAULT as i32 },
     )?;
     d.choice(
         &info(DEVICE, "Device", "Auto: the GPU when ONNX Runtime can use one, else the CPU. GPU falls back to the CPU with a warning."),

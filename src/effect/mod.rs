@@ -20,8 +20,9 @@ use std::os::raw::{c_char, c_int, c_void};
 /// The plugin identifier hosts store in saved comps.
 pub const PLUGIN_ID: &str = "org.collapseofx.Collapse";
 const PLUGIN_ID_C: &[u8] = b"org.collapseofx.Collapse\0";
-/// The model shipped in the bundle's Resources folder.
-pub const DEFAULT_MODEL_FILE: &str = params::BUNDLED_MODEL_FILES[0];
+/// The procedural model (contract 1) shipped in the bundle's Resources folder; the
+/// default is the learned package (`params::BUNDLED_MODEL_DEFAULT`).
+pub const PROCEDURAL_MODEL_FILE: &str = params::BUNDLED_MODEL_FILES[0];
 
 pub struct Collapse {
     info: PluginInfo,
@@ -30,7 +31,7 @@ pub struct Collapse {
 static COLLAPSE: Collapse = Collapse {
     info: PluginInfo {
         identifier: PLUGIN_ID_C,
-        version: (1, 0),
+        version: (1, 1),               // 1.1: the learned package is the default
     },
 };
 

@@ -33,6 +33,8 @@ pub const DEVICE_OPTIONS: &[&str] = &["Auto", "CPU", "GPU"];
 /// with the file or package folder each names in the bundle's Resources.
 pub const BUNDLED_MODEL_OPTIONS: &[&str] = &["Procedural", "Learned (trained on simulations)"];
 pub const BUNDLED_MODEL_FILES: &[&str] = &["collapse_default.onnx", "learned.collapse"];
+/// The learned package. (The options keep their order: saved comps store the index.)
+pub const BUNDLED_MODEL_DEFAULT: usize = 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputMode {

@@ -484,7 +484,8 @@ class Renderer(nn.Module):
 
     def lit_dust(self, density, controls, key, ambient, lean, a, progress):
         """density [1, 1, 64, 96] optical depth -> [4, 64, 96]: the dust's lit colour (not
-        premultiplied) and its optical depth, for the per-pixel billows (`dust`)."""
+        premultiplied) and its optical depth, for the per-pixel billows (`dust`); and [3]:
+        the colour of settled dust, for the rubble's coat."""
         # Blurred (sigma 4 cells): the dust's shape is carved by the puffs in `dust`, not by
         # the lattice's own steps.
         tau = density.clamp(min=0.0)
@@ -549,7 +550,7 @@ class Renderer(nn.Module):
         size = torch.sqrt(a).clamp(max=1.0)            # (stones no bigger in a tall region)
         big = _lookup(self.stones, u, v, 0.45 * size)
         small = _lookup(self.stones, u + 0.41, v + 0.23, 0.17 * size)
-        swell = _lookup(self.puffs, u, v * 0.0 + 0.3, 0.9)[:1]           # the top's undulation
+        swell = _lookup(self.puffs, u, v[:1] * 0.0 + 0.3, 0.9)           # the top's undulation [1, Wo]
         top = h * (0.75 + 0.5 * swell) + 0.05 * (big - 0.5) * _smoothstep(0.0, 0.05, h)
         alpha = _smoothstep(-0.004, 0.004, top - v[:, None]) * _smoothstep(0.004, 0.02, h)
         rel = (v[:, None] / h.clamp(min=1e-3)).clamp(0.0, 1.0)

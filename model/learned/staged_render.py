@@ -66,9 +66,14 @@ def fracture_tensors(state, labels_side=512):
 class StagedRenderer:
     """Frames of one reference state over a plate, through a package's lattice and
     render stages. The plate is S at render scale 1: canonical coordinates are its
-    pixels, y up; `region` is (L, B, W, H) in them."""
+    pixels, y up; `region` is (L, B, W, H) in them.
 
-    def __init__(self, state, plate, region, background=None, package=DEFAULT_PACKAGE, seed=0):
+    With `generated=True` the package's own fracture and network stand in for the
+    simulation's (the state gives only its controls and frame times): the generator's
+    frames, through the same stages, for a side-by-side with the simulation's."""
+
+    def __init__(self, state, plate, region, background=None, package=DEFAULT_PACKAGE, seed=0,
+                 generated=False):
         import onnxruntime as ort
 
         self.state = state
@@ -95,22 +100,33 @@ class StagedRenderer:
         sim = dict(zip(CONTROL_NAMES, np.asarray(state["controls"], np.float64)))
         self.controls = np.array([sim.get(c["name"], c["default"]) for c in declared["controls"]], np.float32)
         self.noise = np.random.default_rng(seed).standard_normal(declared["noise"]).astype(np.float32)
-        side = declared["tensors"]["fragment_labels"]["shape"][2] - 2
-        self.rest, self.labels, self.extent = fracture_tensors(state, side)
         opts = ort.SessionOptions()
         load = lambda f: ort.InferenceSession(os.path.join(package, f), opts, providers=["CPUExecutionProvider"])
         self.lattice, self.render = load("lattice.onnx"), load("render.onnx")
+        self.generator = load("generator.onnx") if generated else None
+        if generated:
+            shot = self.scene.copy()           # (per-shot stages see no time)
+            self.rest, self.labels, self.extent = load("fracture.onnx").run(None, {
+                "mask": self.mask, "scene": shot, "controls": self.controls, "noise": self.noise})
+        else:
+            side = declared["tensors"]["fragment_labels"]["shape"][2] - 2
+            self.rest, self.labels, self.extent = fracture_tensors(state, side)
 
     def frame(self, k):
         """RGB float [h, w, 3] of frame k: the element over the plate."""
         scene = self.scene.copy()
         scene[0] = float(self.state["progress"][k])
-        moving = self.state["fragments"][k][:, 2:6].astype(np.float32)     # dx, dy, angle, released
+        if self.generator:
+            density, moving = self.generator.run(None, {
+                "scene": scene, "controls": self.controls, "noise": self.noise,
+                "fragments_rest": self.rest})
+        else:
+            moving = self.state["fragments"][k][:, 2:6].astype(np.float32)  # dx, dy, angle, released
+            density = self.state["density"][k].astype(np.float32)[None, None]
         frame = dict(zip((o.name for o in self.lattice.get_outputs()), self.lattice.run(None, {
             "scene": scene, "noise": self.noise, "fragments_rest": self.rest,
             "fragment_extent": self.extent, "fragments": moving})))
-        frame.update(density=self.state["density"][k].astype(np.float32)[None, None],
-                     plate=self.plate, background=self.background, mask=self.mask, out_x=self.out_x,
+        frame.update(density=density, plate=self.plate, background=self.background, mask=self.mask, out_x=self.out_x,
                      out_y=self.out_y, scene=scene, controls=self.controls, fragments_rest=self.rest,
                      fragment_labels=self.labels)
         element = self.render.run(None, {i.name: frame[i.name] for i in self.render.get_inputs()})[0][0]

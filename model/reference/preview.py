@@ -117,6 +117,17 @@ def procedural_backdrop(cam):
     return np.where((y < 0)[..., None], ground, sky)
 
 
+def painted_plate(cam, backdrop, n_floors):
+    """The backdrop with the procedural facade painted into the region: the plate of a
+    shot without a photograph."""
+    py, px = np.mgrid[0:cam.h, 0:cam.w]
+    x, y = cam.iso(px, py)
+    u = x / cam.aspect
+    inside = ((u >= 0) & (u < 1) & (y >= 0) & (y < 1))[..., None]
+    facade = facade_texture(u.ravel(), y.ravel(), cam.aspect, n_floors).reshape(cam.h, cam.w, 3)
+    return np.where(inside, facade, backdrop)
+
+
 def plate_backdrop(plate, cam):
     """The plate with the region filled from the columns just left and right of
     it (a preview-grade clean plate)."""

@@ -61,13 +61,7 @@ def staged(state, cam, plate, backdrop, args):
     from . import preview
 
     if plate is None:
-        py, px = np.mgrid[0:cam.h, 0:cam.w]
-        x, y = cam.iso(px, py)
-        u = x / cam.aspect
-        inside = ((u >= 0) & (u < 1) & (y >= 0) & (y < 1))[..., None]
-        facade = preview.facade_texture(u.ravel(), y.ravel(), cam.aspect,
-                                        int(state.get("n_floors", 10))).reshape(cam.h, cam.w, 3)
-        plate = np.where(inside, facade, backdrop)
+        plate = preview.painted_plate(cam, backdrop, int(state.get("n_floors", 10)))
     renderer = StagedRenderer(state, plate, (cam.L, cam.B, cam.W, cam.H), background=backdrop,
                               package=args.package or DEFAULT_PACKAGE, seed=args.seed)
     return lambda k: np.clip(renderer.frame(k), 0.0, 1.0)

@@ -226,6 +226,16 @@ class ShippedRendererTests(unittest.TestCase):
         self.assertLessEqual(cols.max(), int(L + W + 0.75 * W) + 1)
         self.assertGreaterEqual(rows.min(), int(90 - (B + 1.6 * H)) - 1)
 
+    def test_the_package_s_own_frames_start_from_the_plate_and_differ_from_the_simulation(self):
+        from model.learned.staged_render import StagedRenderer
+        gen = StagedRenderer(self.state, self.plate, self.region, seed=2, generated=True)
+        plate = self.plate.astype(np.float32).astype(np.float64)
+        np.testing.assert_array_equal(gen.frame(0), plate)                   # progress 0
+        late = gen.frame(7)
+        self.assertGreater((np.abs(late - plate).max(2) > 1e-6)[90 - 52:90 - 12, 40:90].mean(), 0.5)
+        # Its own fracture and network, not the simulation's state.
+        self.assertGreater(np.abs(late - self.renderer.frame(7)).max(), 0.05)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -14,5 +14,5 @@ pub mod inference;
 mod logging;
 pub mod ofx;
 
-pub use effect::PROCEDURAL_MODEL_FILE;
 pub use effect::PLUGIN_ID;
+pub use effect::PROCEDURAL_MODEL_FILE;

@@ -311,7 +311,10 @@ fn the_bundled_learned_package_renders_and_keeps_proxy_consistency() {
     let inst = instance(&plugin, Context::General, plate());
     let learned = frame(&inst, at(0.5));
     set(&inst, "bundledModel", ParamValue::Choice(1));
-    assert!(frame(&inst, at(0.5)).same_pixels(&learned), "the default is not the learned package");
+    assert!(
+        frame(&inst, at(0.5)).same_pixels(&learned),
+        "the default is not the learned package"
+    );
     set(&inst, "bundledModel", ParamValue::Choice(0));
     let procedural = frame(&inst, at(0.5));
     set(&inst, "bundledModel", ParamValue::Choice(1));

@@ -4,8 +4,9 @@ through the bundle by collapse-render at four moments (before, mid-fall, dust at
 its height, settled) into docs/images/photos/: one full-resolution JPEG per
 moment (NAME_before.jpg ...) and a contact sheet of the four (NAME_sheet.jpg).
 
-With `--learned` it runs the bundled learned package (bundledModel = 1) instead and
-writes NAME_learned_MOMENT.jpg and NAME_learned_sheet.jpg.
+It runs the procedural model (bundledModel = 0). With `--learned` it runs the bundled
+learned package (bundledModel = 1, the default model) instead and writes
+NAME_learned_MOMENT.jpg and NAME_learned_sheet.jpg.
 
 Run by tools/look_sheets.sh, which builds the bundle and the venv first.
 """
@@ -50,7 +51,7 @@ def render(photo, region, frame, out, extra=()):
 
 def main():
     learned = "--learned" in sys.argv[1:]
-    extra = ("--set", "bundledModel=1") if learned else ()
+    extra = ("--set", "bundledModel=1" if learned else "bundledModel=0")
     os.makedirs(OUT, exist_ok=True)
     for name, region in cases():
         stem = name[:-4] + ("_learned" if learned else "")

@@ -31,7 +31,7 @@ pub struct Collapse {
 static COLLAPSE: Collapse = Collapse {
     info: PluginInfo {
         identifier: PLUGIN_ID_C,
-        version: (1, 1),               // 1.1: the learned package is the default
+        version: (1, 1), // 1.1: the learned package is the default
     },
 };
 

@@ -26,6 +26,10 @@
 //!   pixels with the working NNF's offsets (nearest pixel, no resampling), with a short
 //!   spatial falloff, so that where neighbouring cells agree the fill is an exact copy of
 //!   source pixels: sharp texture, no blur.
+//! - Last, the edges are matched (`match_edges`): the colour step between the hole's
+//!   surroundings and the fill along its edge, smoothed, is spread over the hole and
+//!   added, so a fill copied from a brighter or darker part of the plate leaves no
+//!   outline of the building.
 //!
 //! Properties: deterministic (counter-based hashing of seed/level/iteration/pixel; the
 //! parallel work is split in fixed bands, Jacobi-style across bands, so the result does
@@ -247,7 +251,92 @@ fn complete(
         }
     }
     compute_dist(&levels[0], &img, &mut nnf, threads);
-    render_vote(w, h, src, mask, r, &levels[0], &img, &nnf, threads)
+    let mut fill = render_vote(w, h, src, mask, r, &levels[0], &img, &nnf, threads);
+    match_edges(w, h, src, mask, &mut fill, scale);
+    fill
+}
+
+/// Radii, in canonical pixels, of `match_edges`: the boxes whose known and filled means
+/// are compared at the hole's edge, and the box along the edge that averages the steps.
+const EDGE_SIDE: f64 = 6.0;
+const EDGE_ALONG: f64 = 16.0;
+
+/// Seamless edges. The fill copies pixels from elsewhere in the plate, whose overall
+/// colour may differ from what surrounds the hole (a sky darker on one side of the
+/// building than on the other, say), and that step would leave the building's outline as
+/// a pale or dark ghost. So at each hole pixel on the edge the step between the means of
+/// the known and of the filled pixels near it (boxes, so that textures average out),
+/// averaged along the edge, is spread over the hole by push-pull and added to the fill:
+/// the low frequencies come from the hole's surroundings, the texture from the fill.
+fn match_edges(w: usize, h: usize, src: &[Px], mask: &[bool], fill: &mut [Px], scale: f64) {
+    let n = w * h;
+    let inside = |x: i64, y: i64| x >= 0 && y >= 0 && x < w as i64 && y < h as i64;
+    let edge: Vec<bool> = (0..n)
+        .map(|i| {
+            let (x, y) = ((i % w) as i64, (i / w) as i64);
+            mask[i]
+                && [(-1i64, 0i64), (1, 0), (0, -1), (0, 1)]
+                    .iter()
+                    .any(|&(dx, dy)| {
+                        inside(x + dx, y + dy) && !mask[((y + dy) as usize) * w + (x + dx) as usize]
+                    })
+        })
+        .collect();
+    if !edge.iter().any(|&e| e) {
+        return;
+    }
+    let radius = |r: f64| ((r * scale).round() as usize).max(1);
+    let boxed = |x: usize, y: usize, r: usize| {
+        (
+            x.saturating_sub(r),
+            y.saturating_sub(r),
+            (x + r).min(w - 1),
+            (y + r).min(h - 1),
+        )
+    };
+    // Known and filled means near each edge pixel.
+    let known_n = integral(w, h, |i| !mask[i] as u8 as f64);
+    let fill_n = integral(w, h, |i| mask[i] as u8 as f64);
+    let known_s: Vec<Vec<f64>> = (0..3)
+        .map(|c| integral(w, h, |i| if mask[i] { 0.0 } else { src[i][c] as f64 }))
+        .collect();
+    let fill_s: Vec<Vec<f64>> = (0..3)
+        .map(|c| integral(w, h, |i| if mask[i] { fill[i][c] as f64 } else { 0.0 }))
+        .collect();
+    let r = radius(EDGE_SIDE);
+    let mut step = vec![[0f32; 3]; n];
+    for i in (0..n).filter(|&i| edge[i]) {
+        let (x0, y0, x1, y1) = boxed(i % w, i / w, r);
+        let (kn, kf) = (
+            rect_sum(&known_n, w, x0, y0, x1, y1),
+            rect_sum(&fill_n, w, x0, y0, x1, y1),
+        );
+        for c in 0..3 {
+            step[i][c] = (rect_sum(&known_s[c], w, x0, y0, x1, y1) / kn
+                - rect_sum(&fill_s[c], w, x0, y0, x1, y1) / kf) as f32;
+        }
+    }
+    // Averaged along the edge (a box over edge pixels only).
+    let r = radius(EDGE_ALONG);
+    let count = integral(w, h, |i| edge[i] as u8 as f64);
+    let sums: Vec<Vec<f64>> = (0..3)
+        .map(|c| integral(w, h, |i| step[i][c] as f64))
+        .collect();
+    let mut smooth = vec![[0f32; 3]; n];
+    for i in (0..n).filter(|&i| edge[i]) {
+        let (x0, y0, x1, y1) = boxed(i % w, i / w, r);
+        let k = rect_sum(&count, w, x0, y0, x1, y1);
+        for c in 0..3 {
+            smooth[i][c] = (rect_sum(&sums[c], w, x0, y0, x1, y1) / k) as f32;
+        }
+    }
+    // Spread over the hole, and added.
+    push_pull(w, h, &mut smooth, &edge);
+    for i in (0..n).filter(|&i| mask[i]) {
+        for c in 0..3 {
+            fill[i][c] += smooth[i][c];
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1362,6 +1451,66 @@ fn par_bands<T: Send, F: Fn(usize, &mut [T]) + Sync>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fill brighter than the hole's surroundings (and brighter on one side than the
+    /// other) is brought to them at the edge and in between, its texture kept.
+    #[test]
+    fn the_fill_meets_the_colour_around_the_hole() {
+        let (w, h) = (64usize, 48usize);
+        let n = w * h;
+        // Around: a left-to-right ramp 0.2 .. 0.6. The hole: a disc; its fill 0.9 plus a
+        // checker of +-0.05 (texture).
+        let around = |x: usize| 0.2 + 0.4 * x as f32 / (w - 1) as f32;
+        let mask: Vec<bool> = (0..n)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32 - 32.0, (i / w) as f32 - 24.0);
+                x * x + y * y < 14.0 * 14.0
+            })
+            .collect();
+        let src: Vec<Px> = (0..n)
+            .map(|i| {
+                let v = around(i % w);
+                [v, v, v, 1.0]
+            })
+            .collect();
+        let checker = |i: usize| {
+            if (i % w + i / w) % 2 == 0 {
+                0.05
+            } else {
+                -0.05
+            }
+        };
+        let mut fill: Vec<Px> = (0..n)
+            .map(|i| {
+                if mask[i] {
+                    [0.9 + checker(i), 0.9 + checker(i), 0.9 + checker(i), 1.0]
+                } else {
+                    src[i]
+                }
+            })
+            .collect();
+        match_edges(w, h, &src, &mask, &mut fill, 1.0);
+        for i in 0..n {
+            if !mask[i] {
+                assert_eq!(fill[i], src[i], "pixel {i} outside the hole changed");
+            }
+        }
+        // Near the disc's left and right edges and at its centre: about the ramp there.
+        for (x, y) in [(20usize, 24usize), (44, 24), (32, 24), (32, 12)] {
+            let (i, j) = (y * w + x, y * w + x + 1);
+            let mean = 0.5 * (fill[i][0] + fill[j][0]);
+            assert!(
+                (mean - around(x)).abs() < 0.06,
+                "at ({x}, {y}): {mean} against {}",
+                around(x)
+            );
+            // The texture stays: neighbours still differ by the checker's step.
+            assert!(
+                (fill[i][0] - fill[j][0]).abs() > 0.08,
+                "the texture was flattened at ({x}, {y})"
+            );
+        }
+    }
 
     /// Smooth value noise in [0,1] with period-free hashing.
     fn value_noise(x: f32, y: f32, seed: u32) -> f32 {

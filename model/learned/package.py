@@ -416,13 +416,15 @@ def _matmul(a, b):
     return torch.matmul(F.pad(a, (0, 0, 0, 1)), F.pad(b, (0, 1)))[..., :-1, :-1]
 
 
-def _lookup(texture, u, v, scale):
+def _lookup(texture, u, v, scale, thin=True):
     """A periodic texture at (u [Wo], v [Ho]), `scale` region heights per period, v up:
-    separable cubic B-spline weights, two matrix products -> [Ho, Wo]."""
+    separable cubic B-spline weights, two matrix products -> [Ho, Wo]. `thin`: the grid
+    may be one pixel high or wide (see `_matmul`; the renderer's own grid never is)."""
     n = texture.shape[0]
     wx = _weights(u / scale * n, n, period=n)
     wy = _weights(-v / scale * n, n, period=n)
-    return _matmul(wy, _matmul(texture, wx.t()))
+    mm = _matmul if thin else torch.matmul
+    return mm(wy, mm(texture, wx.t()))
 
 
 # Per pixel, only + - * / and comparisons: ONNX Runtime computes exp, log, cos and pow in
@@ -528,8 +530,8 @@ class Renderer(nn.Module):
         y = by1 - (torch.arange(H, dtype=torch.float32) + 0.5) * ((by1 - by0) / H)
         rise = 0.3 * progress
         reach = 0.1 + 0.1 * _smoothstep(0.0, 0.5, progress)
-        dx = reach * (_lookup(self.puffs, x + 0.13, y - rise, 1.3) - 0.5)
-        dy = reach * (_lookup(self.puffs, x - 0.29, y - rise + 0.41, 1.3) - 0.5)
+        dx = reach * (_lookup(self.puffs, x + 0.13, y - rise, 1.3, thin=False) - 0.5)
+        dy = reach * (_lookup(self.puffs, x - 0.29, y - rise + 0.41, 1.3, thin=False) - 0.5)
         side = ((x - 0.5 * a) / (0.5 * a + 0.4)).abs()
         dy = dy + (0.35 * side * side)[None, :]
         gx = _unit((x[None, :] + dx - bx0) / (bx1 - bx0) * W, W)
@@ -537,8 +539,9 @@ class Renderer(nn.Module):
         return _sample(tau, gx, gy)[None]
 
     def puff(self, u, v, scale, du=0.0, dv=0.0):
-        """The puff texture at (u + du, v + dv), `scale` region heights per period: [Ho, Wo]."""
-        return _lookup(self.puffs, u + du, v + dv, scale)
+        """The puff texture at (u + du, v + dv), `scale` region heights per period: [Ho, Wo]
+        (the renderer's grid: never one pixel high or wide)."""
+        return _lookup(self.puffs, u + du, v + dv, scale, thin=False)
 
     def rubble(self, u, v, a, heap, inner, coat_colour):
         """The rubble heap at the pixels (u [Wo], v [Ho]): its height over the lattice's
@@ -571,7 +574,7 @@ class Renderer(nn.Module):
         in_y = ((v >= by0) & (v <= by1)).float()[:, None]
         wx = _weights((u - bx0) / (bx1 - bx0) * GRID_COLS, GRID_COLS) * in_x   # [Wo, 96]
         wy = _weights((by1 - v) / (by1 - by0) * GRID_ROWS, GRID_ROWS) * in_y   # [Ho, 64]
-        d = _matmul(wy, _matmul(lattice, wx.t()))                           # [4, Ho, Wo]
+        d = torch.matmul(wy, torch.matmul(lattice, wx.t()))                 # [4, Ho, Wo]
         colour, tau = d[:3], d[3].clamp(min=0.0)
         # The puffs ride outward from the region's centre and up as the plume grows.
         pd = (progress - 0.03).clamp(min=0.0)
@@ -617,6 +620,10 @@ class Renderer(nn.Module):
         progress, a = scene_geometry(scene)
         density = density * (progress > 0).float()                      # nothing before the start
         heap = heap * controls[9].clamp(0.0, 2.0)
+        # The grid one pixel wider and higher (the last repeated, cut at the end): a tile one
+        # pixel high or wide must give its bits inside a larger tile, and ONNX Runtime sums a
+        # matrix product with one row or column in another order (see `_matmul`).
+        out_x, out_y = torch.cat([out_x, out_x[-1:]]), torch.cat([out_y, out_y[-1:]])
         fragments = motion
         sx, sy, src_l, src_t = scene[4], scene[5], scene[6], scene[7]
         rl, rb, rh = scene[8], scene[9], scene[11]
@@ -679,8 +686,10 @@ class Renderer(nn.Module):
         bc = torch.floor((bu - bx0) / (bx1 - bx0) * BIN_COLS).clamp(0, BIN_COLS - 1)
         br = torch.floor((by1 - bv) / (by1 - by0) * BIN_ROWS).clamp(0, BIN_ROWS - 1)
         cell = (br[:, None] * BIN_COLS + bc[None, :]).reshape(-1).long()
-        # (At least one; a pixel without candidates gets no fragment anyway.)
-        busy = torch.nonzero(_at_least_one((candidates[0, :, 0] >= 0)[cell]))[:, 0]
+        # (At least one; a pixel without candidates gets no fragment anyway. None where the
+        # dust in front is opaque: what lies behind it cannot show.)
+        live = (candidates[0, :, 0] >= 0)[cell] & (d[3][ri][:, ci] <= 0.999).reshape(-1)
+        busy = torch.nonzero(_at_least_one(live))[:, 0]
         X = bX[None, :].expand(hb, wb).reshape(-1)[busy][:, None]
         Y = bY[:, None].expand(hb, wb).reshape(-1)[busy][:, None]
         cb = cell[busy]
@@ -709,7 +718,7 @@ class Renderer(nn.Module):
         rgb = colour[:3] * shade * (1.0 - coat) + coat * coat_colour[:, None] * colour[3:4]
         # (With less debris than the default, landed pieces go too: none is a cleared site.)
         keep = 1.0 - settled[winner] * (1.0 - controls[9].clamp(0.0, 1.0))
-        frag = torch.cat([rgb, colour[3:4]], 0) * (got * keep)
+        frag = torch.cat([rgb, colour[3:4]], 0) * (got * keep * live[busy].float())
         flat = box.reshape(4, -1).t()                                    # [hb * wb, 4]
         under = flat[busy].t()
         flat = flat.index_put((busy,), (frag + (1.0 - frag[3:4]) * under).t())
@@ -721,7 +730,7 @@ class Renderer(nn.Module):
         # Under the dust, on the whole tile: zero outside the box and before the start.
         box = box * ((progress > 0) & rin.any() & cin.any()).float()
         full = _pad_box(_pad_box(box, rin, 1), cin, 2)
-        return (d + (1.0 - d[3:4]) * full)[None]
+        return (d + (1.0 - d[3:4]) * full)[None, :, :-1, :-1]
 
 
 # -- the package ---------------------------------------------------------------------

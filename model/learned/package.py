@@ -556,6 +556,9 @@ class Renderer(nn.Module):
         swell = _lookup(self.puffs, u, v[:1] * 0.0 + 0.3, 0.9)           # the top's undulation [1, Wo]
         top = h * (0.75 + 0.5 * swell) + 0.05 * (big - 0.5) * _smoothstep(0.0, 0.05, h)
         alpha = _smoothstep(-0.004, 0.004, top - v[:, None]) * _smoothstep(0.004, 0.02, h)
+        # (Its foot spills a little below the ground line, along the stones' outlines: no
+        # straight cut where the region's bottom is not the ground, in trees, say.)
+        alpha = alpha * _smoothstep(-0.05, -0.005, v[:, None] + 0.03 * (big - 0.5))
         rel = (v[:, None] / h.clamp(min=1e-3)).clamp(0.0, 1.0)
         coat = (0.45 + 0.35 * rel + 0.6 * (small - 0.5)).clamp(0.0, 1.0)
         rgb = inner.reshape(3, 1, 1) + coat * (coat_colour.reshape(3, 1, 1) - inner.reshape(3, 1, 1))

@@ -13,16 +13,17 @@ torch module below exported on its own:
   generator (per frame)  scene, controls, noise, fragments_rest
                          -> density [1,1,64,96], fragments [256,4]   (+ generator.fp16.onnx)
   lattice   (per frame)  scene, noise, fragments_rest, fragment_extent, fragments
-                         -> motion [256,4], candidates [7,6144,4]
+                         -> motion [256,4], candidates [7,6144,4], settled [256], heap [96]
   render    (per tile)   plate, background, mask, out_x, out_y, scene, controls and
                          the tensors above -> element [1,4,Ho,Wo]
 
 The fracture is procedural (a jittered brick grid, the reference's cell sizes), the
 generator is the trained network (model/learned/networks.py), the lattice a
-procedural binning of the moving fragments, and the renderer is the
-shared "density in, lit RGBA out" piece: dust lit with self-shadowing toward the key
-light, each fragment's pixels gathered from the plate through the inverse of its
-rigid motion, and the clean plate where the building stood.
+procedural binning of the moving fragments (and the rubble heap they make), and the
+renderer is the shared "density in, lit RGBA out" piece: dust lit with self-shadowing
+toward the key light and carved into billows, each fragment's pixels gathered from the
+plate through the inverse of its rigid motion, the rubble heap, and the clean plate
+where the building stood.
 
 Units as in model/reference: isotropic, region height 1, width a (the aspect), x to
 the right, y up, ground at y = 0; "region units" divide x by a.

@@ -296,7 +296,6 @@ fn match_edges(w: usize, h: usize, src: &[Px], mask: &[bool], fill: &mut [Px], s
     };
     // Known and filled means near each edge pixel.
     let known_n = integral(w, h, |i| !mask[i] as u8 as f64);
-    let fill_n = integral(w, h, |i| mask[i] as u8 as f64);
     let known_s: Vec<Vec<f64>> = (0..3)
         .map(|c| integral(w, h, |i| if mask[i] { 0.0 } else { src[i][c] as f64 }))
         .collect();
@@ -307,10 +306,9 @@ fn match_edges(w: usize, h: usize, src: &[Px], mask: &[bool], fill: &mut [Px], s
     let mut step = vec![[0f32; 3]; n];
     for i in (0..n).filter(|&i| edge[i]) {
         let (x0, y0, x1, y1) = boxed(i % w, i / w, r);
-        let (kn, kf) = (
-            rect_sum(&known_n, w, x0, y0, x1, y1),
-            rect_sum(&fill_n, w, x0, y0, x1, y1),
-        );
+        // (The box's filled pixels are the rest of it.)
+        let kn = rect_sum(&known_n, w, x0, y0, x1, y1);
+        let kf = ((x1 - x0 + 1) * (y1 - y0 + 1)) as f64 - kn;
         for c in 0..3 {
             step[i][c] = (rect_sum(&known_s[c], w, x0, y0, x1, y1) / kn
                 - rect_sum(&fill_s[c], w, x0, y0, x1, y1) / kf) as f32;

@@ -41,7 +41,7 @@ OLD_ORT_VERSION := 1.22.0
 
 test: bundle
 	@ORT_VERSION=$(OLD_ORT_VERSION) SETUP_GL=1 SETUP_PYTHON="sim train" tools/setup.sh >/dev/null
-	target/venv/bin/python -m unittest model.reference.test_reference
+	target/venv/bin/python -m unittest model.reference.test_reference model.learned.test_learned
 	target/venv/bin/python -m model.learned.train --mini --out target/learned-mini
 	target/venv/bin/python -m model.learned.package --model target/learned-mini --out target/learned-mini/learned.collapse
 	target/venv/bin/python -m model.learned.package --network-from target/learned-mini/learned.collapse --out target/learned-mini/learned.collapse
@@ -75,7 +75,7 @@ reference:
 train:
 	@SETUP_PYTHON="sim train" tools/setup.sh >/dev/null
 	target/venv/bin/python -m model.reference.dataset --count 300 --out target/dataset --jobs 1
-	target/venv/bin/python -m model.learned.train --data target/dataset --out target/learned --steps 24000 --minutes 45
+	target/venv/bin/python -m model.learned.train --data target/dataset --out target/learned --steps 80000 --minutes 45
 	target/venv/bin/python -m model.learned.evaluate --data target/dataset --model target/learned
 	target/venv/bin/python -m model.learned.package --model target/learned --out $(LEARNED)
 

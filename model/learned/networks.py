@@ -39,7 +39,11 @@ LOG_ASPECT_SCALE = math.log(2.5)
 T_FREQS = (1.0, 2.0, 4.0, 8.0)     # Fourier features of time (x pi)
 
 DEFAULT_CONFIG = {
-    # dust decoder: MLP width, channels at 4x6, 8x12, 16x24, 32x48
+    # dust decoder: "basis" (the trunk's features times a learned basis of 32x48 fields:
+    # one matrix product) or "conv" (format 2's first decoder: a 4x6xC tensor and three
+    # x2 blocks of separable convolutions, channels dust_width at 4x6 .. 32x48)
+    "dust_decoder": "basis",
+    "dust_basis": 48,          # the basis' size (its rank)
     "dust_hidden": 128,
     "dust_width": (48, 48, 32, 16),
     "dust_separable": True,
@@ -49,8 +53,8 @@ DEFAULT_CONFIG = {
     "detail_pairs": 4,
     "detail_rate": (4.0, 12.0),
     # fragment motion MLP
-    "frag_hidden": 64,
-    "frag_layers": 3,
+    "frag_hidden": 48,
+    "frag_layers": 2,
 }
 
 
@@ -166,23 +170,33 @@ class DustGenerator(nn.Module):
         self.trunk = nn.Sequential(
             nn.Linear(cond_dim + z_dim, hidden), nn.SiLU(),
             nn.Linear(hidden, hidden), nn.SiLU())
-        self.to_grid = nn.Linear(hidden, 4 * 6 * width[0])
-        self.blocks = nn.ModuleList(UpBlock(a, b, cfg["dust_separable"])
-                                    for a, b in zip(width[:-1], width[1:]))
-        assert len(self.blocks) == 3, "dust_width: channels at 4x6, 8x12, 16x24, 32x48"
+        self.basis = cfg["dust_decoder"] == "basis"
+        if self.basis:
+            # h and a at 32x48 as a linear combination of learned fields (a reduced-order
+            # model): cheap at any resolution of the trunk, one node in ONNX
+            self.to_coef = nn.Linear(hidden, cfg["dust_basis"])
+            self.to_field = nn.Linear(cfg["dust_basis"], 2 * (ROWS // 2) * (COLS // 2))
+        else:
+            self.to_grid = nn.Linear(hidden, 4 * 6 * width[0])
+            self.blocks = nn.ModuleList(UpBlock(a, b, cfg["dust_separable"])
+                                        for a, b in zip(width[:-1], width[1:]))
+            assert len(self.blocks) == 3, "dust_width: channels at 4x6, 8x12, 16x24, 32x48"
+            self.head = nn.Conv2d(width[-1], 2, 3, padding=1)   # h, a at 32x48
         self.detail = DetailNoise(z_dim, cfg["detail_wavelengths"], cfg["detail_pairs"],
                                   cfg["detail_rate"])
         self.to_gains = nn.Linear(hidden, self.detail.nb)
-        self.head = nn.Conv2d(width[-1], 2, 3, padding=1)   # h, a at 32x48, then bilinear x2
 
     def forward(self, feat, z, return_sqrt=False, detail=True):
         b = feat.shape[0]
         hid = self.trunk(torch.cat([feat, z], 1))
-        x = self.to_grid(hid).view(b, self.c0, 4, 6)
-        for blk in self.blocks:
-            x = blk(x)
-        y = F.interpolate(self.head(F.silu(x)), scale_factor=2.0, mode="bilinear",
-                          align_corners=False)                      # [B, 2, 64, 96]
+        if self.basis:
+            x = self.to_field(self.to_coef(hid)).view(b, 2, ROWS // 2, COLS // 2)
+        else:
+            x = self.to_grid(hid).view(b, self.c0, 4, 6)
+            for blk in self.blocks:
+                x = blk(x)
+            x = self.head(F.silu(x))
+        y = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)  # [B, 2, 64, 96]
         pre = y[:, 0:1] - 2.0
         if detail:
             gains = 1.5 * torch.sigmoid(self.to_gains(hid))
@@ -244,18 +258,125 @@ class CollapseFrame(nn.Module):
       progress [1], latent [Z], controls [5] (raw), aspect [1],
       fragments_rest [256, 4] (cx, cy, area, alive)
       -> density [1, 1, 64, 96], fragments [256, 4] (dx, dy, angle, released prob.),
-    dead slots (alive 0) give zeros."""
+    dead slots (alive 0) give zeros.
+
+    With the basis decoder it computes CollapseModel's function in about half the ONNX
+    nodes (onnxruntime's cost per node dominates at this size): the controls'
+    normalisation, the log aspect's scale and every constant offset and factor are
+    folded into the weights; each sin/cos pair is one Sin with a pi/2 phase; the
+    Fourier features, the detail phases and the fragments' first layer each become one
+    matrix product. The export checks it against the model in onnxruntime."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
+        self.fused = model.dust.basis
+        if self.fused:
+            with torch.no_grad():
+                self._fold(model)
+
+    def _fold(self, model):
+        cond, dust, frag = model.cond, model.dust, model.frag
+        nf = len(T_FREQS)
+        # u = [t, tau, sin of the 4nf phases, raw controls, log aspect, z]; x = u k + m
+        # is the model's [features, z]
+        n_u = 2 + 4 * nf + N_CONTROLS + 1 + model.z_dim
+        k, m = torch.ones(n_u), torch.zeros(n_u)
+        c0 = 2 + 4 * nf
+        span = cond.hi - cond.lo
+        k[c0:c0 + N_CONTROLS] = 2.0 / span
+        m[c0:c0 + N_CONTROLS] = -2.0 * cond.lo / span - 1.0
+        k[c0 + N_CONTROLS] = 1.0 / LOG_ASPECT_SCALE
+        fold = lambda lin: (lin.weight * k, lin.bias + lin.weight @ m)
+        # time's Fourier phases: column (i, s, f) = time i's frequency f, sin (s 0) or cos
+        ang, ph = torch.zeros(2, 4 * nf), torch.zeros(4 * nf)
+        for i in range(2):
+            for s in range(2):
+                cols = slice(i * 2 * nf + s * nf, i * 2 * nf + (s + 1) * nf)
+                ang[i, cols] = cond.freqs
+                ph[cols] = s * math.pi / 2
+        self.register_buffer("t_ang", ang)
+        self.register_buffer("t_phase", ph)
+        w, b = fold(dust.trunk[0])
+        self.register_buffer("trunk_w", w)
+        self.register_buffer("trunk_b", b)
+        w, b = fold(frag.cond)
+        # the fragments' first layer's bias joins the conditioning's (one add fewer)
+        pw = frag.pos.weight
+        b = b + frag.pos.bias - pw[:, 0] + pw[:, 2] * math.log(MAX_FRAGMENTS) / 3.0
+        self.register_buffer("fcond_w", w)
+        self.register_buffer("fcond_b", b)
+        # the fragments' first layer on v = [cx, cy, area, alive, log area, sin of the
+        # rest phases]: the model's input is [2 cx - 1, cy, log(area 256) / 3, pe]
+        n_pf = frag.pfreq.numel()
+        pos = torch.zeros(pw.shape[0], 5 + 4 * n_pf)
+        pos[:, 0], pos[:, 1], pos[:, 4] = 2 * pw[:, 0], pw[:, 1], pw[:, 2] / 3.0
+        pos[:, 5:] = pw[:, 3:]
+        self.register_buffer("pos_w", pos)
+        rang, rph = torch.zeros(4, 4 * n_pf), torch.zeros(4 * n_pf)
+        for i in range(2):
+            for s in range(2):
+                cols = slice(i * 2 * n_pf + s * n_pf, i * 2 * n_pf + (s + 1) * n_pf)
+                rang[i, cols] = frag.pfreq
+                rph[cols] = s * math.pi / 2
+        self.register_buffer("rest_ang", rang)
+        self.register_buffer("rest_phase", rph)
+        # density = exp(2 clamp(h - 2 + 1.5 sigmoid(a - 2) N, 3)), N = sum_b 1.5 sigmoid(g_b) N_b:
+        # the basis gives 2h - 4 and a - 2; the fields carry 2 * 1.5 * 1.5
+        w, b = dust.to_field.weight.clone(), dust.to_field.bias.clone()
+        half = w.shape[0] // 2
+        w[:half] *= 2.0
+        b[:half] = 2.0 * b[:half] - 4.0
+        b[half:] -= 2.0
+        self.register_buffer("field_w", w)
+        self.register_buffer("field_b", b)
+        det = dust.detail
+        nb, P = det.nb, det.pairs
+        # detail phases th_(b,p) = tau rate + z U; coefficient (b, p, c) = cos (c 0) or sin th
+        rot = torch.zeros(n_u, 2 * nb * P)
+        dph = torch.zeros(2 * nb * P)
+        gain_rows = []
+        for band in range(nb):
+            for p in range(P):
+                j = band * P + p
+                for c in range(2):
+                    col = band * 2 * P + 2 * p + c
+                    rot[1, col] = det.rates[j]
+                    rot[n_u - model.z_dim:, col] = det.phase_proj[:, j]
+                    dph[col] = (1 - c) * math.pi / 2
+                    gain_rows.append(band)
+        self.register_buffer("detail_rot", rot)
+        self.register_buffer("detail_phase", dph)
+        self.register_buffer("gain_w", dust.to_gains.weight[gain_rows])
+        self.register_buffer("gain_b", dust.to_gains.bias[gain_rows])
+        self.register_buffer("fields", det.fields * 4.5)
 
     def forward(self, progress, latent, controls, aspect, fragments_rest):
-        dens, frag = self.model(progress, latent[None], controls[None], aspect,
-                                fragments_rest[None, :, :3])
-        frag = frag[0]
-        out = torch.cat([frag[:, :3], torch.sigmoid(frag[:, 3:4])], 1)
-        return dens, out * fragments_rest[:, 3:4]
+        if not self.fused:
+            dens, frag = self.model(progress, latent[None], controls[None], aspect,
+                                    fragments_rest[None, :, :3])
+            frag = frag[0]
+            out = torch.cat([frag[:, :3], torch.sigmoid(frag[:, 3:4])], 1)
+            return dens, out * fragments_rest[:, 3:4]
+        dust, frag = self.model.dust, self.model.frag
+        tt = progress * torch.cat([torch.ones(1), controls[2:3].clamp(min=1e-3).sqrt()])
+        four = torch.sin(tt @ self.t_ang + self.t_phase)
+        u = torch.cat([tt, four, controls, aspect.clamp(min=1e-3).log(), latent])[None]
+        hid = F.silu(F.linear(u, self.trunk_w, self.trunk_b))
+        hid = dust.trunk[3](dust.trunk[2](hid))
+        field = F.linear(dust.to_coef(hid), self.field_w, self.field_b).reshape(1, 2, ROWS // 2, COLS // 2)
+        h, a = F.interpolate(field, scale_factor=2.0, mode="bilinear", align_corners=False).split(1, 1)
+        coef = torch.sin(u @ self.detail_rot + self.detail_phase) * \
+            torch.sigmoid(F.linear(hid, self.gain_w, self.gain_b))
+        noise = (coef @ self.fields).reshape(1, 1, ROWS, COLS)
+        dens = torch.exp((h + torch.sigmoid(a) * noise).clamp(max=6.0))
+        rest = fragments_rest
+        pe = torch.sin(rest @ self.rest_ang + self.rest_phase)
+        v = torch.cat([rest, rest[:, 2:3].clamp(min=1e-5).log(), pe], 1)
+        x = F.linear(v, self.pos_w) + F.linear(u, self.fcond_w, self.fcond_b)
+        out = frag.body(x)
+        out = torch.cat([out[:, :3], torch.sigmoid(out[:, 3:4])], 1)
+        return dens, out * rest[:, 3:4]
 
 
 def seed_latent(seed, z_dim=LATENT_DIM):

@@ -1,0 +1,84 @@
+"""Tests of the learned generator's modules: python -m unittest model.learned.test_learned"""
+
+import os
+import tempfile
+import unittest
+
+import torch
+
+from .networks import LATENT_DIM, MAX_FRAGMENTS, CollapseFrame, CollapseModel
+from .train import example_inputs
+
+
+def _perturbed(config, seed=1):
+    """A model with every weight moved off its initial value (biases are zero at first,
+    and a fold that dropped one would pass unseen)."""
+    torch.manual_seed(seed)
+    model = CollapseModel(LATENT_DIM, config).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p += 0.05 * torch.randn_like(p)
+    return model
+
+
+def _unfolded(model, progress, latent, controls, aspect, rest):
+    """The model's own function, as training sees it, in the exported graph's terms."""
+    dens, frag = model(progress, latent[None], controls[None], aspect, rest[None, :, :3])
+    out = torch.cat([frag[0, :, :3], torch.sigmoid(frag[0, :, 3:4])], 1)
+    return dens, out * rest[:, 3:4]
+
+
+class ExportedFrameTests(unittest.TestCase):
+    def test_the_folded_graph_computes_the_model(self):
+        model = _perturbed({})
+        frame = CollapseFrame(model).eval()
+        self.assertTrue(frame.fused)
+        for k, t in enumerate((0.0, 0.3, 0.8, 1.25)):
+            args = list(example_inputs(seed=k))
+            args[0] = torch.tensor([t])
+            args[2] = torch.tensor([-0.7, 2.5, 0.4, 1.6, 0.2])    # away from the defaults
+            with torch.no_grad():
+                got, want = frame(*args), _unfolded(model, *args)
+            for g, w in zip(got, want):
+                self.assertEqual(g.shape, w.shape)
+                torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-5)
+            self.assertEqual(float(got[1][args[4][:, 3] == 0].abs().max()), 0.0)   # dead slots
+
+    def test_the_conv_decoder_runs_unfolded(self):
+        model = _perturbed({"dust_decoder": "conv", "frag_hidden": 64, "frag_layers": 3})
+        frame = CollapseFrame(model).eval()
+        self.assertFalse(frame.fused)
+        args = example_inputs()
+        with torch.no_grad():
+            for g, w in zip(frame(*args), _unfolded(model, *args)):
+                torch.testing.assert_close(g, w, rtol=0.0, atol=0.0)
+
+    def test_a_checkpoint_without_the_decoder_key_loads_the_conv_decoder(self):
+        from .evaluate import load_model
+        old = {"dust_decoder": "conv", "frag_hidden": 64, "frag_layers": 3}
+        model = CollapseModel(LATENT_DIM, old)
+        config = {k: v for k, v in model.config.items() if k != "dust_decoder"}
+        with tempfile.TemporaryDirectory() as root:
+            torch.save({"model": model.state_dict(), "latent_dim": LATENT_DIM, "config": config},
+                       os.path.join(root, "checkpoint.pt"))
+            loaded, _ = load_model(root)
+        self.assertFalse(loaded.dust.basis)
+
+    def test_frames_are_continuous_in_time(self):
+        frame = CollapseFrame(_perturbed({})).eval()
+        args = list(example_inputs())
+        outs = []
+        with torch.no_grad():
+            for t in (0.5, 0.5 + 1e-4, 0.6):
+                args[0] = torch.tensor([t])
+                outs.append(frame(*args)[0])
+        near = float((outs[1] - outs[0]).abs().max())
+        far = float((outs[2] - outs[0]).abs().max())
+        self.assertGreater(far, 0.0)
+        self.assertLess(near, 0.01 * far)
+        self.assertEqual(outs[0].shape, (1, 1, 64, 96))
+        self.assertEqual(MAX_FRAGMENTS, 256)
+
+
+if __name__ == "__main__":
+    unittest.main()

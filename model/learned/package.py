@@ -502,7 +502,10 @@ class Renderer(nn.Module):
         xx = (torch.arange(W, dtype=torch.float32) + 0.5)[None, :, None]
         gx = _unit(xx + (-0.6 + 1.2 * lean) * n, W).expand(H, W, 12)
         gy = _unit(yy - 0.8 * n, H).expand(H, W, 12)
-        toward = _sample(tau, gx, gy)[0].sum(-1)[None]                  # [1, H, W]
+        # (Through the dust as `dust` thins it after the fall: thinned dust is lit through,
+        # not a dark column of smoke.)
+        thin = torch.exp(-4.0 * (progress - 0.9).clamp(min=0.0))
+        toward = _sample(tau * thin, gx, gy)[0].sum(-1)[None]           # [1, H, W]
         base = controls[5:8].reshape(3, 1, 1)
         tint = controls[8]
         luma = self.luma.reshape(3, 1, 1)

@@ -11,6 +11,7 @@ use super::contract::{
 use super::devices::ExecutionDevice;
 use super::sessions::{
     build_session, check_model_file, half_variant, join_warnings, Graph, LoadedModel, ModelRequest,
+    Threads,
 };
 use super::tiling::{
     element_of, input, over_tiles, run_session, FrameInputs, Input, OutputGrid, StageTiming,
@@ -491,7 +492,13 @@ pub(crate) fn load(request: &ModelRequest, dir: &Path) -> Result<LoadedModel, In
             }
             None => decl.file.clone(),
         };
-        let (session, dev) = build_session(&path, request, &mut warnings).map_err(in_stage)?;
+        // (A per-frame stage is a small graph: one thread, see `Threads::One`.)
+        let threads = match decl.runs {
+            Runs::Frame => Threads::One,
+            Runs::Shot | Runs::Tile => Threads::AllCores,
+        };
+        let (session, dev) =
+            build_session(&path, request, threads, &mut warnings).map_err(in_stage)?;
         plan.check_stage(i, &session, &path)?;
         if decl.runs == Runs::Tile {
             device = dev;

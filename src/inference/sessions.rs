@@ -122,7 +122,7 @@ fn create(request: &ModelRequest) -> Result<LoadedModel, InferenceError> {
     } else {
         request.path.clone()
     };
-    let (session, device) = build_session(&path, request, &mut warnings)?;
+    let (session, device) = build_session(&path, request, Threads::AllCores, &mut warnings)?;
     let contract = Contract::from_session(&session).map_err(|e| InferenceError {
         message: format!("{} ({})", e.message, path.display()),
         ..e
@@ -143,16 +143,28 @@ pub(crate) fn join_warnings(mut warnings: Vec<String>) -> Option<String> {
     (!warnings.is_empty()).then(|| warnings.join("; "))
 }
 
+/// How many threads a session's operators may use on the CPU.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Threads {
+    /// Every core, or `COLLAPSE_THREADS`.
+    AllCores,
+    /// One: for small graphs (a package's per-frame stages, well under a millisecond of
+    /// work per operator), where waking a pool for each operator costs more than it
+    /// saves, and much more when the other cores are busy.
+    One,
+}
+
 /// A session for the ONNX file `path` on the requested device: the GPU providers
 /// best first, else the CPU (with a warning in `warnings` when the GPU was asked for).
 pub(crate) fn build_session(
     path: &Path,
     request: &ModelRequest,
+    threads: Threads,
     warnings: &mut Vec<String>,
 ) -> Result<(Session, ExecutionDevice), InferenceError> {
     let env = environment()?;
     for (device, ep) in gpu_candidates(request.device, request.tensorrt, request.half) {
-        match builder(env)?
+        match builder(env, threads)?
             .with_execution_providers([ep])
             .map_err(|e| e.to_string())
             .and_then(|mut b| b.commit_from_file(path).map_err(|e| e.to_string()))
@@ -167,7 +179,7 @@ pub(crate) fn build_session(
                 .to_string(),
         );
     }
-    let s = builder(env)?.commit_from_file(path).map_err(|e| {
+    let s = builder(env, threads)?.commit_from_file(path).map_err(|e| {
         InferenceError::model(format!(
             "ONNX Runtime cannot load the model {}: {e}",
             path.display()
@@ -181,15 +193,19 @@ pub const THREADS_ENV: &str = "COLLAPSE_THREADS";
 
 fn builder(
     env: &ort::environment::Environment,
+    threads: Threads,
 ) -> Result<ort::session::builder::SessionBuilder, InferenceError> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let threads = std::env::var(THREADS_ENV)
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|n| *n >= 1)
-        .unwrap_or(cores);
+    let threads = match threads {
+        Threads::One => 1,
+        Threads::AllCores => std::env::var(THREADS_ENV)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| *n >= 1)
+            .unwrap_or(cores),
+    };
     let fail = |e: ort::Error| {
         InferenceError::runtime(format!("cannot configure an ONNX Runtime session: {e}"))
     };

@@ -253,6 +253,20 @@ class CollapseModel(nn.Module):
         return dens, frag
 
 
+def _fourier_phases(freqs, n_in):
+    """sin and cos of (x0, x1) times `freqs`, in the models' order (x0's sines, its
+    cosines, then x1's), as one Sin: x [n_in] (x0, x1 first) @ the matrix [n_in, 4 nf] +
+    the phases (pi/2 where a cosine)."""
+    nf = freqs.numel()
+    ang, ph = torch.zeros(n_in, 4 * nf), torch.zeros(4 * nf)
+    for i in range(2):
+        for s in range(2):
+            cols = slice((2 * i + s) * nf, (2 * i + s + 1) * nf)
+            ang[i, cols] = freqs
+            ph[cols] = s * math.pi / 2
+    return ang, ph
+
+
 class CollapseFrame(nn.Module):
     """The exported per-frame graph (unbatched):
       progress [1], latent [Z], controls [5] (raw), aspect [1],
@@ -288,13 +302,7 @@ class CollapseFrame(nn.Module):
         m[c0:c0 + N_CONTROLS] = -2.0 * cond.lo / span - 1.0
         k[c0 + N_CONTROLS] = 1.0 / LOG_ASPECT_SCALE
         fold = lambda lin: (lin.weight * k, lin.bias + lin.weight @ m)
-        # time's Fourier phases: column (i, s, f) = time i's frequency f, sin (s 0) or cos
-        ang, ph = torch.zeros(2, 4 * nf), torch.zeros(4 * nf)
-        for i in range(2):
-            for s in range(2):
-                cols = slice(i * 2 * nf + s * nf, i * 2 * nf + (s + 1) * nf)
-                ang[i, cols] = cond.freqs
-                ph[cols] = s * math.pi / 2
+        ang, ph = _fourier_phases(cond.freqs, 2)
         self.register_buffer("t_ang", ang)
         self.register_buffer("t_phase", ph)
         w, b = fold(dust.trunk[0])
@@ -313,12 +321,7 @@ class CollapseFrame(nn.Module):
         pos[:, 0], pos[:, 1], pos[:, 4] = 2 * pw[:, 0], pw[:, 1], pw[:, 2] / 3.0
         pos[:, 5:] = pw[:, 3:]
         self.register_buffer("pos_w", pos)
-        rang, rph = torch.zeros(4, 4 * n_pf), torch.zeros(4 * n_pf)
-        for i in range(2):
-            for s in range(2):
-                cols = slice(i * 2 * n_pf + s * n_pf, i * 2 * n_pf + (s + 1) * n_pf)
-                rang[i, cols] = frag.pfreq
-                rph[cols] = s * math.pi / 2
+        rang, rph = _fourier_phases(frag.pfreq, 4)     # (rows 2, 3: area, alive: none)
         self.register_buffer("rest_ang", rang)
         self.register_buffer("rest_phase", rph)
         # density = exp(2 clamp(h - 2 + 1.5 sigmoid(a - 2) N, 3)), N = sum_b 1.5 sigmoid(g_b) N_b:

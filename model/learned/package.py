@@ -381,7 +381,8 @@ def puff_texture(seed=11, n=PUFF_TEXELS):
 def stones_texture(seed=5, n=PUFF_TEXELS, count=110):
     """A periodic n x n rubble tone in [0, 1]: broken stones of mixed sizes (a power
     diagram: Voronoi cells with a weight each), each its own brightness and a tilted facet
-    lit from above, dark gaps between them, and deep voids here and there. Float64 numpy."""
+    lit from above, dark gaps between them, and deep voids here and there; and [2, n, n]:
+    where on the facade each stone comes from (constant over a stone). Float64 numpy."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:n, 0:n].astype(np.float64) + 0.5
     points = rng.random((count, 2)) * n
@@ -407,7 +408,10 @@ def stones_texture(seed=5, n=PUFF_TEXELS, count=110):
     gap = (near[1] - near[0]) / (2.0 * n / math.sqrt(count))
     joint = np.clip(gap / 1.5, 0.0, 1.0)
     h = tone[owner] * np.clip(facet, 0.6, 1.3) * (0.2 + 0.8 * joint * (2.0 - joint))
-    return np.clip(h / h.max(), 0.0, 1.0).astype(np.float32)
+    # (Each stone's own place on the facade, two numbers in [0, 1), from another generator
+    # so that the tone keeps its values.)
+    where = np.random.default_rng(seed + 1).random((2, count))[:, owner]
+    return np.clip(h / h.max(), 0.0, 1.0).astype(np.float32), where.astype(np.float32)
 
 
 def _matmul(a, b):
@@ -461,7 +465,9 @@ class Renderer(nn.Module):
     def __init__(self):
         super().__init__()
         self.register_buffer("puffs", torch.from_numpy(puff_texture()))
-        self.register_buffer("stones", torch.from_numpy(stones_texture()))
+        stones, where = stones_texture()
+        self.register_buffer("stones", torch.from_numpy(stones))
+        self.register_buffer("stone_from", torch.from_numpy(where))
         g = torch.exp(-0.5 * ((torch.arange(BLUR, dtype=torch.float32) - BLUR // 2) / 4.0) ** 2)
         self.register_buffer("blur", g / g.sum())
         self.register_buffer("light_steps", torch.arange(1, 13, dtype=torch.float32))
@@ -547,16 +553,22 @@ class Renderer(nn.Module):
         (the renderer's grid: never one pixel high or wide)."""
         return _lookup(self.puffs, u + du, v + dv, scale, thin=False)
 
-    def rubble(self, u, v, a, heap, inner, coat_colour):
+    def rubble(self, u, v, a, heap, coat_colour, facade):
         """The rubble heap at the pixels (u [Wo], v [Ho]): its height over the lattice's
         columns (B-spline weights), a lumpy top, stones of two sizes from the stones
-        texture in the building's colour, coated with dust toward the top, darker toward the
-        ground. Premultiplied RGBA [4, Ho, Wo]."""
+        texture, each big one a broken piece of the facade (`facade(x, y)`: the building's
+        colour at region coordinates, [3, ...]), coated with dust toward the top, darker
+        toward the ground. Premultiplied RGBA [4, Ho, Wo]."""
         bx0, bx1 = -REACH[0] * a, (1 + REACH[2]) * a
         h = _matmul(_weights((u - bx0) / (bx1 - bx0) * BIN_COLS, BIN_COLS), heap[:, None]).t()
         size = torch.sqrt(a).clamp(max=1.0)            # (stones no bigger in a tall region)
         big = _lookup(self.stones, u, v, 0.45 * size)
         small = _lookup(self.stones, u + 0.41, v + 0.23, 0.17 * size)
+        # Where on the facade each big stone was: its own place, and the texture around it
+        # at the plate's own scale.
+        fx = _lookup(self.stone_from[0], u, v, 0.45 * size)
+        fy = _lookup(self.stone_from[1], u, v, 0.45 * size)
+        albedo = facade(a * (0.1 + 0.8 * fx) + 0.5 * (u[None, :] - 0.5 * a), 0.15 + 0.7 * fy + 0.5 * v[:, None])
         swell = _lookup(self.puffs, u, v[:1] * 0.0 + 0.3, 0.9)           # the top's undulation [1, Wo]
         top = h * (0.75 + 0.5 * swell) + 0.05 * (big - 0.5) * _smoothstep(0.0, 0.05, h)
         alpha = _smoothstep(-0.004, 0.004, top - v[:, None]) * _smoothstep(0.004, 0.02, h)
@@ -565,7 +577,7 @@ class Renderer(nn.Module):
         alpha = alpha * _smoothstep(-0.05, -0.005, v[:, None] + 0.03 * (big - 0.5))
         rel = (v[:, None] / h.clamp(min=1e-3)).clamp(0.0, 1.0)
         coat = (0.45 + 0.35 * rel + 0.6 * (small - 0.5)).clamp(0.0, 1.0)
-        rgb = inner.reshape(3, 1, 1) + coat * (coat_colour.reshape(3, 1, 1) - inner.reshape(3, 1, 1))
+        rgb = albedo + coat * (coat_colour.reshape(3, 1, 1) - albedo)
         rgb = rgb * (0.5 + 0.7 * big * (0.6 + 0.4 * small)) * (0.75 + 0.25 * rel)
         return torch.cat([rgb * alpha, alpha[None]], 0)
 
@@ -604,11 +616,13 @@ class Renderer(nn.Module):
         fade = _square(side.clamp(0.0, 1.0)) * _square(top.clamp(0.0, 1.0))
         # After the fall the plume thins and settles (the generator's last frame is progress
         # 1.25; the shot goes on).
-        tau = tau * fade * _smoothstep(by0, 0.0, v)[:, None] * torch.exp(-4.0 * (progress - 0.9).clamp(min=0.0))
+        thin = torch.exp(-4.0 * (progress - 0.9).clamp(min=0.0))
+        tau = tau * fade * _smoothstep(by0, 0.0, v)[:, None] * thin
         # Lobes: a smooth step of log depth + puffs; it softens as the dust ages. (No puffs
         # where the dust is all but gone: no lone blobs above the plume.)
         soft = 0.07 + 0.25 * (progress - 0.9).clamp(0.0, 1.0)
-        edge = 0.8 * _log_ratio(tau + 1e-4, 0.12) + 1.4 * p * _smoothstep(0.01, 0.05, tau)
+        # (And as it thins the puffs flatten: what is left is a haze, not lone puffs.)
+        edge = 0.8 * _log_ratio(tau + 1e-4, 0.12) + (0.35 + 1.05 * thin) * p * _smoothstep(0.01, 0.05, tau)
         # (Deep dust is solid whatever the puffs: no sky seen through the body of the plume.)
         rho = torch.maximum(_smoothstep(-soft, soft, edge), _smoothstep(0.15, 0.5, tau))
         alpha = torch.maximum(rho * _one_minus_exp(10.0 * tau), 0.15 * _one_minus_exp(4.0 * tau))
@@ -732,7 +746,17 @@ class Renderer(nn.Module):
         box = flat.t().reshape(4, hb, wb)
         # The rubble heap over them (landed pieces sink into it), in the rows it reaches.
         low = bv <= heap.max() + 0.05
-        rub = _pad_box(self.rubble(bu, bv[_box(low)], a, heap, inner, coat_colour), low, 1)
+        def facade(x, y):
+            """The building's colour at region coordinates (x, y) (arrays of one shape):
+            the plate where the matte is, its mean colour where it is not."""
+            gx = _unit((rl - src_l) * sx + x * (rh * sx), ws)
+            gy = _unit((src_t - rb - rh) * sy + (1.0 - y) * (rh * sy), hs)
+            m = _finite(_sample(mask, gx, gy)).clamp(0.0, 1.0)
+            c = _finite(_sample(plate, gx, gy))
+            # (Premultiplied: the colour is c / alpha; where the matte is partial, the mean.)
+            return m * c[:3] / c[3:4].clamp(min=1e-3) + (1.0 - m) * inner.reshape(3, 1, 1)
+
+        rub = _pad_box(self.rubble(bu, bv[_box(low)], a, heap, coat_colour, facade), low, 1)
         box = rub + (1.0 - rub[3:4]) * box
         # Under the dust, on the whole tile: zero outside the box and before the start.
         box = box * ((progress > 0) & rin.any() & cin.any()).float()

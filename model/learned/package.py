@@ -568,7 +568,8 @@ class Renderer(nn.Module):
         # at the plate's own scale.
         fx = _lookup(self.stone_from[0], u, v, 0.45 * size)
         fy = _lookup(self.stone_from[1], u, v, 0.45 * size)
-        albedo = facade(a * (0.1 + 0.8 * fx) + 0.5 * (u[None, :] - 0.5 * a), 0.15 + 0.7 * fy + 0.5 * v[:, None])
+        albedo = facade(a * (0.1 + 0.8 * fx) + 0.5 * (u[None, :] - 0.5 * a),
+                        0.15 + 0.7 * fy + 0.5 * v[:, None])
         swell = _lookup(self.puffs, u, v[:1] * 0.0 + 0.3, 0.9)           # the top's undulation [1, Wo]
         top = h * (0.75 + 0.5 * swell) + 0.05 * (big - 0.5) * _smoothstep(0.0, 0.05, h)
         alpha = _smoothstep(-0.004, 0.004, top - v[:, None]) * _smoothstep(0.004, 0.02, h)
@@ -622,7 +623,8 @@ class Renderer(nn.Module):
         # where the dust is all but gone: no lone blobs above the plume.)
         soft = 0.07 + 0.25 * (progress - 0.9).clamp(0.0, 1.0)
         # (And as it thins the puffs flatten: what is left is a haze, not lone puffs.)
-        edge = 0.8 * _log_ratio(tau + 1e-4, 0.12) + (0.35 + 1.05 * thin) * p * _smoothstep(0.01, 0.05, tau)
+        puffs = (0.35 + 1.05 * thin) * p * _smoothstep(0.01, 0.05, tau)
+        edge = 0.8 * _log_ratio(tau + 1e-4, 0.12) + puffs
         # (Deep dust is solid whatever the puffs: no sky seen through the body of the plume.)
         rho = torch.maximum(_smoothstep(-soft, soft, edge), _smoothstep(0.15, 0.5, tau))
         alpha = torch.maximum(rho * _one_minus_exp(10.0 * tau), 0.15 * _one_minus_exp(4.0 * tau))

@@ -29,8 +29,10 @@ def load_model(root):
     ck = torch.load(os.path.join(root, "checkpoint.pt"), map_location="cpu", weights_only=False)
     if "config" not in ck:
         raise SystemExit(f"{root}/checkpoint.pt predates the format-2 generator (no 'config'); retrain it")
-    # (format 2's first checkpoints predate the basis decoder: theirs is the conv one)
-    m = CollapseModel(ck["latent_dim"], dict({"dust_decoder": "conv"}, **ck["config"]))
+    # (format 2's first checkpoints predate these keys: the conv decoder, z read by the
+    # fragments)
+    m = CollapseModel(ck["latent_dim"], dict({"dust_decoder": "conv", "frag_latent": True},
+                                             **ck["config"]))
     m.load_state_dict(ck["model"])
     m.eval()
     for p in m.parameters():

@@ -52,9 +52,12 @@ DEFAULT_CONFIG = {
     "detail_wavelengths": (3.0, 6.0, 12.0),
     "detail_pairs": 4,
     "detail_rate": (4.0, 12.0),
-    # fragment motion MLP
+    # fragment motion MLP; frag_latent: whether it reads the latent z (format 2's first
+    # checkpoints did: with it, the MLP learned each training simulation's scatter and
+    # tumbling by its latent, and a seed's latent then drew wrong ones)
     "frag_hidden": 48,
     "frag_layers": 2,
+    "frag_latent": False,
 }
 
 
@@ -208,13 +211,15 @@ class DustGenerator(nn.Module):
 
 
 class FragmentMotion(nn.Module):
-    """Per slot: (rest cx, rest cy, area, features, z) -> (dx, dy, angle, released logit).
-    Rest position also enters through a few Fourier features (slot-specific motion)."""
+    """Per slot: (rest cx, rest cy, area, features[, z]) -> (dx, dy, angle, released logit).
+    Rest position also enters through a few Fourier features (slot-specific motion).
+    z_dim 0: the latent is not read."""
 
     def __init__(self, cond_dim, z_dim=LATENT_DIM, hidden=64, layers=3, n_pos_freqs=4):
         super().__init__()
         self.register_buffer("pfreq", (2.0 ** torch.arange(n_pos_freqs)) * math.pi)
         pos_dim = 3 + 4 * n_pos_freqs
+        self.z_dim = z_dim
         self.cond = nn.Linear(cond_dim + z_dim, hidden)
         self.pos = nn.Linear(pos_dim, hidden)
         body = []
@@ -230,7 +235,7 @@ class FragmentMotion(nn.Module):
         pe = torch.cat([torch.sin(xy), torch.cos(xy)], -1).flatten(2)
         la = torch.log(area.clamp(min=1e-5) * MAX_FRAGMENTS) / 3.0
         p = self.pos(torch.cat([2 * cx - 1, cy, la, pe], -1))
-        c = self.cond(torch.cat([feat, z], 1))[:, None, :]
+        c = self.cond(torch.cat([feat, z], 1) if self.z_dim else feat)[:, None, :]
         return self.body(p + c)
 
 
@@ -243,8 +248,8 @@ class CollapseModel(nn.Module):
         self.config = dict(DEFAULT_CONFIG, **(config or {}))
         self.cond = Conditioning()
         self.dust = DustGenerator(self.cond.dim, z_dim, self.config)
-        self.frag = FragmentMotion(self.cond.dim, z_dim, self.config["frag_hidden"],
-                                   self.config["frag_layers"])
+        self.frag = FragmentMotion(self.cond.dim, z_dim if self.config["frag_latent"] else 0,
+                                   self.config["frag_hidden"], self.config["frag_layers"])
 
     def forward(self, t, z, controls, aspect, rest=None):
         feat = self.cond(t, controls, aspect)
@@ -301,7 +306,10 @@ class CollapseFrame(nn.Module):
         k[c0:c0 + N_CONTROLS] = 2.0 / span
         m[c0:c0 + N_CONTROLS] = -2.0 * cond.lo / span - 1.0
         k[c0 + N_CONTROLS] = 1.0 / LOG_ASPECT_SCALE
-        fold = lambda lin: (lin.weight * k, lin.bias + lin.weight @ m)
+        def fold(lin):
+            # (A layer that does not read z: zero weights for it.)
+            wt = F.pad(lin.weight, (0, n_u - lin.weight.shape[1]))
+            return wt * k, lin.bias + wt @ m
         ang, ph = _fourier_phases(cond.freqs, 2)
         self.register_buffer("t_ang", ang)
         self.register_buffer("t_phase", ph)

@@ -44,8 +44,16 @@ class ExportedFrameTests(unittest.TestCase):
                 torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-5)
             self.assertEqual(float(got[1][args[4][:, 3] == 0].abs().max()), 0.0)   # dead slots
 
+    def test_the_folded_graph_computes_a_model_whose_fragments_read_the_latent(self):
+        model = _perturbed({"frag_latent": True})
+        args = example_inputs(seed=3)
+        with torch.no_grad():
+            for g, w in zip(CollapseFrame(model).eval()(*args), _unfolded(model, *args)):
+                torch.testing.assert_close(g, w, rtol=1e-4, atol=1e-5)
+
     def test_the_conv_decoder_runs_unfolded(self):
-        model = _perturbed({"dust_decoder": "conv", "frag_hidden": 64, "frag_layers": 3})
+        model = _perturbed({"dust_decoder": "conv", "frag_hidden": 64, "frag_layers": 3,
+                            "frag_latent": True})
         frame = CollapseFrame(model).eval()
         self.assertFalse(frame.fused)
         args = example_inputs()
@@ -55,14 +63,15 @@ class ExportedFrameTests(unittest.TestCase):
 
     def test_a_checkpoint_without_the_decoder_key_loads_the_conv_decoder(self):
         from .evaluate import load_model
-        old = {"dust_decoder": "conv", "frag_hidden": 64, "frag_layers": 3}
+        old = {"dust_decoder": "conv", "frag_hidden": 64, "frag_layers": 3, "frag_latent": True}
         model = CollapseModel(LATENT_DIM, old)
-        config = {k: v for k, v in model.config.items() if k != "dust_decoder"}
+        config = {k: v for k, v in model.config.items() if k not in ("dust_decoder", "frag_latent")}
         with tempfile.TemporaryDirectory() as root:
             torch.save({"model": model.state_dict(), "latent_dim": LATENT_DIM, "config": config},
                        os.path.join(root, "checkpoint.pt"))
             loaded, _ = load_model(root)
         self.assertFalse(loaded.dust.basis)
+        self.assertEqual(loaded.frag.z_dim, LATENT_DIM)
 
     def test_frames_are_continuous_in_time(self):
         frame = CollapseFrame(_perturbed({})).eval()

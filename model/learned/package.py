@@ -407,7 +407,12 @@ def stones_texture(seed=5, n=PUFF_TEXELS, count=110):
     # (Texels to the boundary, about: the power distances' gap over twice the seeds' spacing.)
     gap = (near[1] - near[0]) / (2.0 * n / math.sqrt(count))
     joint = np.clip(gap / 1.5, 0.0, 1.0)
+    # Each stone rounded off toward its outline over a few texels: its upper rim faces the
+    # light, its lower rim is in shade (rows down), so the stones stand out as chunks.
+    body = np.sqrt(np.clip(gap / 4.0, 0.0, 1.0))
+    rim = 1.0 + 1.5 * (np.roll(body, -1, 0) - np.roll(body, 1, 0))
     h = tone[owner] * np.clip(facet, 0.6, 1.3) * (0.2 + 0.8 * joint * (2.0 - joint))
+    h = h * np.clip(rim, 0.4, 1.5)
     # (Each stone's own place on the facade, two numbers in [0, 1), from another generator
     # so that the tone keeps its values.)
     where = np.random.default_rng(seed + 1).random((2, count))[:, owner]

@@ -75,7 +75,7 @@ reference:
 train:
 	@SETUP_PYTHON="sim train" tools/setup.sh >/dev/null
 	target/venv/bin/python -m model.reference.dataset --count 300 --out target/dataset --jobs 1
-	target/venv/bin/python -m model.learned.train --data target/dataset --out target/learned --steps 80000 --minutes 45
+	target/venv/bin/python -m model.learned.train --data target/dataset --out target/learned --steps 80000 --minutes 45 --seed 1
 	target/venv/bin/python -m model.learned.evaluate --data target/dataset --model target/learned
 	target/venv/bin/python -m model.learned.package --model target/learned --out $(LEARNED)
 

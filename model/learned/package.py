@@ -335,6 +335,20 @@ def _box(inside):
     return torch.nonzero(_at_least_one(inside))[:, 0]
 
 
+def _reached(pos, cells):
+    """Which positions `pos` (in lattice cells, centres at i + 0.5) a cubic B-spline of any
+    of the flagged `cells` reaches (with half a cell to spare)."""
+    i = torch.arange(cells.shape[0], dtype=torch.float32)
+    lo = torch.where(cells, i, i[-1] + 1.0).min()
+    hi = torch.where(cells, i, -1.0).max()
+    return (pos > lo - 2.0) & (pos < hi + 3.0)
+
+
+def _widened(run):
+    """A run of True one longer at each end."""
+    return run | torch.cat([run[1:], run[-1:]]) | torch.cat([run[:1], run[:-1]])
+
+
 def _pad_box(t, inside, dim):
     """`t`, cut to the run `_box(inside)` along `dim`, padded back to len(inside) with
     zeros. (The pads' lengths come from shapes, so they stay dynamic in ONNX.)"""
@@ -356,6 +370,7 @@ def _pixels(coord, start, scale, size, flip):
 
 PUFF_TEXELS = 128
 BLUR = 25                     # taps of the dust lattice's blur (sigma 4 cells)
+DUST_FLOOR = 1e-3             # optical depth below which the lattice holds no dust (alpha < 1e-3)
 
 
 def puff_texture(seed=11, n=PUFF_TEXELS):
@@ -459,6 +474,12 @@ def _one_minus_exp(x):
     return 1.0 - 1.0 / (1.0 + x * (1.0 + x * (0.5 + x / 6.0)))
 
 
+def _thinning(progress):
+    """How much of the dust is left after the fall (1 until progress 0.9, then falling off;
+    the generator's last frame is progress 1.25, the shot goes on)."""
+    return torch.exp(-4.0 * (progress - 0.9).clamp(min=0.0))
+
+
 def _smoothstep(e0, e1, x):
     t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
@@ -496,16 +517,18 @@ class Renderer(nn.Module):
         inner = (rgb * mask).sum((0, 2, 3)) / mask.sum().clamp(min=1e-3)
         return key, ambient, (0.5 + 2.0 * (bright - plain)).clamp(0.0, 1.0), inner
 
-    def lit_dust(self, density, controls, key, ambient, lean, a, progress):
-        """density [1, 1, 64, 96] optical depth -> [4, 64, 96]: the dust's lit colour (not
-        premultiplied) and its optical depth, for the per-pixel billows (`dust`); and [3]:
-        the colour of settled dust, for the rubble's coat."""
+    def lit_dust(self, density, controls, key, ambient, lean, a, thin, progress):
+        """density [1, 1, 64, 96] optical depth -> the dust's lit colour (not premultiplied)
+        [3, 64, 96] and its optical depth [1, 64, 96] (none below DUST_FLOOR), for the
+        per-pixel billows (`dust`); and [3]: the colour of settled dust, for the rubble's
+        coat. `thin`: `_thinning(progress)`."""
         # Blurred (sigma 4 cells): the dust's shape is carved by the puffs in `dust`, not by
         # the lattice's own steps.
         tau = density.clamp(min=0.0)
         tau = F.conv2d(F.conv2d(tau, self.blur.reshape(1, 1, -1, 1), padding=(BLUR // 2, 0)),
                        self.blur.reshape(1, 1, 1, -1), padding=(0, BLUR // 2))
         tau = self.billow(tau, a, progress)
+        tau = torch.where(tau > DUST_FLOOR, tau, 0.0)
         # Optical depth toward the key light (up, leaning left or right), 12 taps a cell apart.
         n = self.light_steps
         H, W = GRID_ROWS, GRID_COLS
@@ -515,7 +538,6 @@ class Renderer(nn.Module):
         gy = _unit(yy - 0.8 * n, H).expand(H, W, 12)
         # (Through the dust as `dust` thins it after the fall: thinned dust is lit through,
         # not a dark column of smoke.)
-        thin = torch.exp(-4.0 * (progress - 0.9).clamp(min=0.0))
         toward = _sample(tau * thin, gx, gy)[0].sum(-1)[None]           # [1, H, W]
         base = controls[5:8].reshape(3, 1, 1)
         tint = controls[8]
@@ -533,7 +555,7 @@ class Renderer(nn.Module):
         light = level * (0.5 * sky + 0.7 * torch.exp(-0.15 * toward) * k)
         # (And the settled dust's colour in the key light, the base's own hue: what coats
         # the rubble.)
-        return torch.cat([colour * light, tau[0]], 0), (base * level * (0.45 + 0.55 * k)).reshape(3)
+        return colour * light, tau[0], (base * level * (0.45 + 0.55 * k)).reshape(3)
 
     def billow(self, tau, a, progress):
         """The lattice's dust warped into big rounded lobes (read a little way off, by the
@@ -553,10 +575,20 @@ class Renderer(nn.Module):
         gy = _unit((by1 - (y[:, None] + dy)) / (by1 - by0) * H, H)
         return _sample(tau, gx, gy)[None]
 
-    def puff(self, u, v, scale, du=0.0, dv=0.0):
-        """The puff texture at (u + du, v + dv), `scale` region heights per period: [Ho, Wo]
-        (the renderer's grid: never one pixel high or wide)."""
-        return _lookup(self.puffs, u + du, v + dv, scale, thin=False)
+    def puffs_sum(self, octaves, du=0.0, dv=0.0):
+        """The sum of the puff texture's `octaves` ((u [Wo], v [Ho], scale, weight) each:
+        `_lookup`s, weighted), each read at (u + du * scale, v + dv * scale): [Ho, Wo]
+        (the renderer's grid: never one pixel high or wide). (One matrix product per
+        octave: over all three at once, ONNX Runtime sums in an order that depends on
+        the tile.)"""
+        n = self.puffs.shape[0]
+        total = None
+        for u, v, k, w in octaves:
+            wy = w * _weights(-(v + dv * k) / k * n, n, period=n)
+            wx = _weights((u + du * k) / k * n, n, period=n)
+            read = torch.matmul(wy, torch.matmul(self.puffs, wx.t()))
+            total = read if total is None else total + read
+        return total
 
     def rubble(self, u, v, a, heap, coat_colour, facade):
         """The rubble heap at the pixels (u [Wo], v [Ho]): its height over the lattice's
@@ -587,20 +619,39 @@ class Renderer(nn.Module):
         rgb = rgb * (0.5 + 0.7 * big * (0.6 + 0.4 * small)) * (0.75 + 0.25 * rel)
         return torch.cat([rgb * alpha, alpha[None]], 0)
 
-    def dust(self, lattice, u, v, a, controls, progress, lean):
-        """The lattice at the output pixels (separable cubic B-spline weights: two matrix
-        products), then billows per pixel: the dust's edge is where its optical depth, on
-        a log scale, plus a cauliflower texture of rounded puffs crosses a threshold, so
-        the plume ends in crisp rounded lobes rather than a haze, and each puff is lit on
-        its side toward the key light. Premultiplied RGBA [4, Ho, Wo]."""
+    def dust(self, colour, tau, u, v, a, controls, progress, lean, thin):
+        """The dust (`lit_dust`'s lattices) at the output pixels (u [Wo], v [Ho]):
+        premultiplied RGBA [4, Ho, Wo]. Worked out only in the rows and columns that its
+        lattice's dust reaches (`billows`); none elsewhere."""
+        bx0, by0, bx1, by1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
+        # Where the cubic B-splines of the cells with dust reach (a cell's reaches two cells
+        # from its centre), inside the affected area.
+        px = (u - bx0) / (bx1 - bx0) * GRID_COLS
+        py = (by1 - v) / (by1 - by0) * GRID_ROWS
+        has = tau[0] > 0.0
+        xin = _reached(px, has.any(0)) & (u >= bx0) & (u <= bx1)
+        yin = _reached(py, has.any(1)) & (v >= by0) & (v <= by1)
+        ci, ri = _box(_widened(xin)), _box(_widened(yin))
+        # (Widened by a pixel: the run is never one pixel wide, see `_matmul`. Its pixels
+        # outside the reach come out exactly 0, as the padding.)
+        d = self.billows(colour, tau, px[ci], py[ri], u[ci], v[ri], a, controls, progress, lean, thin)
+        return _pad_box(_pad_box(d, _widened(yin), 1), _widened(xin), 2)
+
+    def billows(self, colour, tau, px, py, u, v, a, controls, progress, lean, thin):
+        """The dust's lattices at pixels (px, py in lattice cells; u, v the same in
+        region units; never one pixel high or wide) by separable cubic B-spline weights:
+        two matrix products; then billows per pixel: the dust's edge is where its optical
+        depth, on a log scale, plus a cauliflower texture of rounded puffs crosses a
+        threshold, so the plume ends in crisp rounded lobes rather than a haze, and each
+        puff is lit on its side toward the key light. Premultiplied RGBA [4, Ho, Wo]."""
         bx0, by0, bx1, by1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
         # (Zero outside the affected area: the weights there are.)
         in_x = ((u >= bx0) & (u <= bx1)).float()[:, None]
         in_y = ((v >= by0) & (v <= by1)).float()[:, None]
-        wx = _weights((u - bx0) / (bx1 - bx0) * GRID_COLS, GRID_COLS) * in_x   # [Wo, 96]
-        wy = _weights((by1 - v) / (by1 - by0) * GRID_ROWS, GRID_ROWS) * in_y   # [Ho, 64]
-        d = torch.matmul(wy, torch.matmul(lattice, wx.t()))                 # [4, Ho, Wo]
-        colour, tau = d[:3], d[3].clamp(min=0.0)
+        wx = (_weights(px, GRID_COLS) * in_x).t()                           # [96, Wo]
+        wy = _weights(py, GRID_ROWS) * in_y                                 # [Ho, 64]
+        colour = torch.matmul(wy, torch.matmul(colour, wx))                 # [3, Ho, Wo]
+        tau = torch.matmul(wy, torch.matmul(tau[0], wx)).clamp(min=0.0)     # [Ho, Wo]
         # The puffs ride outward from the region's centre and up as the plume grows.
         pd = (progress - 0.03).clamp(min=0.0)
         grow = 1.0 + pd * (0.4 + 0.3 * controls[4].clamp(0.0, 2.0))
@@ -608,21 +659,16 @@ class Renderer(nn.Module):
         pv = v / (1.0 + 0.35 * pd) - 0.3 * pd
         # Three octaves, and each again a little way toward the key light (a fraction of its
         # puffs' size, so that the difference is the puffs' slope: lit side up, shade under).
-        ku, kv = 2.0 * lean - 1.0, 2.0
-        big, small = (pu, pv, 1.8), (pu + 0.37, pv - 0.21 - 0.3 * pd, 0.66)
-        fine = (pu - 0.23, pv + 0.11 - 0.45 * pd, 0.24)
-        p = self.puff(*big) + 0.6 * self.puff(*small) + 0.3 * self.puff(*fine) - 0.86
-        lit = (self.puff(*big, du=0.02 * ku, dv=0.02 * kv)
-               + 0.6 * self.puff(*small, du=0.007 * ku, dv=0.007 * kv)
-               + 0.3 * self.puff(*fine, du=0.0025 * ku, dv=0.0025 * kv) - 0.86)
+        octaves = ((pu, pv, 1.8, 1.0), (pu + 0.37, pv - 0.21 - 0.3 * pd, 0.66, 0.6),
+                   (pu - 0.23, pv + 0.11 - 0.45 * pd, 0.24, 0.3))
+        p = self.puffs_sum(octaves) - 0.86
+        lit = self.puffs_sum(octaves, du=0.011 * (2.0 * lean - 1.0), dv=0.011 * 2.0) - 0.86
         # Fade toward the affected area's sides and top, and below the ground line, the
         # fades' ends pushed in and out by the puffs: lobes there too, never a straight cut.
         side = (torch.minimum(u - bx0, bx1 - u) / (0.5 * a))[None, :] + 0.35 * p
         top = ((by1 - v) / 0.45)[:, None] + 0.35 * p
         fade = _square(side.clamp(0.0, 1.0)) * _square(top.clamp(0.0, 1.0))
-        # After the fall the plume thins and settles (the generator's last frame is progress
-        # 1.25; the shot goes on).
-        thin = torch.exp(-4.0 * (progress - 0.9).clamp(min=0.0))
+        # After the fall the plume thins and settles.
         tau = tau * fade * _smoothstep(by0, 0.0, v)[:, None] * thin
         # Lobes: a smooth step of log depth + puffs; it softens as the dust ages. (No puffs
         # where the dust is all but gone: no lone blobs above the plume.)
@@ -663,8 +709,9 @@ class Renderer(nn.Module):
         u = (out_x - rl) / rh                         # [Wo], isotropic
         v = (out_y - rb) / rh                         # [Ho], ground 0, rows top first
         bx0, by0, bx1, by1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
-        lattice, coat_colour = self.lit_dust(density, controls, key, ambient, lean, a, progress)
-        d = self.dust(lattice, u, v, a, controls, progress, lean)
+        thin = _thinning(progress)
+        colour, tau, coat_colour = self.lit_dust(density, controls, key, ambient, lean, a, thin, progress)
+        d = self.dust(colour, tau, u, v, a, controls, progress, lean, thin)
 
         # Fragments and hole inside the box of the region and the moving fragments.
         alive = fragments_rest[:, 3] > 0.5
@@ -738,7 +785,14 @@ class Renderer(nn.Module):
         wr = (src_t - rb - rh) * sy + torch.gather(lr, 1, win)[:, 0] * (rh * sy / LABELS)
         winner = torch.gather(slot, 1, win)[:, 0]
         gx, gy = _unit(wc, ws), _unit(wr, hs)
-        colour = _finite(_sample(plate, gx, gy)) * _finite(_sample(mask, gx, gy)).clamp(0.0, 1.0)
+        # (The plate and the matte read together: one GridSample.)
+        both = torch.cat([plate, mask], 1)
+
+        def on_matte(gx, gy):
+            """The plate at (gx, gy), premultiplied by the matte: [4, ...]."""
+            s = _finite(_sample(both, gx, gy))
+            return s[:4] * s[4:].clamp(0.0, 1.0)
+        colour = on_matte(gx, gy)
         # A tumbling piece turns its face away from the light a little; a landed one is
         # coated with dust.
         shade = (0.82 + 0.18 * torch.cos(fragments[:, 2]))[winner]
@@ -747,10 +801,9 @@ class Renderer(nn.Module):
         # (With less debris than the default, landed pieces go too: none is a cleared site.)
         keep = 1.0 - settled[winner] * (1.0 - controls[9].clamp(0.0, 1.0))
         frag = torch.cat([rgb, colour[3:4]], 0) * (got * keep * live[busy].float())
-        flat = box.reshape(4, -1).t()                                    # [hb * wb, 4]
-        under = flat[busy].t()
-        flat = flat.index_put((busy,), (frag + (1.0 - frag[3:4]) * under).t())
-        box = flat.t().reshape(4, hb, wb)
+        flat = box.reshape(4, -1)                                        # [4, hb * wb]
+        over = frag + (1.0 - frag[3:4]) * flat[:, busy]
+        box = flat.scatter(1, busy[None, :].expand(4, -1), over).reshape(4, hb, wb)
         # The rubble heap over them (landed pieces sink into it), in the rows it reaches.
         low = bv <= heap.max() + 0.05
         def facade(x, y):
@@ -758,8 +811,8 @@ class Renderer(nn.Module):
             the plate where the matte is, its mean colour where it is not."""
             gx = _unit((rl - src_l) * sx + x * (rh * sx), ws)
             gy = _unit((src_t - rb - rh) * sy + (1.0 - y) * (rh * sy), hs)
-            m = _finite(_sample(mask, gx, gy)).clamp(0.0, 1.0)
-            c = _finite(_sample(plate, gx, gy))
+            c = _finite(_sample(both, gx, gy))
+            m = c[4:].clamp(0.0, 1.0)
             # (Premultiplied: the colour is c / alpha; where the matte is partial, the mean.)
             return m * c[:3] / c[3:4].clamp(min=1e-3) + (1.0 - m) * inner.reshape(3, 1, 1)
 

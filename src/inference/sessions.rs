@@ -195,16 +195,17 @@ fn builder(
     env: &ort::environment::Environment,
     threads: Threads,
 ) -> Result<ort::session::builder::SessionBuilder, InferenceError> {
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
     let threads = match threads {
         Threads::One => 1,
         Threads::AllCores => std::env::var(THREADS_ENV)
             .ok()
             .and_then(|v| v.parse::<usize>().ok())
             .filter(|n| *n >= 1)
-            .unwrap_or(cores),
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            }),
     };
     let fail = |e: ort::Error| {
         InferenceError::runtime(format!("cannot configure an ONNX Runtime session: {e}"))

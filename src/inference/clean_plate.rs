@@ -26,7 +26,15 @@
 //!   pixels with the working NNF's offsets (nearest pixel, no resampling), with a short
 //!   spatial falloff, so that where neighbouring cells agree the fill is an exact copy of
 //!   source pixels: sharp texture, no blur.
-//! - Last, the edges are matched (`match_edges`): the colour step between the hole's
+//! - The fill is levelled with its surroundings in the gradient domain (`level_fill`),
+//!   on the working grid and again at render resolution near the edge: a Poisson solve
+//!   with the known pixels as boundary and the fill's own differences between neighbours
+//!   as guidance, less their local mean near the edge. The vote blends the fill into its
+//!   surroundings only within a patch's reach; the ramp from there to the fill's own
+//!   level (copied from a brighter or darker part of the plate) would outline the
+//!   building as a ghost. The ramp holds over many cells, texture does not: the one goes,
+//!   the other stays.
+//! - Then the edges are matched (`match_edges`): the colour step between the hole's
 //!   surroundings and the fill along its edge, smoothed, is spread over the hole and
 //!   added, so a fill copied from a brighter or darker part of the plate leaves no
 //!   outline of the building.
@@ -65,6 +73,18 @@ const VOTE_DIST_SCALE: f32 = 4.0;
 const COARSE_THICKNESS: f32 = 16.0;
 /// Confidence decay per pixel of distance into the hole.
 const CONF_GAMMA: f32 = 1.3;
+/// `level_fill`: the vote's ramp toward the surroundings lies within about two patches'
+/// reach of the known area (RAMP_CELLS working cells), and holds over more cells than
+/// texture does (box means RAMP_RADIUS cells out).
+const RAMP_CELLS: f32 = 2.0 * (PR + 1) as f32;
+const RAMP_RADIUS: usize = 2;
+/// `level_fill`: a ramp steeper than about this (perceptual units per working cell) is
+/// an edge between things, kept.
+const RAMP_STEEP: f32 = 0.02;
+/// `level_fill`: the most sweeps (it stops once the largest change is under
+/// LEVEL_TOLERANCE).
+const LEVEL_SWEEPS: usize = 1000;
+const LEVEL_TOLERANCE: f32 = 1e-5;
 
 /// Synthesizes the clean plate over a source window.
 /// `rgba`: planar premultiplied RGBA, 4 planes of `width*height` f32, rows top-first
@@ -251,9 +271,316 @@ fn complete(
         }
     }
     compute_dist(&levels[0], &img, &mut nnf, threads);
+    // The fill levelled with its surroundings (`level_fill`): on the working grid, where its
+    // level is set, then at render resolution near the edge, where the vote's ramp shows.
+    let change = level_working(&levels[0], &img);
     let mut fill = render_vote(w, h, src, mask, r, &levels[0], &img, &nnf, threads);
+    add_level(w, h, mask, r, &levels[0], &change, &mut fill);
     match_edges(w, h, src, mask, &mut fill, scale);
+    level_near_edge(w, h, src, mask, r, &mut fill);
     fill
+}
+
+/// `level_fill` on the working grid (twice: the first leaves a third of the ramp): the
+/// change per cell, perceptual RGB (zero on known cells).
+fn level_working(lv: &Level, img: &[Wp]) -> Vec<[f32; 3]> {
+    let values: Vec<[f32; 3]> = img.iter().map(|p| [p[0], p[1], p[2]]).collect();
+    let dist = distance_to_known(lv.w, lv.h, &lv.hole);
+    let mut level = values.clone();
+    for _ in 0..2 {
+        level = level_fill(
+            lv.w,
+            lv.h,
+            &level,
+            &lv.hole,
+            &dist,
+            RAMP_CELLS,
+            RAMP_RADIUS,
+            RAMP_STEEP,
+        );
+    }
+    level
+        .iter()
+        .zip(&values)
+        .map(|(f, g)| std::array::from_fn(|c| f[c] - g[c]))
+        .collect()
+}
+
+/// `level_fill` at render resolution (`r` render pixels per working cell), on the fill's
+/// pixels near the edge: the residue of the vote's ramp lies there, within half the
+/// working grid's reach.
+fn level_near_edge(w: usize, h: usize, src: &[Px], mask: &[bool], r: f64, fill: &mut [Px]) {
+    let ramp = 0.5 * RAMP_CELLS * r as f32;
+    let dist = distance_to_known(w, h, mask);
+    let near: Vec<bool> = (0..w * h)
+        .map(|i| mask[i] && dist[i] <= 2.0 * ramp)
+        .collect();
+    // (On the box of those pixels and the box means' reach around it.)
+    let Some((x0, y0, x1, y1)) = bounding_box(w, h, &near, RAMP_RADIUS + 1) else {
+        return;
+    };
+    let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
+    let at = |i: usize| (y0 + i / bw) * w + x0 + i % bw;
+    let values: Vec<[f32; 3]> = (0..bw * bh)
+        .map(|i| {
+            let p = if mask[at(i)] { fill[at(i)] } else { src[at(i)] };
+            std::array::from_fn(|c| to_percept(p[c]))
+        })
+        .collect();
+    let free: Vec<bool> = (0..bw * bh).map(|i| near[at(i)]).collect();
+    let dist: Vec<f32> = (0..bw * bh).map(|i| dist[at(i)]).collect();
+    let steep = RAMP_STEEP / r as f32;
+    let level = level_fill(bw, bh, &values, &free, &dist, ramp, RAMP_RADIUS, steep);
+    for i in (0..bw * bh).filter(|&i| free[i]) {
+        for c in 0..3 {
+            fill[at(i)][c] = from_percept(level[i][c]);
+        }
+    }
+}
+
+/// Levels a fill with its surroundings, in the gradient domain. The vote pulls the fill
+/// toward the hole's surroundings only within a patch's reach of them; past that the
+/// fill keeps the level of wherever it was copied from, and the step between the two (a
+/// ramp a few cells wide, the same all along the edge) outlines the building as a pale or
+/// dark ghost. So the `free` cells of `values` (perceptual RGB) are solved again
+/// (Poisson; the others are its boundary) to have the same differences between
+/// neighbours, less, within `ramp` of the known cells (`dist`; fading out over as far
+/// again), their local mean (a box `radius` cells out): the ramp is the part of the
+/// differences that holds over many cells, texture the part that does not. So the ramp
+/// goes, texture stays, and the fill's level follows the surroundings'. Only where the
+/// differences are small (under about `steep` a cell): a smooth fill, where a ghost shows;
+/// not in texture, nor at the edge of another thing the fill goes on beside. Returns the
+/// values, the free ones solved.
+#[allow(clippy::too_many_arguments)]
+fn level_fill(
+    w: usize,
+    h: usize,
+    values: &[[f32; 3]],
+    free: &[bool],
+    dist: &[f32],
+    ramp: f32,
+    radius: usize,
+    steep: f32,
+) -> Vec<[f32; 3]> {
+    // Differences to the right and downward neighbours, and their local means over the
+    // pairs inside the hole.
+    let diff =
+        |p: usize, q: usize| -> [f32; 3] { std::array::from_fn(|c| values[p][c] - values[q][c]) };
+    let right: Vec<[f32; 3]> = (0..w * h)
+        .map(|p| {
+            if p % w + 1 < w {
+                diff(p, p + 1)
+            } else {
+                [0.0; 3]
+            }
+        })
+        .collect();
+    let down: Vec<[f32; 3]> = (0..w * h)
+        .map(|p| {
+            if p / w + 1 < h {
+                diff(p, p + w)
+            } else {
+                [0.0; 3]
+            }
+        })
+        .collect();
+    // Per pair: the local mean of the differences (three channels) and of their size.
+    let local = |d: &[[f32; 3]], step: usize| -> Vec<[f32; 4]> {
+        let inside = |p: usize| p + step < w * h && dist[p] > 0.0 && dist[p + step] > 0.0;
+        let count = integral(w, h, |i| inside(i) as u8 as f64);
+        let size = |v: &[f32; 3]| v.iter().fold(0f32, |a, x| a.max(x.abs()));
+        let sums: Vec<Vec<f64>> = (0..4)
+            .map(|c| {
+                integral(w, h, |i| match (inside(i), c) {
+                    (false, _) => 0.0,
+                    (true, 3) => size(&d[i]) as f64,
+                    (true, c) => d[i][c] as f64,
+                })
+            })
+            .collect();
+        (0..w * h)
+            .map(|p| {
+                let (x, y) = (p % w, p / w);
+                let (x0, y0) = (x.saturating_sub(radius), y.saturating_sub(radius));
+                let (x1, y1) = ((x + radius).min(w - 1), (y + radius).min(h - 1));
+                let n = rect_sum(&count, w, x0, y0, x1, y1).max(1.0);
+                std::array::from_fn(|c| (rect_sum(&sums[c], w, x0, y0, x1, y1) / n) as f32)
+            })
+            .collect()
+    };
+    let (right_mean, down_mean) = (local(&right, 1), local(&down, w));
+    // How much of that mean goes: all of a gentle ramp through smooth fill (the ghost); none
+    // where the differences are large, in texture (where a level hardly shows) or at the
+    // edge of another thing the fill goes on beside (a wall beside an arcade, say).
+    let gentle = |m: &[f32; 4]| {
+        let s = m[3] / steep;
+        1.0 / (1.0 + s * s * s * s)
+    };
+    let cells: Vec<usize> = (0..w * h).filter(|&i| free[i]).collect();
+    // Each free cell's neighbours and the sum of the wanted differences to them.
+    let mut nbrs: Vec<([usize; 4], usize)> = Vec::with_capacity(cells.len());
+    let mut wanted: Vec<[f32; 3]> = Vec::with_capacity(cells.len());
+    for &p in &cells {
+        let (x, y) = (p % w, p / w);
+        let mut list = ([p; 4], 0);
+        let mut sum = [0f32; 3];
+        // (q, the pair's own index in `right` / `down`, its sign from p's side.)
+        let pairs = [
+            (
+                x > 0,
+                p.wrapping_sub(1),
+                p.wrapping_sub(1),
+                &right,
+                &right_mean,
+                -1.0f32,
+            ),
+            (x + 1 < w, p + 1, p, &right, &right_mean, 1.0),
+            (
+                y > 0,
+                p.wrapping_sub(w),
+                p.wrapping_sub(w),
+                &down,
+                &down_mean,
+                -1.0,
+            ),
+            (y + 1 < h, p + w, p, &down, &down_mean, 1.0),
+        ];
+        for (ok, q, at, d, mean, sign) in pairs {
+            if !ok {
+                continue;
+            }
+            let near = (2.0 - dist[p].min(dist[q]) / ramp).clamp(0.0, 1.0);
+            for c in 0..3 {
+                sum[c] += sign * (d[at][c] - near * gentle(&mean[at]) * mean[at][c]);
+            }
+            list.0[list.1] = q;
+            list.1 += 1;
+        }
+        nbrs.push(list);
+        wanted.push(sum);
+    }
+    // Successive over-relaxation, red cells then black ones; over-relaxed as suits the
+    // free cells' width (twice the farthest's distance to the boundary).
+    let width = cells.iter().fold(1f32, |m, &p| m.max(2.0 * dist[p]));
+    let omega = 2.0 / (1.0 + (std::f32::consts::PI / width.max(2.0)).sin());
+    let mut f = values.to_vec();
+    for _ in 0..LEVEL_SWEEPS {
+        let mut largest = 0f32;
+        for colour in 0..2 {
+            for (j, &p) in cells.iter().enumerate() {
+                let (list, k) = nbrs[j];
+                if (p % w + p / w) % 2 != colour || k == 0 {
+                    continue;
+                }
+                for c in 0..3 {
+                    let around: f32 = list[..k].iter().map(|&q| f[q][c]).sum();
+                    let change = omega * ((around + wanted[j][c]) / k as f32 - f[p][c]);
+                    f[p][c] += change;
+                    largest = largest.max(change.abs());
+                }
+            }
+        }
+        if largest < LEVEL_TOLERANCE {
+            break;
+        }
+    }
+    f
+}
+
+/// The box of the `true` pixels, widened by `margin` (clipped to the image); `None` if
+/// there are none.
+fn bounding_box(
+    w: usize,
+    h: usize,
+    set: &[bool],
+    margin: usize,
+) -> Option<(usize, usize, usize, usize)> {
+    let mut b: Option<(usize, usize, usize, usize)> = None;
+    for i in (0..w * h).filter(|&i| set[i]) {
+        let (x, y) = (i % w, i / w);
+        b = Some(b.map_or((x, y, x, y), |(a, c, d, e)| {
+            (a.min(x), c.min(y), d.max(x), e.max(y))
+        }));
+    }
+    b.map(|(a, c, d, e)| {
+        (
+            a.saturating_sub(margin),
+            c.saturating_sub(margin),
+            (d + margin).min(w - 1),
+            (e + margin).min(h - 1),
+        )
+    })
+}
+
+/// Adds `level_working`'s change (on `lv`, `r` render pixels per cell) to the render-
+/// resolution fill: bilinear over the hole's cells, in perceptual units.
+fn add_level(
+    w: usize,
+    h: usize,
+    mask: &[bool],
+    r: f64,
+    lv: &Level,
+    level: &[[f32; 3]],
+    fill: &mut [Px],
+) {
+    let (gw, gh, hole) = (lv.w, lv.h, &lv.hole);
+    for i in (0..w * h).filter(|&i| mask[i]) {
+        let fx = (((i % w) as f64 + 0.5) / r - 0.5).clamp(0.0, (gw - 1) as f64);
+        let fy = (((i / w) as f64 + 0.5) / r - 0.5).clamp(0.0, (gh - 1) as f64);
+        let (x0, y0) = (fx.floor() as usize, fy.floor() as usize);
+        let (ax, ay) = ((fx - x0 as f64) as f32, (fy - y0 as f64) as f32);
+        let mut sum = [0f32; 3];
+        let mut weight = 0f32;
+        for (x, y, wt) in [
+            (x0, y0, (1.0 - ax) * (1.0 - ay)),
+            ((x0 + 1).min(gw - 1), y0, ax * (1.0 - ay)),
+            (x0, (y0 + 1).min(gh - 1), (1.0 - ax) * ay),
+            ((x0 + 1).min(gw - 1), (y0 + 1).min(gh - 1), ax * ay),
+        ] {
+            let q = y * gw + x;
+            if hole[q] && wt > 0.0 {
+                for c in 0..3 {
+                    sum[c] += wt * level[q][c];
+                }
+                weight += wt;
+            }
+        }
+        if weight > 0.0 {
+            for c in 0..3 {
+                fill[i][c] = from_percept(to_percept(fill[i][c]) + sum[c] / weight);
+            }
+        }
+    }
+}
+
+/// Each pixel's distance (in pixels, chamfer 1 / sqrt 2) to the nearest `false` one; 0 on them.
+fn distance_to_known(w: usize, h: usize, mask: &[bool]) -> Vec<f32> {
+    let far = (w + h) as f32 * 2.0;
+    let mut d: Vec<f32> = mask.iter().map(|&m| if m { far } else { 0.0 }).collect();
+    let diag = std::f32::consts::SQRT_2;
+    let steps = [
+        (-1i64, 0i64, 1.0f32),
+        (0, -1, 1.0),
+        (-1, -1, diag),
+        (1, -1, diag),
+    ];
+    let mut sweep = |order: &mut dyn Iterator<Item = usize>, sign: i64| {
+        for i in order {
+            let (x, y) = ((i % w) as i64, (i / w) as i64);
+            for &(dx, dy, cost) in &steps {
+                let (nx, ny) = (x + sign * dx, y + sign * dy);
+                if nx >= 0 && ny >= 0 && nx < w as i64 && ny < h as i64 {
+                    let v = d[ny as usize * w + nx as usize] + cost;
+                    if v < d[i] {
+                        d[i] = v;
+                    }
+                }
+            }
+        }
+    };
+    sweep(&mut (0..w * h), 1);
+    sweep(&mut (0..w * h).rev(), -1);
+    d
 }
 
 /// Radii, in canonical pixels, of `match_edges`: the boxes whose known and filled means
@@ -1506,6 +1833,108 @@ mod tests {
             assert!(
                 (fill[i][0] - fill[j][0]).abs() > 0.08,
                 "the texture was flattened at ({x}, {y})"
+            );
+        }
+    }
+
+    /// A smooth fill (a sky) that meets its surroundings at the edge but climbs to another
+    /// level a few cells in (the vote's ramp) is brought to the surroundings' level, its
+    /// faint texture kept.
+    #[test]
+    fn the_fill_is_levelled_past_the_ramp() {
+        let (w, h) = (80usize, 80usize);
+        let n = w * h;
+        let hole: Vec<bool> = (0..n)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32 - 40.0, (i / w) as f32 - 40.0);
+                x * x + y * y < 30.0 * 30.0
+            })
+            .collect();
+        let dist = distance_to_known(w, h, &hole);
+        let checker = |i: usize| {
+            if (i % w + i / w) % 2 == 0 {
+                0.003
+            } else {
+                -0.003
+            }
+        };
+        // Around: 0.5. The fill: 0.5 at the edge, 0.55 from six cells in (the ghost of the
+        // building would show: a step of 13 in 255), plus the checker.
+        let values: Vec<[f32; 3]> = (0..n)
+            .map(|i| {
+                let v = if hole[i] {
+                    0.5 + 0.05 * (dist[i] / 6.0).min(1.0) + checker(i)
+                } else {
+                    0.5
+                };
+                [v; 3]
+            })
+            .collect();
+        let f = level_fill(
+            w,
+            h,
+            &values,
+            &hole,
+            &dist,
+            RAMP_CELLS,
+            RAMP_RADIUS,
+            RAMP_STEEP,
+        );
+        for i in (0..n).filter(|&i| !hole[i]) {
+            assert_eq!(f[i], values[i], "known cell {i} changed");
+        }
+        for (x, y) in [(40usize, 40usize), (25, 40), (40, 20), (55, 55)] {
+            let (i, j) = (y * w + x, y * w + x + 1);
+            let mean = 0.5 * (f[i][0] + f[j][0]);
+            assert!(
+                (mean - 0.5).abs() < 0.008,
+                "at ({x}, {y}) the level is {mean}, not 0.5"
+            );
+            assert!(
+                (f[i][0] - f[j][0]).abs() > 0.005,
+                "the texture was flattened at ({x}, {y})"
+            );
+        }
+    }
+
+    /// Where the fill goes on beside another thing (a wall beside a dark arcade), the
+    /// steep step between them at the edge stays: the wall is not darkened.
+    #[test]
+    fn a_steep_edge_beside_the_fill_stays() {
+        let (w, h) = (60usize, 40usize);
+        let n = w * h;
+        // Known: a dark column on the left (0.2) and the wall on the right (0.8); the hole
+        // between, filled with the wall, which climbs from the dark over three cells.
+        let hole: Vec<bool> = (0..n).map(|i| (10..50).contains(&(i % w))).collect();
+        let dist = distance_to_known(w, h, &hole);
+        let values: Vec<[f32; 3]> = (0..n)
+            .map(|i| {
+                let x = i % w;
+                let v = if x < 10 {
+                    0.2
+                } else if x < 13 {
+                    0.2 + 0.2 * (x - 9) as f32
+                } else {
+                    0.8
+                };
+                [v; 3]
+            })
+            .collect();
+        let f = level_fill(
+            w,
+            h,
+            &values,
+            &hole,
+            &dist,
+            RAMP_CELLS,
+            RAMP_RADIUS,
+            RAMP_STEEP,
+        );
+        for x in [15usize, 25, 35] {
+            let v = f[20 * w + x][0];
+            assert!(
+                (v - 0.8).abs() < 0.02,
+                "at x = {x} the wall is {v}, not 0.8"
             );
         }
     }

@@ -281,24 +281,21 @@ fn complete(
     fill
 }
 
-/// `level_fill` on the working grid (twice: the first leaves a third of the ramp): the
-/// change per cell, perceptual RGB (zero on known cells).
+/// `level_fill` on the working grid: the change per cell, perceptual RGB (zero on known
+/// cells).
 fn level_working(lv: &Level, img: &[Wp]) -> Vec<[f32; 3]> {
     let values: Vec<[f32; 3]> = img.iter().map(|p| [p[0], p[1], p[2]]).collect();
     let dist = distance_to_known(lv.w, lv.h, &lv.hole);
-    let mut level = values.clone();
-    for _ in 0..2 {
-        level = level_fill(
-            lv.w,
-            lv.h,
-            &level,
-            &lv.hole,
-            &dist,
-            RAMP_CELLS,
-            RAMP_RADIUS,
-            RAMP_STEEP,
-        );
-    }
+    let level = level_fill(
+        lv.w,
+        lv.h,
+        &values,
+        &lv.hole,
+        &dist,
+        RAMP_CELLS,
+        RAMP_RADIUS,
+        RAMP_STEEP,
+    );
     level
         .iter()
         .zip(&values)
@@ -321,9 +318,15 @@ fn level_near_edge(w: usize, h: usize, src: &[Px], mask: &[bool], r: f64, fill: 
     };
     let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
     let at = |i: usize| (y0 + i / bw) * w + x0 + i % bw;
+    // (Deeper in, no value is read.)
+    let reach = 2.0 * ramp + (RAMP_RADIUS + 2) as f32;
     let values: Vec<[f32; 3]> = (0..bw * bh)
         .map(|i| {
-            let p = if mask[at(i)] { fill[at(i)] } else { src[at(i)] };
+            let p = match (mask[at(i)], dist[at(i)] <= reach) {
+                (false, _) => src[at(i)],
+                (true, true) => fill[at(i)],
+                (true, false) => return [0.0; 3],
+            };
             std::array::from_fn(|c| to_percept(p[c]))
         })
         .collect();
@@ -336,6 +339,40 @@ fn level_near_edge(w: usize, h: usize, src: &[Px], mask: &[bool], r: f64, fill: 
             fill[at(i)][c] = from_percept(level[i][c]);
         }
     }
+}
+
+/// Per pair (`d`: each pixel's difference to the one `step` on), the mean over the pairs
+/// inside the hole (both ends at `dist` > 0) in a box `radius` out: of the differences
+/// (three channels) and of their size (the largest channel's magnitude).
+fn local_mean(
+    w: usize,
+    h: usize,
+    d: &[[f32; 3]],
+    step: usize,
+    dist: &[f32],
+    radius: usize,
+) -> Vec<[f32; 4]> {
+    let inside = |p: usize| p + step < w * h && dist[p] > 0.0 && dist[p + step] > 0.0;
+    let count = integral(w, h, |i| inside(i) as u8 as f64);
+    let size = |v: &[f32; 3]| v.iter().fold(0f32, |a, x| a.max(x.abs()));
+    let sums: Vec<Vec<f64>> = (0..4)
+        .map(|c| {
+            integral(w, h, |i| match (inside(i), c) {
+                (false, _) => 0.0,
+                (true, 3) => size(&d[i]) as f64,
+                (true, c) => d[i][c] as f64,
+            })
+        })
+        .collect();
+    (0..w * h)
+        .map(|p| {
+            let (x, y) = (p % w, p / w);
+            let (x0, y0) = (x.saturating_sub(radius), y.saturating_sub(radius));
+            let (x1, y1) = ((x + radius).min(w - 1), (y + radius).min(h - 1));
+            let n = rect_sum(&count, w, x0, y0, x1, y1).max(1.0);
+            std::array::from_fn(|c| (rect_sum(&sums[c], w, x0, y0, x1, y1) / n) as f32)
+        })
+        .collect()
 }
 
 /// Levels a fill with its surroundings, in the gradient domain. The vote pulls the fill
@@ -362,11 +399,11 @@ fn level_fill(
     radius: usize,
     steep: f32,
 ) -> Vec<[f32; 3]> {
-    // Differences to the right and downward neighbours, and their local means over the
-    // pairs inside the hole.
+    // The guidance: differences to the right and downward neighbours, less their local
+    // mean near the edge (twice: once leaves about a third of a ramp).
     let diff =
         |p: usize, q: usize| -> [f32; 3] { std::array::from_fn(|c| values[p][c] - values[q][c]) };
-    let right: Vec<[f32; 3]> = (0..w * h)
+    let mut right: Vec<[f32; 3]> = (0..w * h)
         .map(|p| {
             if p % w + 1 < w {
                 diff(p, p + 1)
@@ -375,7 +412,7 @@ fn level_fill(
             }
         })
         .collect();
-    let down: Vec<[f32; 3]> = (0..w * h)
+    let mut down: Vec<[f32; 3]> = (0..w * h)
         .map(|p| {
             if p / w + 1 < h {
                 diff(p, p + w)
@@ -384,38 +421,22 @@ fn level_fill(
             }
         })
         .collect();
-    // Per pair: the local mean of the differences (three channels) and of their size.
-    let local = |d: &[[f32; 3]], step: usize| -> Vec<[f32; 4]> {
-        let inside = |p: usize| p + step < w * h && dist[p] > 0.0 && dist[p + step] > 0.0;
-        let count = integral(w, h, |i| inside(i) as u8 as f64);
-        let size = |v: &[f32; 3]| v.iter().fold(0f32, |a, x| a.max(x.abs()));
-        let sums: Vec<Vec<f64>> = (0..4)
-            .map(|c| {
-                integral(w, h, |i| match (inside(i), c) {
-                    (false, _) => 0.0,
-                    (true, 3) => size(&d[i]) as f64,
-                    (true, c) => d[i][c] as f64,
-                })
-            })
-            .collect();
-        (0..w * h)
-            .map(|p| {
-                let (x, y) = (p % w, p / w);
-                let (x0, y0) = (x.saturating_sub(radius), y.saturating_sub(radius));
-                let (x1, y1) = ((x + radius).min(w - 1), (y + radius).min(h - 1));
-                let n = rect_sum(&count, w, x0, y0, x1, y1).max(1.0);
-                std::array::from_fn(|c| (rect_sum(&sums[c], w, x0, y0, x1, y1) / n) as f32)
-            })
-            .collect()
-    };
-    let (right_mean, down_mean) = (local(&right, 1), local(&down, w));
-    // How much of that mean goes: all of a gentle ramp through smooth fill (the ghost); none
-    // where the differences are large, in texture (where a level hardly shows) or at the
-    // edge of another thing the fill goes on beside (a wall beside an arcade, say).
-    let gentle = |m: &[f32; 4]| {
-        let s = m[3] / steep;
-        1.0 / (1.0 + s * s * s * s)
-    };
+    for _ in 0..2 {
+        for (d, step) in [(&mut right, 1), (&mut down, w)] {
+            let mean = local_mean(w, h, d, step, dist, radius);
+            for p in (0..w * h).filter(|&p| p + step < w * h) {
+                let near = (2.0 - dist[p].min(dist[p + step]) / ramp).clamp(0.0, 1.0);
+                // All of a gentle ramp through smooth fill (the ghost) goes; none where the
+                // differences are large, in texture (where a level hardly shows) or at the
+                // edge of another thing the fill goes on beside (a wall by an arcade, say).
+                let s = mean[p][3] / steep;
+                let k = near / (1.0 + s * s * s * s);
+                for c in 0..3 {
+                    d[p][c] -= k * mean[p][c];
+                }
+            }
+        }
+    }
     let cells: Vec<usize> = (0..w * h).filter(|&i| free[i]).collect();
     // Each free cell's neighbours and the sum of the wanted differences to them.
     let mut nbrs: Vec<([usize; 4], usize)> = Vec::with_capacity(cells.len());
@@ -424,60 +445,47 @@ fn level_fill(
         let (x, y) = (p % w, p / w);
         let mut list = ([p; 4], 0);
         let mut sum = [0f32; 3];
-        // (q, the pair's own index in `right` / `down`, its sign from p's side.)
+        // (The neighbour, the pair's difference as seen from p.)
         let pairs = [
-            (
-                x > 0,
-                p.wrapping_sub(1),
-                p.wrapping_sub(1),
-                &right,
-                &right_mean,
-                -1.0f32,
-            ),
-            (x + 1 < w, p + 1, p, &right, &right_mean, 1.0),
-            (
-                y > 0,
-                p.wrapping_sub(w),
-                p.wrapping_sub(w),
-                &down,
-                &down_mean,
-                -1.0,
-            ),
-            (y + 1 < h, p + w, p, &down, &down_mean, 1.0),
+            (x > 0, p.wrapping_sub(1), -1.0f32, &right, p.wrapping_sub(1)),
+            (x + 1 < w, p + 1, 1.0, &right, p),
+            (y > 0, p.wrapping_sub(w), -1.0, &down, p.wrapping_sub(w)),
+            (y + 1 < h, p + w, 1.0, &down, p),
         ];
-        for (ok, q, at, d, mean, sign) in pairs {
-            if !ok {
-                continue;
+        for (ok, q, sign, d, at) in pairs {
+            if ok {
+                for c in 0..3 {
+                    sum[c] += sign * d[at][c];
+                }
+                list.0[list.1] = q;
+                list.1 += 1;
             }
-            let near = (2.0 - dist[p].min(dist[q]) / ramp).clamp(0.0, 1.0);
-            for c in 0..3 {
-                sum[c] += sign * (d[at][c] - near * gentle(&mean[at]) * mean[at][c]);
-            }
-            list.0[list.1] = q;
-            list.1 += 1;
         }
         nbrs.push(list);
         wanted.push(sum);
     }
-    // Successive over-relaxation, red cells then black ones; over-relaxed as suits the
-    // free cells' width (twice the farthest's distance to the boundary).
+    // Successive over-relaxation, red cells then black ones (each reads only the other
+    // colour); over-relaxed as suits the free cells' width (twice the farthest's distance
+    // to the boundary).
     let width = cells.iter().fold(1f32, |m, &p| m.max(2.0 * dist[p]));
     let omega = 2.0 / (1.0 + (std::f32::consts::PI / width.max(2.0)).sin());
+    let mut order: Vec<usize> = (0..cells.len()).filter(|&j| nbrs[j].1 > 0).collect();
+    order.sort_by_key(|&j| (cells[j] % w + cells[j] / w) % 2);
     let mut f = values.to_vec();
     for _ in 0..LEVEL_SWEEPS {
         let mut largest = 0f32;
-        for colour in 0..2 {
-            for (j, &p) in cells.iter().enumerate() {
-                let (list, k) = nbrs[j];
-                if (p % w + p / w) % 2 != colour || k == 0 {
-                    continue;
-                }
+        for &j in &order {
+            let (p, (list, k)) = (cells[j], nbrs[j]);
+            let mut around = [0f32; 3];
+            for &q in &list[..k] {
                 for c in 0..3 {
-                    let around: f32 = list[..k].iter().map(|&q| f[q][c]).sum();
-                    let change = omega * ((around + wanted[j][c]) / k as f32 - f[p][c]);
-                    f[p][c] += change;
-                    largest = largest.max(change.abs());
+                    around[c] += f[q][c];
                 }
+            }
+            for c in 0..3 {
+                let change = omega * ((around[c] + wanted[j][c]) / k as f32 - f[p][c]);
+                f[p][c] += change;
+                largest = largest.max(change.abs());
             }
         }
         if largest < LEVEL_TOLERANCE {

@@ -167,7 +167,7 @@ fn the_building_falls_and_is_gone_by_the_end() {
     let (_, r1) = roof(0.25);
     let (_, r2) = roof(0.35);
     let (n_end, _) = roof(1.4);
-    eprintln!("facade left / roof line: {n0:.2}/{r0} -> {r1} -> {r2} -> {n_end:.2}");
+    eprintln!("facade left / roof line: {n0:.2}/{r0} -> {r1} -> {r2} -> {n_end:.4}");
     assert!(
         n0 > 0.9,
         "the building should still stand right after the start ({n0})"
@@ -176,9 +176,10 @@ fn the_building_falls_and_is_gone_by_the_end() {
         r1 < r0 && r2 < r1 - 5,
         "the upper mass does not come down: roof {r0} -> {r1} -> {r2}"
     );
+    // (With debris off, also the pieces that came to rest high on the heap go.)
     assert!(
-        n_end < 0.05,
-        "{:.0}% of the facade is still visible after the collapse",
+        n_end < 0.002,
+        "{:.1}% of the facade is still visible after the collapse",
         n_end * 100.0
     );
     assert_clean(&inst);

@@ -798,8 +798,11 @@ class Renderer(nn.Module):
         shade = (0.82 + 0.18 * torch.cos(fragments[:, 2]))[winner]
         coat = 0.55 * settled[winner]
         rgb = colour[:3] * shade * (1.0 - coat) + coat * coat_colour[:, None] * colour[3:4]
-        # (With less debris than the default, landed pieces go too: none is a cleared site.)
-        keep = 1.0 - settled[winner] * (1.0 - controls[9].clamp(0.0, 1.0))
+        # (With less debris than the default, landed pieces go too: none is a cleared site.
+        # After the fall every released piece counts as landed, also one that came to rest
+        # high on the heap.)
+        landed = torch.maximum(settled, _smoothstep(1.0, 1.25, progress) * fragments[:, 3])
+        keep = 1.0 - landed[winner] * (1.0 - controls[9].clamp(0.0, 1.0))
         frag = torch.cat([rgb, colour[3:4]], 0) * (got * keep * live[busy].float())
         flat = box.reshape(4, -1)                                        # [4, hb * wb]
         over = frag + (1.0 - frag[3:4]) * flat[:, busy]

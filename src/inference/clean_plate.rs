@@ -1785,6 +1785,62 @@ fn par_bands<T: Send, F: Fn(usize, &mut [T]) + Sync>(
 mod tests {
     use super::*;
 
+    /// A disc of radius `r` around (cx, cy) on a w x h grid.
+    fn disc(w: usize, h: usize, (cx, cy): (f32, f32), r: f32) -> Vec<bool> {
+        (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32 - cx, (i / w) as f32 - cy);
+                x * x + y * y < r * r
+            })
+            .collect()
+    }
+
+    /// `level_fill` with this module's constants, the distances from the hole.
+    fn level(w: usize, h: usize, values: &[[f32; 3]], hole: &[bool]) -> Vec<[f32; 3]> {
+        let dist = distance_to_known(w, h, hole);
+        level_fill(
+            w,
+            h,
+            values,
+            hole,
+            &dist,
+            RAMP_CELLS,
+            RAMP_RADIUS,
+            RAMP_STEEP,
+        )
+    }
+
+    /// A checker of +-`a` (a texture).
+    fn checker(w: usize, a: f32) -> impl Fn(usize) -> f32 {
+        move |i| if (i % w + i / w) % 2 == 0 { a } else { -a }
+    }
+
+    /// At each point, the mean of it and its right neighbour (channel 0 of `value`) is
+    /// within `tolerance` of `level(x)`, and the two still differ by more than `step`
+    /// (the texture stays).
+    fn assert_level_and_texture(
+        value: impl Fn(usize) -> f32,
+        w: usize,
+        points: &[(usize, usize)],
+        level: impl Fn(usize) -> f32,
+        tolerance: f32,
+        step: f32,
+    ) {
+        for &(x, y) in points {
+            let (i, j) = (y * w + x, y * w + x + 1);
+            let mean = 0.5 * (value(i) + value(j));
+            assert!(
+                (mean - level(x)).abs() < tolerance,
+                "at ({x}, {y}) the level is {mean}, not {}",
+                level(x)
+            );
+            assert!(
+                (value(i) - value(j)).abs() > step,
+                "the texture was flattened at ({x}, {y})"
+            );
+        }
+    }
+
     /// A fill brighter than the hole's surroundings (and brighter on one side than the
     /// other) is brought to them at the edge and in between, its texture kept.
     #[test]
@@ -1794,25 +1850,14 @@ mod tests {
         // Around: a left-to-right ramp 0.2 .. 0.6. The hole: a disc; its fill 0.9 plus a
         // checker of +-0.05 (texture).
         let around = |x: usize| 0.2 + 0.4 * x as f32 / (w - 1) as f32;
-        let mask: Vec<bool> = (0..n)
-            .map(|i| {
-                let (x, y) = ((i % w) as f32 - 32.0, (i / w) as f32 - 24.0);
-                x * x + y * y < 14.0 * 14.0
-            })
-            .collect();
+        let mask = disc(w, h, (32.0, 24.0), 14.0);
         let src: Vec<Px> = (0..n)
             .map(|i| {
                 let v = around(i % w);
                 [v, v, v, 1.0]
             })
             .collect();
-        let checker = |i: usize| {
-            if (i % w + i / w) % 2 == 0 {
-                0.05
-            } else {
-                -0.05
-            }
-        };
+        let checker = checker(w, 0.05);
         let mut fill: Vec<Px> = (0..n)
             .map(|i| {
                 if mask[i] {
@@ -1829,20 +1874,8 @@ mod tests {
             }
         }
         // Near the disc's left and right edges and at its centre: about the ramp there.
-        for (x, y) in [(20usize, 24usize), (44, 24), (32, 24), (32, 12)] {
-            let (i, j) = (y * w + x, y * w + x + 1);
-            let mean = 0.5 * (fill[i][0] + fill[j][0]);
-            assert!(
-                (mean - around(x)).abs() < 0.06,
-                "at ({x}, {y}): {mean} against {}",
-                around(x)
-            );
-            // The texture stays: neighbours still differ by the checker's step.
-            assert!(
-                (fill[i][0] - fill[j][0]).abs() > 0.08,
-                "the texture was flattened at ({x}, {y})"
-            );
-        }
+        let points = [(20, 24), (44, 24), (32, 24), (32, 12)];
+        assert_level_and_texture(|i| fill[i][0], w, &points, around, 0.06, 0.08);
     }
 
     /// A smooth fill (a sky) that meets its surroundings at the edge but climbs to another
@@ -1852,20 +1885,9 @@ mod tests {
     fn the_fill_is_levelled_past_the_ramp() {
         let (w, h) = (80usize, 80usize);
         let n = w * h;
-        let hole: Vec<bool> = (0..n)
-            .map(|i| {
-                let (x, y) = ((i % w) as f32 - 40.0, (i / w) as f32 - 40.0);
-                x * x + y * y < 30.0 * 30.0
-            })
-            .collect();
+        let hole = disc(w, h, (40.0, 40.0), 30.0);
         let dist = distance_to_known(w, h, &hole);
-        let checker = |i: usize| {
-            if (i % w + i / w) % 2 == 0 {
-                0.003
-            } else {
-                -0.003
-            }
-        };
+        let checker = checker(w, 0.003);
         // Around: 0.5. The fill: 0.5 at the edge, 0.55 from six cells in (the ghost of the
         // building would show: a step of 13 in 255), plus the checker.
         let values: Vec<[f32; 3]> = (0..n)
@@ -1878,31 +1900,12 @@ mod tests {
                 [v; 3]
             })
             .collect();
-        let f = level_fill(
-            w,
-            h,
-            &values,
-            &hole,
-            &dist,
-            RAMP_CELLS,
-            RAMP_RADIUS,
-            RAMP_STEEP,
-        );
+        let f = level(w, h, &values, &hole);
         for i in (0..n).filter(|&i| !hole[i]) {
             assert_eq!(f[i], values[i], "known cell {i} changed");
         }
-        for (x, y) in [(40usize, 40usize), (25, 40), (40, 20), (55, 55)] {
-            let (i, j) = (y * w + x, y * w + x + 1);
-            let mean = 0.5 * (f[i][0] + f[j][0]);
-            assert!(
-                (mean - 0.5).abs() < 0.008,
-                "at ({x}, {y}) the level is {mean}, not 0.5"
-            );
-            assert!(
-                (f[i][0] - f[j][0]).abs() > 0.005,
-                "the texture was flattened at ({x}, {y})"
-            );
-        }
+        let points = [(40, 40), (25, 40), (40, 20), (55, 55)];
+        assert_level_and_texture(|i| f[i][0], w, &points, |_| 0.5, 0.008, 0.005);
     }
 
     /// Where the fill goes on beside another thing (a wall beside a dark arcade), the
@@ -1914,7 +1917,6 @@ mod tests {
         // Known: a dark column on the left (0.2) and the wall on the right (0.8); the hole
         // between, filled with the wall, which climbs from the dark over three cells.
         let hole: Vec<bool> = (0..n).map(|i| (10..50).contains(&(i % w))).collect();
-        let dist = distance_to_known(w, h, &hole);
         let values: Vec<[f32; 3]> = (0..n)
             .map(|i| {
                 let x = i % w;
@@ -1928,16 +1930,7 @@ mod tests {
                 [v; 3]
             })
             .collect();
-        let f = level_fill(
-            w,
-            h,
-            &values,
-            &hole,
-            &dist,
-            RAMP_CELLS,
-            RAMP_RADIUS,
-            RAMP_STEEP,
-        );
+        let f = level(w, h, &values, &hole);
         for x in [15usize, 25, 35] {
             let v = f[20 * w + x][0];
             assert!(

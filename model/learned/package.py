@@ -631,11 +631,12 @@ class Renderer(nn.Module):
         has = tau[0] > 0.0
         xin = _reached(px, has.any(0)) & (u >= bx0) & (u <= bx1)
         yin = _reached(py, has.any(1)) & (v >= by0) & (v <= by1)
-        ci, ri = _box(_widened(xin)), _box(_widened(yin))
         # (Widened by a pixel: the run is never one pixel wide, see `_matmul`. Its pixels
         # outside the reach come out exactly 0, as the padding.)
+        xin, yin = _widened(xin), _widened(yin)
+        ci, ri = _box(xin), _box(yin)
         d = self.billows(colour, tau, px[ci], py[ri], u[ci], v[ri], a, controls, progress, lean, thin)
-        return _pad_box(_pad_box(d, _widened(yin), 1), _widened(xin), 2)
+        return _pad_box(_pad_box(d, yin, 1), xin, 2)
 
     def billows(self, colour, tau, px, py, u, v, a, controls, progress, lean, thin):
         """The dust's lattices at pixels (px, py in lattice cells; u, v the same in
@@ -787,12 +788,8 @@ class Renderer(nn.Module):
         gx, gy = _unit(wc, ws), _unit(wr, hs)
         # (The plate and the matte read together: one GridSample.)
         both = torch.cat([plate, mask], 1)
-
-        def on_matte(gx, gy):
-            """The plate at (gx, gy), premultiplied by the matte: [4, ...]."""
-            s = _finite(_sample(both, gx, gy))
-            return s[:4] * s[4:].clamp(0.0, 1.0)
-        colour = on_matte(gx, gy)
+        read = _finite(_sample(both, gx, gy))
+        colour = read[:4] * read[4:].clamp(0.0, 1.0)
         # A tumbling piece turns its face away from the light a little; a landed one is
         # coated with dust.
         shade = (0.82 + 0.18 * torch.cos(fragments[:, 2]))[winner]

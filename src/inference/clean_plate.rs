@@ -318,8 +318,9 @@ fn level_near_edge(w: usize, h: usize, src: &[Px], mask: &[bool], r: f64, fill: 
     };
     let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
     let at = |i: usize| (y0 + i / bw) * w + x0 + i % bw;
-    // (Deeper in, no value is read.)
-    let reach = 2.0 * ramp + (RAMP_RADIUS + 2) as f32;
+    // (Deeper in, no value is read: a free pixel's pairs and the boxes around them reach
+    // two box radii and two pixels, each a diagonal at most.)
+    let reach = 2.0 * ramp + 1.5 * (2 * RAMP_RADIUS + 2) as f32;
     let values: Vec<[f32; 3]> = (0..bw * bh)
         .map(|i| {
             let p = match (mask[at(i)], dist[at(i)] <= reach) {

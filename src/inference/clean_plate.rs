@@ -285,7 +285,7 @@ fn complete(
 /// cells).
 fn level_working(lv: &Level, img: &[Wp]) -> Vec<[f32; 3]> {
     let values: Vec<[f32; 3]> = img.iter().map(|p| [p[0], p[1], p[2]]).collect();
-    let dist = distance_to_known(lv.w, lv.h, &lv.hole);
+    let dist = hole_distance(lv.w, lv.h, &lv.hole);
     let level = level_fill(
         lv.w,
         lv.h,
@@ -308,7 +308,7 @@ fn level_working(lv: &Level, img: &[Wp]) -> Vec<[f32; 3]> {
 /// working grid's reach.
 fn level_near_edge(w: usize, h: usize, src: &[Px], mask: &[bool], r: f64, fill: &mut [Px]) {
     let ramp = 0.5 * RAMP_CELLS * r as f32;
-    let dist = distance_to_known(w, h, mask);
+    let dist = hole_distance(w, h, mask);
     let near: Vec<bool> = (0..w * h)
         .map(|i| mask[i] && dist[i] <= 2.0 * ramp)
         .collect();
@@ -468,7 +468,10 @@ fn level_fill(
     // Successive over-relaxation, red cells then black ones (each reads only the other
     // colour); over-relaxed as suits the free cells' width (twice the farthest's distance
     // to the boundary).
-    let width = cells.iter().fold(1f32, |m, &p| m.max(2.0 * dist[p]));
+    let width = cells
+        .iter()
+        .filter(|&&p| dist[p] < f32::MAX)
+        .fold(1f32, |m, &p| m.max(2.0 * dist[p]));
     let omega = 2.0 / (1.0 + (std::f32::consts::PI / width.max(2.0)).sin());
     let mut order: Vec<usize> = (0..cells.len()).filter(|&j| nbrs[j].1 > 0).collect();
     order.sort_by_key(|&j| (cells[j] % w + cells[j] / w) % 2);
@@ -560,36 +563,6 @@ fn add_level(
             }
         }
     }
-}
-
-/// Each pixel's distance (in pixels, chamfer 1 / sqrt 2) to the nearest `false` one; 0 on them.
-fn distance_to_known(w: usize, h: usize, mask: &[bool]) -> Vec<f32> {
-    let far = (w + h) as f32 * 2.0;
-    let mut d: Vec<f32> = mask.iter().map(|&m| if m { far } else { 0.0 }).collect();
-    let diag = std::f32::consts::SQRT_2;
-    let steps = [
-        (-1i64, 0i64, 1.0f32),
-        (0, -1, 1.0),
-        (-1, -1, diag),
-        (1, -1, diag),
-    ];
-    let mut sweep = |order: &mut dyn Iterator<Item = usize>, sign: i64| {
-        for i in order {
-            let (x, y) = ((i % w) as i64, (i / w) as i64);
-            for &(dx, dy, cost) in &steps {
-                let (nx, ny) = (x + sign * dx, y + sign * dy);
-                if nx >= 0 && ny >= 0 && nx < w as i64 && ny < h as i64 {
-                    let v = d[ny as usize * w + nx as usize] + cost;
-                    if v < d[i] {
-                        d[i] = v;
-                    }
-                }
-            }
-        }
-    };
-    sweep(&mut (0..w * h), 1);
-    sweep(&mut (0..w * h).rev(), -1);
-    d
 }
 
 /// Radii, in canonical pixels, of `match_edges`: the boxes whose known and filled means
@@ -865,18 +838,17 @@ fn downsample2(g: &Grid) -> Grid {
 
 /// Largest (chamfer) distance from a hole cell to the nearest known cell.
 fn hole_thickness(g: &Grid) -> f32 {
-    hole_distance(g)
+    hole_distance(g.w, g.h, &g.hole)
         .iter()
         .cloned()
         .filter(|v| *v < f32::MAX)
         .fold(0.0, f32::max)
 }
 
-/// Chamfer distance of every cell to the nearest known cell (0 on known cells).
-fn hole_distance(g: &Grid) -> Vec<f32> {
-    let (w, h) = (g.w, g.h);
-    let mut d: Vec<f32> = g
-        .hole
+/// Chamfer distance (1 / sqrt 2) of every cell of a w x h grid to the nearest known cell
+/// (`hole` false; 0 there; f32::MAX everywhere if there is none).
+fn hole_distance(w: usize, h: usize, hole: &[bool]) -> Vec<f32> {
+    let mut d: Vec<f32> = hole
         .iter()
         .map(|&x| if x { f32::MAX } else { 0.0 })
         .collect();
@@ -984,7 +956,7 @@ impl Level {
         }
         let valid_list: Vec<u32> = (0..w * h).filter(|&i| valid[i]).map(|i| i as u32).collect();
         let nearest = nearest_map(w, h, &valid, valid_list.first().copied().unwrap_or(0));
-        let conf: Vec<f32> = hole_distance(g)
+        let conf: Vec<f32> = hole_distance(g.w, g.h, &g.hole)
             .iter()
             .map(|&d| CONF_GAMMA.powf(-d.min(200.0)))
             .collect();
@@ -1798,7 +1770,7 @@ mod tests {
 
     /// `level_fill` with this module's constants, the distances from the hole.
     fn level(w: usize, h: usize, values: &[[f32; 3]], hole: &[bool]) -> Vec<[f32; 3]> {
-        let dist = distance_to_known(w, h, hole);
+        let dist = hole_distance(w, h, hole);
         level_fill(
             w,
             h,
@@ -1887,7 +1859,7 @@ mod tests {
         let (w, h) = (80usize, 80usize);
         let n = w * h;
         let hole = disc(w, h, (40.0, 40.0), 30.0);
-        let dist = distance_to_known(w, h, &hole);
+        let dist = hole_distance(w, h, &hole);
         let checker = checker(w, 0.003);
         // Around: 0.5. The fill: 0.5 at the edge, 0.55 from six cells in (the ghost of the
         // building would show: a step of 13 in 255), plus the checker.

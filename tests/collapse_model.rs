@@ -185,6 +185,47 @@ fn the_building_falls_and_is_gone_by_the_end() {
     assert_clean(&inst);
 }
 
+/// Beside the building, after the fall, with the dust off: the element's pixels that are
+/// solid (alpha over 0.9) and those half there (0.2 to 0.8).
+fn debris_beside(inst: &Instance, amount: f64) -> (usize, usize) {
+    set(inst, "debris", ParamValue::Double(amount));
+    let img = frame(inst, at(1.6));
+    let (bx, _, bw, _) = BUILDING;
+    let (mut solid, mut half) = (0, 0);
+    for y in 0..H {
+        for x in (0..W).filter(|&x| (x as f64) < bx - 2.0 || (x as f64) > bx + bw + 2.0) {
+            let a = img.get(x, y)[3];
+            solid += usize::from(a > 0.9);
+            half += usize::from(a > 0.2 && a < 0.8);
+        }
+    }
+    (solid, half)
+}
+
+#[test]
+fn less_debris_keeps_fewer_pieces_each_whole() {
+    let plugin = load(config());
+    let inst = instance(&plugin, Context::General, plate());
+    set(&inst, "dustAmount", ParamValue::Double(0.0));
+    with_output(&inst, 1); // element
+    let (full, full_half) = debris_beside(&inst, 1.0);
+    let (some, some_half) = debris_beside(&inst, 0.5);
+    let (none, _) = debris_beside(&inst, 0.0);
+    eprintln!("debris beside the building, solid/half pixels: 1: {full}/{full_half}, 0.5: {some}/{some_half}, 0: {none}");
+    assert!(full > 300, "few landed pieces beside the building ({full} pixels)");
+    assert!(none * 20 < full, "debris 0 leaves {none} solid pixels ({full} at 1)");
+    // About half the pieces, each whole: not all of them half transparent.
+    assert!(
+        some * 5 > full && some * 5 < full * 4,
+        "debris 0.5 keeps {some} solid pixels ({full} at 1)"
+    );
+    assert!(
+        some_half * 2 < some,
+        "debris 0.5 leaves ghosts: {some_half} half-transparent pixels beside {some} solid ones"
+    );
+    assert_clean(&inst);
+}
+
 #[test]
 fn the_fall_is_continuous_in_time() {
     let plugin = load(config());

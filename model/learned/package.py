@@ -12,8 +12,9 @@ torch module below exported on its own:
                             fragment_extent [256,4]
   generator (per frame)  scene, controls, noise, fragments_rest
                          -> density [1,1,64,96], fragments [256,4]   (+ generator.fp16.onnx)
-  lattice   (per frame)  scene, noise, fragments_rest, fragment_extent, fragments
-                         -> motion [256,4], candidates [7,6144,4], settled [256], heap [96]
+  lattice   (per frame)  scene, controls, noise, fragments_rest, fragment_extent, fragments
+                         -> motion [256,4], candidates [7,6144,4], settled [256], heap [96],
+                            kept [256]
   render    (per tile)   plate, background, mask, out_x, out_y, scene, controls and
                          the tensors above -> element [1,4,Ho,Wo]
 
@@ -209,15 +210,19 @@ class Lattice(nn.Module):
     cells' boxes against each moving fragment's box), each with its inverse rigid motion
     as an affine map from canonical output coordinates to label texels:
     candidates [7, cells, K] holds the slots (-1: none) in plane 0 and the maps in planes 1-6.
-    And the rubble: each fragment's settled share and the heap over the lattice's columns."""
+    And the rubble: each fragment's settled share, the heap over the lattice's columns and
+    which pieces stay once landed (`debris`)."""
 
     def __init__(self):
         super().__init__()
         self.register_buffer("slots", torch.arange(MAX_FRAGMENTS, dtype=torch.float32))
         self.register_buffer("rows", torch.arange(BIN_ROWS, dtype=torch.float32))
         self.register_buffer("cols", torch.arange(BIN_COLS, dtype=torch.float32))
+        # Each slot's share (the golden-ratio sequence: any share of the slots is spread
+        # evenly): the piece stays while `debris_amount` is above it.
+        self.register_buffer("share", torch.remainder(self.slots * 0.6180339887 + 0.5, 1.0))
 
-    def forward(self, scene, noise, fragments_rest, fragment_extent, fragments):
+    def forward(self, scene, controls, noise, fragments_rest, fragment_extent, fragments):
         progress, a = scene_geometry(scene)
         frag = fragments * (progress > 0).float()
         alive = fragments_rest[:, 3] > 0.5
@@ -261,7 +266,21 @@ class Lattice(nn.Module):
         # empty ones fall either way.)
         maps = maps[index].permute(2, 0, 1) * (value > 0).float()[None]     # [6, cells, K]
         settled, heap = self.rubble(fragments_rest, frag, a, cx, c0y, px, alive)
-        return frag, torch.cat([slots[None], maps], 0), settled, heap
+        kept, heap = self.debris(controls[9].clamp(0.0, 2.0), settled, heap, px, mx, my, rx, ry, w)
+        return frag, torch.cat([slots[None], maps], 0), settled, heap, kept
+
+    def debris(self, amount, settled, heap, px, mx, my, rx, ry, w):
+        """The `debris_amount` control: which pieces stay once landed (1; below 1, a share
+        `amount` of them, spread evenly over the facade: each piece whole or gone, never a
+        half-transparent ghost) and the heap's height, scaled by it. Under a piece that
+        stays the heap keeps up to its full height, enough to hold the piece where it came
+        to rest (a quarter of its height sunk in), so no piece floats over a lower heap."""
+        kept = (self.share < amount).float()
+        hold = kept * settled * (my - 0.5 * ry)                          # [256]
+        # (Under the piece, and sloping away over as far again to either side.)
+        under = (2.0 - ((px[:, None] - mx[None, :]).abs() - 0.5 * w) / rx[None, :]).clamp(0.0, 1.0)
+        need = (under * hold[None, :]).amax(1)                           # [BIN_COLS]
+        return kept, torch.maximum(amount * heap, torch.minimum(need, heap))
 
     @staticmethod
     def rubble(rest, frag, a, cx, c0y, px, alive):
@@ -691,10 +710,9 @@ class Renderer(nn.Module):
         return torch.cat([rgb * alpha[None], alpha[None]], 0)
 
     def forward(self, plate, background, mask, out_x, out_y, scene, controls,
-                density, motion, fragments_rest, fragment_labels, candidates, settled, heap):
+                density, motion, fragments_rest, fragment_labels, candidates, settled, heap, kept):
         progress, a = scene_geometry(scene)
         density = density * (progress > 0).float()                      # nothing before the start
-        heap = heap * controls[9].clamp(0.0, 2.0)
         # The grid one pixel wider and higher (the last repeated, cut at the end): a tile one
         # pixel high or wide must give its bits inside a larger tile, and ONNX Runtime sums a
         # matrix product with one row or column in another order (see `_matmul`).
@@ -795,11 +813,11 @@ class Renderer(nn.Module):
         shade = (0.82 + 0.18 * torch.cos(fragments[:, 2]))[winner]
         coat = 0.55 * settled[winner]
         rgb = colour[:3] * shade * (1.0 - coat) + coat * coat_colour[:, None] * colour[3:4]
-        # (With less debris than the default, landed pieces go too: none is a cleared site.
-        # After the fall every released piece counts as landed, also one that came to rest
-        # high on the heap.)
+        # (A piece the debris control does not keep goes as it lands, into the dust. After
+        # the fall every released piece counts as landed, also one that came to rest high
+        # on the heap.)
         landed = torch.maximum(settled, _smoothstep(1.0, 1.25, progress) * fragments[:, 3])
-        keep = 1.0 - landed[winner] * (1.0 - controls[9].clamp(0.0, 1.0))
+        keep = 1.0 - landed[winner] * (1.0 - kept[winner])
         frag = torch.cat([rgb, colour[3:4]], 0) * (got * keep * live[busy].float())
         flat = box.reshape(4, -1)                                        # [4, hb * wb]
         over = frag + (1.0 - frag[3:4]) * flat[:, busy]
@@ -853,11 +871,11 @@ STAGES = (
      ("fragments_rest", "fragment_labels", "fragment_extent")),
     ("generator", "frame", None, ("scene", "controls", "noise", "fragments_rest"),
      ("density", "fragments")),
-    ("lattice", "frame", Lattice, ("scene", "noise", "fragments_rest", "fragment_extent", "fragments"),
-     ("motion", "candidates", "settled", "heap")),
+    ("lattice", "frame", Lattice, ("scene", "controls", "noise", "fragments_rest", "fragment_extent",
+                                   "fragments"), ("motion", "candidates", "settled", "heap", "kept")),
     ("render", "tile", Renderer, ("plate", "background", "mask", "out_x", "out_y", "scene", "controls",
                                   "density", "motion", "fragments_rest", "fragment_labels",
-                                  "candidates", "settled", "heap"), ("element",)),
+                                  "candidates", "settled", "heap", "kept"), ("element",)),
 )
 DYNAMIC = {"plate": {2: "hs", 3: "ws"}, "background": {2: "hs", 3: "ws"}, "mask": {2: "hs", 3: "ws"},
            "out_x": {0: "wo"}, "out_y": {0: "ho"}, "element": {2: "ho", 3: "wo"}}

@@ -123,9 +123,10 @@ class StagedRenderer:
         else:
             moving = self.state["fragments"][k][:, 2:6].astype(np.float32)  # dx, dy, angle, released
             density = self.state["density"][k].astype(np.float32)[None, None]
+        given = dict(scene=scene, controls=self.controls, noise=self.noise, fragments_rest=self.rest,
+                     fragment_extent=self.extent, fragments=moving)
         frame = dict(zip((o.name for o in self.lattice.get_outputs()), self.lattice.run(None, {
-            "scene": scene, "noise": self.noise, "fragments_rest": self.rest,
-            "fragment_extent": self.extent, "fragments": moving})))
+            i.name: given[i.name] for i in self.lattice.get_inputs()})))
         frame.update(density=density, plate=self.plate, background=self.background, mask=self.mask, out_x=self.out_x,
                      out_y=self.out_y, scene=scene, controls=self.controls, fragments_rest=self.rest,
                      fragment_labels=self.labels)

@@ -379,6 +379,29 @@ def _pad_box(t, inside, dim):
     return torch.cat([t.new_zeros(shape(before.shape[0])), t, t.new_zeros(shape(after.shape[0]))], dim)
 
 
+def _half_grid(coord, scale, descending):
+    """The half-resolution grid under the output pixels' centres `coord` (canonical, one
+    axis): a point at the centre of every pair of pixels 2j, 2j + 1 of the render-scale
+    grid, the same points whatever the tile. -> the points' canonical coordinates (in
+    `coord`'s order) that span the tile with one to spare at either end, and where the
+    tile's first pixel is in their 2x upsampling (`_upsampled`)."""
+    p = torch.round(coord * scale - 0.5)                   # the pixels' indices
+    parity = lambda q: q - 2.0 * torch.floor(0.5 * q)
+    lo, hi = torch.floor(0.5 * p.min()) - 1.0, torch.floor(0.5 * p.max()) + 1.0
+    j = torch.arange(0, hi - lo + 1.0, dtype=torch.float32)
+    if descending:
+        return (2.0 * (hi - j) + 1.0) / scale, (3.0 - parity(p[0])).long()
+    return (2.0 * (lo + j) + 1.0) / scale, (2.0 + parity(p[0])).long()
+
+
+def _upsampled(t, ho, wo, row, col):
+    """t [C, Hh, Wh] on `_half_grid`s at the output pixels [C, ho, wo]: bilinear (each
+    pixel from the four points around it with weights 1/16 to 9/16, the same bits whatever
+    the tile: the grids' spare points keep the tile's edge pixels off the clamped border)."""
+    up = F.interpolate(t[None], scale_factor=2.0, mode="bilinear", align_corners=False)
+    return torch.narrow(torch.narrow(up, 2, row, ho), 3, col, wo).squeeze(0)
+
+
 def _pixels(coord, start, scale, size, flip):
     """S's pixel index (clamped) and validity of output coordinates on S's grid."""
     f = ((start - coord) if flip else (coord - start)) * scale - 0.5
@@ -730,7 +753,12 @@ class Renderer(nn.Module):
         bx0, by0, bx1, by1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
         thin = _thinning(progress)
         colour, tau, coat_colour = self.lit_dust(density, controls, key, ambient, lean, a, thin, progress)
-        d = self.dust(colour, tau, u, v, a, controls, progress, lean, thin)
+        # The dust at half resolution (its finest puffs are tens of pixels across), linear
+        # between: a quarter of its per-pixel work.
+        hx, col = _half_grid(out_x, sx, False)
+        hy, row = _half_grid(out_y, sy, True)
+        half = self.dust(colour, tau, (hx - rl) / rh, (hy - rb) / rh, a, controls, progress, lean, thin)
+        d = _upsampled(half, out_y.shape[0], out_x.shape[0], row, col)
 
         # Fragments and hole inside the box of the region and the moving fragments.
         alive = fragments_rest[:, 3] > 0.5

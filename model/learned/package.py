@@ -812,8 +812,11 @@ class Renderer(nn.Module):
         # dust in front is opaque: what lies behind it cannot show.)
         live = (candidates[0, :, 0] >= 0)[cell] & (d[3][ri][:, ci] <= 0.999).reshape(-1)
         busy = torch.nonzero(_at_least_one(live))[:, 0]
-        X = bX[None, :].expand(hb, wb).reshape(-1)[busy][:, None]
-        Y = bY[:, None].expand(hb, wb).reshape(-1)[busy][:, None]
+        # (X and Y once per candidate, [P, K], read from tables that small: same-shape
+        # products below are the fast ones, and spreading [P, 1] over K is not.)
+        K = CANDIDATES
+        X = bX[:, None].expand(-1, K)[busy % wb]
+        Y = bY[:, None].expand(-1, K)[torch.div(busy, wb, rounding_mode="floor")]
         cb = cell[busy]
         c = [candidates[k][cb] for k in range(7)]                        # 7 x [P, K]
         cand = c[0]
@@ -836,16 +839,14 @@ class Renderer(nn.Module):
         both = torch.cat([plate, mask], 1)
         read = _finite(_sample(both, gx, gy))
         colour = read[:4] * read[4:].clamp(0.0, 1.0)
-        # A tumbling piece turns its face away from the light a little; a landed one is
-        # coated with dust.
-        shade = (0.82 + 0.18 * torch.cos(fragments[:, 2]))[winner]
-        coat = 0.55 * settled[winner]
-        rgb = colour[:3] * shade * (1.0 - coat) + coat * coat_colour[:, None] * colour[3:4]
-        # (A piece the debris control does not keep goes as it lands, into the dust. After
-        # the fall every released piece counts as landed, also one that came to rest high
-        # on the heap.)
+        # Per piece, read for each pixel by its winner (one gather): a tumbling piece turns
+        # its face away from the light a little; a landed one is coated with dust. (A piece
+        # the debris control does not keep goes as it lands, into the dust. After the fall
+        # every released piece counts as landed, also one that came to rest high on the heap.)
         landed = torch.maximum(settled, _smoothstep(1.0, 1.25, progress) * fragments[:, 3])
-        keep = 1.0 - landed[winner] * (1.0 - kept[winner])
+        shade, coat, keep = torch.stack([0.82 + 0.18 * torch.cos(fragments[:, 2]), 0.55 * settled,
+                                         1.0 - landed * (1.0 - kept)])[:, winner].unbind(0)
+        rgb = colour[:3] * shade * (1.0 - coat) + coat * coat_colour[:, None] * colour[3:4]
         frag = torch.cat([rgb, colour[3:4]], 0) * (got * keep * live[busy].float())
         flat = box.reshape(4, -1)                                        # [4, hb * wb]
         over = frag + (1.0 - frag[3:4]) * flat[:, busy]

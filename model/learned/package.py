@@ -710,9 +710,12 @@ class Renderer(nn.Module):
         # fades' ends pushed in and out by the puffs: lobes there too, never a straight cut.
         side = (torch.minimum(u - bx0, bx1 - u) / (0.5 * a))[None, :] + 0.35 * p
         top = ((by1 - v) / 0.45)[:, None] + 0.35 * p
-        fade = _square(side.clamp(0.0, 1.0)) * _square(top.clamp(0.0, 1.0))
+        # (Its base ends where the puffs put it, from the affected area's bottom to a little
+        # above the ground line: lobes rolling along the ground, not a straight cut.)
+        base = _smoothstep(0.0, 0.02, (v - by0)[:, None] - 0.07 * (0.45 - p).clamp(0.0, 0.9))
+        fade = _square(side.clamp(0.0, 1.0)) * _square(top.clamp(0.0, 1.0)) * base
         # After the fall the plume thins and settles.
-        tau = tau * fade * _smoothstep(by0, 0.0, v)[:, None] * thin
+        tau = tau * fade * thin
         # Lobes: a smooth step of log depth + puffs; it softens as the dust ages. (No puffs
         # where the dust is all but gone: no lone blobs above the plume.)
         soft = 0.07 + 0.25 * (progress - 0.9).clamp(0.0, 1.0)

@@ -212,8 +212,14 @@ fn less_debris_keeps_fewer_pieces_each_whole() {
     let (some, some_half) = debris_beside(&inst, 0.5);
     let (none, _) = debris_beside(&inst, 0.0);
     eprintln!("debris beside the building, solid/half pixels: 1: {full}/{full_half}, 0.5: {some}/{some_half}, 0: {none}");
-    assert!(full > 300, "few landed pieces beside the building ({full} pixels)");
-    assert!(none * 20 < full, "debris 0 leaves {none} solid pixels ({full} at 1)");
+    assert!(
+        full > 300,
+        "few landed pieces beside the building ({full} pixels)"
+    );
+    assert!(
+        none * 20 < full,
+        "debris 0 leaves {none} solid pixels ({full} at 1)"
+    );
     // About half the pieces, each whole: not all of them half transparent.
     assert!(
         some * 5 > full && some * 5 < full * 4,
@@ -491,6 +497,63 @@ fn the_clean_plate_output_is_the_same_at_every_frame_and_hides_the_building() {
     assert!(
         g[1] > 0.7 && g[0] < 0.2,
         "the connected Background does not show: {g:?}"
+    );
+    assert_clean(&inst);
+}
+
+/// The plate with film grain that differs at every frame `t`: a plate sequence.
+fn grainy(t: f64) -> Image {
+    let p = plate();
+    let mut px = Vec::with_capacity((W * H * 4) as usize);
+    for y in 0..H {
+        for x in 0..W {
+            let mut c = p.get(x, y);
+            let h = ((x as u64) << 40 ^ (y as u64) << 20 ^ t as u64)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .rotate_left(29)
+                .wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            let grain = ((h >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.06;
+            for v in &mut c[..3] {
+                *v += grain;
+            }
+            px.extend_from_slice(&c);
+        }
+    }
+    Image::from_f32_rgba(rect(0, 0, W, H), &px)
+}
+
+#[test]
+fn a_plate_sequence_gets_one_clean_plate() {
+    let plugin = load(config());
+    let inst = instance(&plugin, Context::General, plate());
+    inst.connect(
+        "Source",
+        collapse_ofx::host::ClipSource::frames((1.0, 48.0), |t| Some(grainy(t))),
+    )
+    .unwrap();
+    with_output(&inst, 3);
+    // It asks the host for the Source at the start frame too.
+    let needed = inst.frames_needed(10.0).unwrap();
+    assert_eq!(needed["Source"], vec![(10.0, 10.0), (1.0, 1.0)]);
+    assert_eq!(needed["Background"], vec![(10.0, 10.0)]);
+    let (a, b) = (frame(&inst, 10.0), frame(&inst, 30.0));
+    let (bx, by, bw, bh) = BUILDING;
+    let inside = |&(x, y): &(i32, i32)| {
+        let (x, y) = (x as f64, y as f64);
+        x > bx + 4.0 && x < bx + bw - 4.0 && y > by + 4.0 && y < by + bh - 4.0
+    };
+    let (within, outside): (Vec<_>, Vec<_>) = changed(&a, &b).into_iter().partition(inside);
+    assert!(
+        outside.len() > (W * H / 2) as usize,
+        "the plate sequence's grain does not show ({} pixels differ)",
+        outside.len()
+    );
+    // The fill is synthesized once, from the start frame's plate: it does not boil
+    // with the grain from frame to frame.
+    assert!(
+        within.is_empty(),
+        "the synthesized clean plate differs between frames 10 and 30 at {} pixels where the building stood",
+        within.len()
     );
     assert_clean(&inst);
 }

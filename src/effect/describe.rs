@@ -62,7 +62,8 @@ pub fn describe(desc: &Descriptor, overlay: MainEntry) -> OfxResult<()> {
     p.set_int(ffi::kOfxImageEffectPluginPropHostFrameThreading, 0, 0)?;
     p.set_int(ffi::kOfxImageEffectPropSupportsMultiResolution, 0, 1)?;
     p.set_int(ffi::kOfxImageEffectPropSupportsTiles, 0, 1)?;
-    p.set_int(ffi::kOfxImageEffectPropTemporalClipAccess, 0, 0)?;
+    // (The Source is also read at the shot's reference frame: `frames_needed`.)
+    p.set_int(ffi::kOfxImageEffectPropTemporalClipAccess, 0, 1)?;
     p.set_int(ffi::kOfxImageEffectPropSupportsMultipleClipDepths, 0, 0)?;
     p.set_int(ffi::kOfxImageEffectPropSupportsMultipleClipPARs, 0, 0)?;
     p.set_int(ffi::kOfxImageEffectPluginPropFieldRenderTwiceAlways, 0, 0)?;
@@ -83,6 +84,7 @@ pub fn describe_in_context(desc: &Descriptor, _context: Context) -> OfxResult<()
         optional: false,
         is_mask: false,
         components: ALL_COMPONENTS,
+        temporal: true,
     })?;
     clips.define(&ClipDef {
         name: MASK,
@@ -90,6 +92,7 @@ pub fn describe_in_context(desc: &Descriptor, _context: Context) -> OfxResult<()
         optional: true,
         is_mask: true,
         components: &[ffi::kOfxImageComponentAlpha, ffi::kOfxImageComponentRGBA],
+        temporal: false,
     })?;
     clips.define(&ClipDef {
         name: BACKGROUND,
@@ -97,6 +100,7 @@ pub fn describe_in_context(desc: &Descriptor, _context: Context) -> OfxResult<()
         optional: true,
         is_mask: false,
         components: ALL_COMPONENTS,
+        temporal: false,
     })?;
     clips.define(&ClipDef {
         name: OUTPUT_CLIP,
@@ -104,6 +108,7 @@ pub fn describe_in_context(desc: &Descriptor, _context: Context) -> OfxResult<()
         optional: false,
         is_mask: false,
         components: ALL_COMPONENTS,
+        temporal: false,
     })?;
     define_params(desc)
 }

@@ -95,6 +95,24 @@ impl ImageEffect for Collapse {
         }
     }
 
+    fn frames_needed(
+        &self,
+        inst: &Instance,
+        time: f64,
+    ) -> OfxResult<Vec<(&'static str, Vec<(f64, f64)>)>> {
+        let settings = Settings::read(&inst.params()?, time)?;
+        let reference = render::reference_frame(&settings, &inst.clips().get(SOURCE)?);
+        let mut source = vec![(time, time)];
+        if reference != time {
+            source.push((reference, reference));
+        }
+        Ok(vec![
+            (SOURCE, source),
+            (MASK, vec![(time, time)]),
+            (BACKGROUND, vec![(time, time)]),
+        ])
+    }
+
     fn clip_preferences(&self, inst: &Instance, prefs: &ClipPreferences) -> OfxResult<()> {
         let source = inst.clips().get(SOURCE)?;
         // Output in the Source's layout; the optional inputs are read in any layout.

@@ -40,6 +40,40 @@ pub fn model_for(settings: &Settings) -> OfxResult<Arc<LoadedModel>> {
     inference::load_model(&model_request(settings)?).map_err(|e| OfxError::failed(e.message))
 }
 
+/// The frame whose plate the per-shot stages read (the matte estimate, the synthesized
+/// clean plate): the collapse's start frame, where the building still stands and no
+/// dust hides it, within the Source's frame range. So they are the same at every frame
+/// of a plate sequence: a fill that does not boil with the plate's grain, computed once.
+pub fn reference_frame(settings: &Settings, source: &ofx::Clip) -> f64 {
+    let t = settings.start_frame.round();
+    match source.frame_range() {
+        Some((first, last)) if first <= last => t.clamp(first, last),
+        _ => t,
+    }
+}
+
+/// The Source over `source_px` at the reference frame, when that is not `time`; `None`:
+/// this frame's own plate (also when the host gives no image there, which is logged).
+fn reference_plate(
+    source: &ofx::Clip,
+    settings: &Settings,
+    time: f64,
+    geo: &Geometry,
+    source_px: RectI,
+) -> Option<Array4<f32>> {
+    let reference = reference_frame(settings, source);
+    if reference == time {
+        return None;
+    }
+    match source.image(reference, Some(geo.to_canonical(source_px))) {
+        Ok(img) => Some(planar_rgba(&img, source_px)),
+        Err(e) => {
+            log::warn!("Collapse: no Source image at the reference frame {reference} ({e}); the clean plate and matte come from frame {time}");
+            None
+        }
+    }
+}
+
 /// The collapse at `time`: its model and geometry, or `None` while it leaves the
 /// plate untouched (no region, or before the start frame unless the output is
 /// the clean plate, which is the same at every frame).
@@ -142,9 +176,10 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
     let mask_img = optional(MASK);
 
     let plate_t = planar_rgba(&plate_img, source_px);
+    let reference = reference_plate(&source_clip, &settings, args.time, &geo, source_px);
     let stages = Stages::of(
         inst,
-        &plate_t,
+        reference.as_ref().unwrap_or(&plate_t),
         coverage(&geo, mask_img.as_ref(), source_px),
         mask_img.is_some(),
         background_img

@@ -13,6 +13,9 @@ pub struct ClipDef<'a> {
     pub optional: bool,
     pub is_mask: bool,
     pub components: &'a [&'static [u8]],
+    /// Whether the effect fetches this clip's images at other times than the one it
+    /// renders (it then says which in `ImageEffect::frames_needed`).
+    pub temporal: bool,
 }
 
 /// Access to an effect's clips (descriptor or instance handle).
@@ -52,7 +55,11 @@ impl Clips {
         props.set_int(ffi::kOfxImageClipPropOptional, 0, def.optional as i32)?;
         props.set_int(ffi::kOfxImageClipPropIsMask, 0, def.is_mask as i32)?;
         props.set_int(ffi::kOfxImageEffectPropSupportsTiles, 0, 1)?;
-        props.set_int(ffi::kOfxImageEffectPropTemporalClipAccess, 0, 0)?;
+        props.set_int(
+            ffi::kOfxImageEffectPropTemporalClipAccess,
+            0,
+            def.temporal as i32,
+        )?;
         Ok(())
     }
 

@@ -157,6 +157,15 @@ pub trait ImageEffect: Sync {
         region: RectD,
     ) -> OfxResult<Vec<(&'static str, RectD)>>;
     fn clip_preferences(&self, inst: &Instance, prefs: &ClipPreferences) -> OfxResult<()>;
+    /// The frame ranges each input clip is read over to render `time`, for an effect
+    /// with temporal clip access; empty: the host's default (`time` for every clip).
+    fn frames_needed(
+        &self,
+        _inst: &Instance,
+        _time: f64,
+    ) -> OfxResult<Vec<(&'static str, Vec<(f64, f64)>)>> {
+        Ok(Vec::new())
+    }
     /// `Some((clip, time))` when the output equals that clip at that time.
     fn is_identity(
         &self,
@@ -368,6 +377,20 @@ fn run_action(
             let name = CString::new(format!("OfxImageClipPropRoI_{clip}"))
                 .map_err(|_| OfxError::failed("clip name with NUL"))?;
             out_args.set_doubles_dyn(&name, &[roi.x1, roi.y1, roi.x2, roi.y2])?;
+        }
+        return OK;
+    }
+    if is(action, ffi::kOfxImageEffectActionGetFramesNeeded) {
+        let time = in_args.get_double(ffi::kOfxPropTime, 0)?;
+        let needed = effect.frames_needed(&inst, time)?;
+        if needed.is_empty() {
+            return Ok(ffi::kOfxStatReplyDefault);
+        }
+        for (clip, ranges) in needed {
+            let name = CString::new(format!("OfxImageClipPropFrameRange_{clip}"))
+                .map_err(|_| OfxError::failed("clip name with NUL"))?;
+            let flat: Vec<f64> = ranges.iter().flat_map(|&(a, b)| [a, b]).collect();
+            out_args.set_doubles_dyn(&name, &flat)?;
         }
         return OK;
     }

@@ -176,7 +176,10 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
     let mask_img = optional(MASK);
 
     let plate_t = planar_rgba(&plate_img, source_px);
-    let reference = reference_plate(&source_clip, &settings, args.time, &geo, source_px);
+    // (With both a Mask and a Background the per-shot stages read no plate.)
+    let reference = (mask_img.is_none() || background_img.is_none())
+        .then(|| reference_plate(&source_clip, &settings, args.time, &geo, source_px))
+        .flatten();
     let stages = Stages::of(
         inst,
         reference.as_ref().unwrap_or(&plate_t),

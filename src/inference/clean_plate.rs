@@ -603,34 +603,51 @@ fn match_edges(w: usize, h: usize, src: &[Px], mask: &[bool], fill: &mut [Px], s
             (y + r).min(h - 1),
         )
     };
-    // Known and filled means near each edge pixel.
-    let known_n = integral(w, h, |i| !mask[i] as u8 as f64);
+    // Known and filled means near each edge pixel. (The known pixels below the hole's
+    // lowest row are the ground the building stood on: where the fill meets it there is
+    // an edge of the scene, a street or a shore with trees above it, not a level to match,
+    // so it is left out, and the hole's bottom edge gets its level from its sides.)
+    let ground = (0..n)
+        .filter(|&i| mask[i])
+        .map(|i| i / w)
+        .max()
+        .unwrap_or(h);
+    let known = |i: usize| !mask[i] && i / w <= ground;
+    let known_n = integral(w, h, |i| known(i) as u8 as f64);
     let known_s: Vec<Vec<f64>> = (0..3)
-        .map(|c| integral(w, h, |i| if mask[i] { 0.0 } else { src[i][c] as f64 }))
+        .map(|c| integral(w, h, |i| if known(i) { src[i][c] as f64 } else { 0.0 }))
         .collect();
     let fill_s: Vec<Vec<f64>> = (0..3)
         .map(|c| integral(w, h, |i| if mask[i] { fill[i][c] as f64 } else { 0.0 }))
         .collect();
+    let filled_n = integral(w, h, |i| mask[i] as u8 as f64);
     let r = radius(EDGE_SIDE);
     let mut step = vec![[0f32; 3]; n];
+    let mut given = vec![false; n];
     for i in (0..n).filter(|&i| edge[i]) {
         let (x0, y0, x1, y1) = boxed(i % w, i / w, r);
-        // (The box's filled pixels are the rest of it.)
         let kn = rect_sum(&known_n, w, x0, y0, x1, y1);
-        let kf = ((x1 - x0 + 1) * (y1 - y0 + 1)) as f64 - kn;
+        if kn < 1.0 {
+            continue;
+        }
+        given[i] = true;
+        let kf = rect_sum(&filled_n, w, x0, y0, x1, y1);
         for c in 0..3 {
             step[i][c] = (rect_sum(&known_s[c], w, x0, y0, x1, y1) / kn
                 - rect_sum(&fill_s[c], w, x0, y0, x1, y1) / kf) as f32;
         }
     }
-    // Averaged along the edge (a box over edge pixels only).
+    if !given.iter().any(|&g| g) {
+        return;
+    }
+    // Averaged along the edge (a box over the edge pixels that have a step).
     let r = radius(EDGE_ALONG);
-    let count = integral(w, h, |i| edge[i] as u8 as f64);
+    let count = integral(w, h, |i| given[i] as u8 as f64);
     let sums: Vec<Vec<f64>> = (0..3)
         .map(|c| integral(w, h, |i| step[i][c] as f64))
         .collect();
     let mut smooth = vec![[0f32; 3]; n];
-    for i in (0..n).filter(|&i| edge[i]) {
+    for i in (0..n).filter(|&i| given[i]) {
         let (x0, y0, x1, y1) = boxed(i % w, i / w, r);
         let k = rect_sum(&count, w, x0, y0, x1, y1);
         for c in 0..3 {
@@ -638,7 +655,7 @@ fn match_edges(w: usize, h: usize, src: &[Px], mask: &[bool], fill: &mut [Px], s
         }
     }
     // Spread over the hole, and added.
-    push_pull(w, h, &mut smooth, &edge);
+    push_pull(w, h, &mut smooth, &given);
     for i in (0..n).filter(|&i| mask[i]) {
         for c in 0..3 {
             fill[i][c] += smooth[i][c];
@@ -1849,6 +1866,43 @@ mod tests {
         // Near the disc's left and right edges and at its centre: about the ramp there.
         let points = [(20, 24), (44, 24), (32, 24), (32, 12)];
         assert_level_and_texture(|i| fill[i][0], w, &points, around, 0.06, 0.08);
+    }
+
+    /// Dark trees beside the hole and in its fill, a bright shore below it: the shore's
+    /// edge is the scene's, not the fill's level, and does not brighten the trees.
+    #[test]
+    fn the_ground_below_the_hole_is_an_edge_not_a_level() {
+        let (w, h) = (64usize, 48usize);
+        let n = w * h;
+        let (trees, shore) = (0.1f32, 0.7f32);
+        let mask: Vec<bool> = (0..n)
+            .map(|i| (20..44).contains(&(i % w)) && (10..40).contains(&(i / w)))
+            .collect();
+        let src: Vec<Px> = (0..n)
+            .map(|i| {
+                let v = if i / w >= 40 { shore } else { trees };
+                [v, v, v, 1.0]
+            })
+            .collect();
+        let checker = checker(w, 0.02);
+        let mut fill: Vec<Px> = (0..n)
+            .map(|i| {
+                let v = trees + checker(i);
+                if mask[i] {
+                    [v, v, v, 1.0]
+                } else {
+                    src[i]
+                }
+            })
+            .collect();
+        match_edges(w, h, &src, &mask, &mut fill, 1.0);
+        for (x, y) in [(32, 39), (32, 36), (22, 38), (41, 30)] {
+            let v = fill[y * w + x][0] - checker(y * w + x);
+            assert!(
+                (v - trees).abs() < 0.02,
+                "({x}, {y}): {v}, the trees are {trees}"
+            );
+        }
     }
 
     /// A smooth fill (a sky) that meets its surroundings at the edge but climbs to another

@@ -285,13 +285,12 @@ fn complete(
 /// cells).
 fn level_working(lv: &Level, img: &[Wp]) -> Vec<[f32; 3]> {
     let values: Vec<[f32; 3]> = img.iter().map(|p| [p[0], p[1], p[2]]).collect();
-    let dist = hole_distance(lv.w, lv.h, &lv.hole);
     let level = level_fill(
         lv.w,
         lv.h,
         &values,
         &lv.hole,
-        &dist,
+        &lv.dist,
         RAMP_CELLS,
         RAMP_RADIUS,
         RAMP_STEEP,
@@ -948,6 +947,8 @@ struct Level {
     /// hole. Weights the patch distance and the votes, so the border leads.
     conf: Vec<f32>,
     conf_int: Vec<f64>,
+    /// Each cell's chamfer distance into the hole (`hole_distance`).
+    dist: Vec<f32>,
     /// Variance of the known pixels: the scale of the extra cost terms.
     escale: f32,
 }
@@ -973,7 +974,8 @@ impl Level {
         }
         let valid_list: Vec<u32> = (0..w * h).filter(|&i| valid[i]).map(|i| i as u32).collect();
         let nearest = nearest_map(w, h, &valid, valid_list.first().copied().unwrap_or(0));
-        let conf: Vec<f32> = hole_distance(g.w, g.h, &g.hole)
+        let dist = hole_distance(g.w, g.h, &g.hole);
+        let conf: Vec<f32> = dist
             .iter()
             .map(|&d| CONF_GAMMA.powf(-d.min(200.0)))
             .collect();
@@ -1012,6 +1014,7 @@ impl Level {
             target,
             conf,
             conf_int,
+            dist,
             escale: (var as f32).max(1e-8),
         }
     }

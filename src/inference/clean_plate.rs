@@ -34,6 +34,11 @@
 //!   level (copied from a brighter or darker part of the plate) would outline the
 //!   building as a ghost. The ramp holds over many cells, texture does not: the one goes,
 //!   the other stays.
+//! - Where two neighbouring cells copy from places at different levels (a darker and a
+//!   lighter part of a cloudy sky), a straight step runs through the fill: `seam_levels`
+//!   measures each (what the two sources hold at the same place, box means) and solves a
+//!   smooth correction that cancels the small ones, zero on the known cells. A large step
+//!   is the edge of another thing, kept.
 //! - Then the edges are matched (`match_edges`): the colour step between the hole's
 //!   surroundings and the fill along its edge, smoothed, is spread over the hole and
 //!   added, so a fill copied from a brighter or darker part of the plate leaves no
@@ -84,6 +89,9 @@ const RAMP_STEEP: f32 = 0.02;
 /// `level_fill`: the most sweeps (it stops once the largest change is under
 /// LEVEL_TOLERANCE).
 const LEVEL_SWEEPS: usize = 1000;
+/// `seam_levels`: a step between copies larger than about this (perceptual units) is the
+/// edge of another thing, kept.
+const SEAM_STEP: f32 = 0.06;
 const LEVEL_TOLERANCE: f32 = 1e-5;
 
 /// Synthesizes the clean plate over a source window.
@@ -273,7 +281,13 @@ fn complete(
     compute_dist(&levels[0], &img, &mut nnf, threads);
     // The fill levelled with its surroundings (`level_fill`): on the working grid, where its
     // level is set, then at render resolution near the edge, where the vote's ramp shows.
-    let change = level_working(&levels[0], &img);
+    // And the steps between copies taken out (`seam_levels`).
+    let mut change = level_working(&levels[0], &img);
+    for (c, s) in change.iter_mut().zip(seam_levels(&levels[0], &img, &nnf)) {
+        for k in 0..3 {
+            c[k] += s[k];
+        }
+    }
     let mut fill = render_vote(w, h, src, mask, r, &levels[0], &img, &nnf, threads);
     add_level(w, h, mask, r, &levels[0], &change, &mut fill);
     match_edges(w, h, src, mask, &mut fill, scale);
@@ -300,6 +314,94 @@ fn level_working(lv: &Level, img: &[Wp]) -> Vec<[f32; 3]> {
         .zip(&values)
         .map(|(f, g)| std::array::from_fn(|c| f[c] - g[c]))
         .collect()
+}
+
+/// Seams between copies, levelled. The fill is made of patches copied from different
+/// places, and where two neighbouring cells copy from places at different levels (a
+/// darker and a lighter part of a cloudy sky, of the glow over a horizon) a straight step
+/// runs through the fill. At each such pair the step is the difference between what the
+/// two sources hold at the same place (box means over a patch, so that texture averages
+/// out); a correction that cancels it there, smooth elsewhere and zero on the known
+/// cells, is solved on the working grid (perceptual RGB, per cell; zero on known ones).
+/// Only small steps are taken out: a large one is the edge of another thing (a tree
+/// against the sky), which is kept.
+fn seam_levels(lv: &Level, img: &[Wp], nnf: &[Match]) -> Vec<[f32; 3]> {
+    let (w, h) = (lv.w, lv.h);
+    let sums: Vec<Vec<f64>> = (0..4)
+        .map(|c| {
+            integral(w, h, |i| match (lv.hole[i], c) {
+                (true, _) => 0.0,
+                (false, 3) => 1.0,
+                (false, c) => img[i][c] as f64,
+            })
+        })
+        .collect();
+    // The known cells' mean over a patch around (x, y), if (x, y) is a known cell.
+    let mean = |x: i32, y: i32| -> Option<[f32; 3]> {
+        if x < 0 || y < 0 || x >= w as i32 || y >= h as i32 || lv.hole[y as usize * w + x as usize]
+        {
+            return None;
+        }
+        let (x, y, pr) = (x as usize, y as usize, PR as usize);
+        let (x0, y0) = (x.saturating_sub(pr), y.saturating_sub(pr));
+        let (x1, y1) = ((x + pr).min(w - 1), (y + pr).min(h - 1));
+        let n = rect_sum(&sums[3], w, x0, y0, x1, y1).max(1.0);
+        Some(std::array::from_fn(|c| {
+            (rect_sum(&sums[c], w, x0, y0, x1, y1) / n) as f32
+        }))
+    };
+    // The step from p's copy to q's (q = p + (dx, dy)), seen at p and at q.
+    let step = |p: usize, q: usize, dx: i32, dy: i32| -> [f32; 3] {
+        let (a, b) = (nnf[p], nnf[q]);
+        if !lv.hole[p] || !lv.hole[q] || (b.x - a.x, b.y - a.y) == (dx, dy) {
+            return [0.0; 3];
+        }
+        let seen = [
+            mean(b.x - dx, b.y - dy).zip(mean(a.x, a.y)),
+            mean(b.x, b.y).zip(mean(a.x + dx, a.y + dy)),
+        ];
+        let (mut sum, mut n) = ([0f32; 3], 0.0);
+        for (to, from) in seen.into_iter().flatten() {
+            for c in 0..3 {
+                sum[c] += to[c] - from[c];
+            }
+            n += 1.0;
+        }
+        if n == 0.0 {
+            return [0.0; 3];
+        }
+        let size = sum.iter().fold(0f32, |m, v| m.max(v.abs())) / n;
+        let keep = 1.0 / (1.0 + (size / SEAM_STEP).powi(4));
+        // (A correction whose value at p less that at q is the step cancels it.)
+        sum.map(|v| keep * v / n)
+    };
+    let right: Vec<[f32; 3]> = (0..w * h)
+        .map(|p| {
+            if p % w + 1 < w {
+                step(p, p + 1, 1, 0)
+            } else {
+                [0.0; 3]
+            }
+        })
+        .collect();
+    let down: Vec<[f32; 3]> = (0..w * h)
+        .map(|p| {
+            if p / w + 1 < h {
+                step(p, p + w, 0, 1)
+            } else {
+                [0.0; 3]
+            }
+        })
+        .collect();
+    solve_differences(
+        w,
+        h,
+        &vec![[0.0; 3]; w * h],
+        &lv.hole,
+        &lv.dist,
+        &right,
+        &down,
+    )
 }
 
 /// `level_fill` at render resolution (`r` render pixels per working cell), on the fill's
@@ -437,6 +539,21 @@ fn level_fill(
             }
         }
     }
+    solve_differences(w, h, values, free, dist, &right, &down)
+}
+
+/// The `free` cells of `values` solved (Poisson, the others its boundary) to have the
+/// differences `right` (each cell less its right neighbour) and `down` (less the one
+/// below).
+fn solve_differences(
+    w: usize,
+    h: usize,
+    values: &[[f32; 3]],
+    free: &[bool],
+    dist: &[f32],
+    right: &[[f32; 3]],
+    down: &[[f32; 3]],
+) -> Vec<[f32; 3]> {
     let cells: Vec<usize> = (0..w * h).filter(|&i| free[i]).collect();
     // Each free cell's neighbours and the sum of the wanted differences to them.
     let mut nbrs: Vec<([usize; 4], usize)> = Vec::with_capacity(cells.len());
@@ -447,10 +564,10 @@ fn level_fill(
         let mut sum = [0f32; 3];
         // (The neighbour, the pair's difference as seen from p.)
         let pairs = [
-            (x > 0, p.wrapping_sub(1), -1.0f32, &right, p.wrapping_sub(1)),
-            (x + 1 < w, p + 1, 1.0, &right, p),
-            (y > 0, p.wrapping_sub(w), -1.0, &down, p.wrapping_sub(w)),
-            (y + 1 < h, p + w, 1.0, &down, p),
+            (x > 0, p.wrapping_sub(1), -1.0f32, right, p.wrapping_sub(1)),
+            (x + 1 < w, p + 1, 1.0, right, p),
+            (y > 0, p.wrapping_sub(w), -1.0, down, p.wrapping_sub(w)),
+            (y + 1 < h, p + w, 1.0, down, p),
         ];
         for (ok, q, sign, d, at) in pairs {
             if ok {
@@ -1905,6 +2022,60 @@ mod tests {
                 (v - trees).abs() < 0.02,
                 "({x}, {y}): {v}, the trees are {trees}"
             );
+        }
+    }
+
+    /// A fill copied from two places at different levels (a sky lighter to the right):
+    /// the step where the copies meet is taken out, the edge of another thing is kept.
+    #[test]
+    fn a_step_between_copies_is_levelled_an_edge_is_kept() {
+        let (w, h) = (96usize, 48usize);
+        let hole: Vec<bool> = (0..w * h)
+            .map(|i| (32..64).contains(&(i % w)) && (12..36).contains(&(i / w)))
+            .collect();
+        for (left, right, kept) in [(0.30f32, 0.32f32, false), (0.30, 0.60, true)] {
+            // Known: `left` on the left, `right` on the right, a ramp between above and below.
+            let known =
+                |x: usize| left + (right - left) * ((x as f32 - 31.5) / 32.0).clamp(0.0, 1.0);
+            let mut img: Vec<Wp> = (0..w * h)
+                .map(|i| {
+                    let v = known(i % w);
+                    [v, v, v, 1.0, 0.0, 0.0, 0.0, 0.0]
+                })
+                .collect();
+            // The hole's left half copies from 24 cells left, its right half from 24 right.
+            let mut nnf = vec![NO_MATCH; w * h];
+            for i in (0..w * h).filter(|&i| hole[i]) {
+                let (x, y) = ((i % w) as i32, (i / w) as i32);
+                let sx = if x < 48 { x - 24 } else { x + 24 };
+                nnf[i] = Match { x: sx, y, d: 0.0 };
+                img[i] = img[y as usize * w + sx as usize];
+            }
+            let lv = Level::new(&Grid {
+                w,
+                h,
+                img: img.clone(),
+                hole: hole.clone(),
+            });
+            let c = seam_levels(&lv, &img, &nnf);
+            for i in (0..w * h).filter(|&i| !hole[i]) {
+                assert_eq!(c[i], [0.0; 3], "known cell {i} changed");
+            }
+            for y in [18usize, 24, 30] {
+                let at = |x: usize| img[y * w + x][0] + c[y * w + x][0];
+                let step = at(48) - at(47);
+                if kept {
+                    assert!(
+                        step > 0.8 * (right - left),
+                        "row {y}: the edge went to {step}"
+                    );
+                } else {
+                    assert!(
+                        step.abs() < 0.1 * (right - left),
+                        "row {y}: a step of {step} is left"
+                    );
+                }
+            }
         }
     }
 

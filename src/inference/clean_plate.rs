@@ -342,16 +342,15 @@ fn seam_levels(lv: &Level, img: &[Wp], nnf: &[Match]) -> Vec<[f32; 3]> {
         {
             return None;
         }
-        let (x, y, pr) = (x as usize, y as usize, PR as usize);
-        let (x0, y0) = (x.saturating_sub(pr), y.saturating_sub(pr));
-        let (x1, y1) = ((x + pr).min(w - 1), (y + pr).min(h - 1));
+        let (x0, y0, x1, y1) = around(w, h, x as usize, y as usize, PR as usize);
         let n = rect_sum(&sums[3], w, x0, y0, x1, y1).max(1.0);
         Some(std::array::from_fn(|c| {
             (rect_sum(&sums[c], w, x0, y0, x1, y1) / n) as f32
         }))
     };
     // The step from p's copy to q's (q = p + (dx, dy)), seen at p and at q.
-    let step = |p: usize, q: usize, dx: i32, dy: i32| -> [f32; 3] {
+    let step = |p: usize, q: usize| -> [f32; 3] {
+        let (dx, dy) = ((q % w) as i32 - (p % w) as i32, (q / w - p / w) as i32);
         let (a, b) = (nnf[p], nnf[q]);
         if !lv.hole[p] || !lv.hole[q] || (b.x - a.x, b.y - a.y) == (dx, dy) {
             return [0.0; 3];
@@ -375,24 +374,7 @@ fn seam_levels(lv: &Level, img: &[Wp], nnf: &[Match]) -> Vec<[f32; 3]> {
         // (A correction whose value at p less that at q is the step cancels it.)
         sum.map(|v| keep * v / n)
     };
-    let right: Vec<[f32; 3]> = (0..w * h)
-        .map(|p| {
-            if p % w + 1 < w {
-                step(p, p + 1, 1, 0)
-            } else {
-                [0.0; 3]
-            }
-        })
-        .collect();
-    let down: Vec<[f32; 3]> = (0..w * h)
-        .map(|p| {
-            if p / w + 1 < h {
-                step(p, p + w, 0, 1)
-            } else {
-                [0.0; 3]
-            }
-        })
-        .collect();
+    let (right, down) = neighbour_pairs(w, h, step);
     solve_differences(
         w,
         h,
@@ -468,9 +450,7 @@ fn local_mean(
         .collect();
     (0..w * h)
         .map(|p| {
-            let (x, y) = (p % w, p / w);
-            let (x0, y0) = (x.saturating_sub(radius), y.saturating_sub(radius));
-            let (x1, y1) = ((x + radius).min(w - 1), (y + radius).min(h - 1));
+            let (x0, y0, x1, y1) = around(w, h, p % w, p / w, radius);
             let n = rect_sum(&count, w, x0, y0, x1, y1).max(1.0);
             std::array::from_fn(|c| (rect_sum(&sums[c], w, x0, y0, x1, y1) / n) as f32)
         })
@@ -503,26 +483,9 @@ fn level_fill(
 ) -> Vec<[f32; 3]> {
     // The guidance: differences to the right and downward neighbours, less their local
     // mean near the edge (twice: once leaves about a third of a ramp).
-    let diff =
-        |p: usize, q: usize| -> [f32; 3] { std::array::from_fn(|c| values[p][c] - values[q][c]) };
-    let mut right: Vec<[f32; 3]> = (0..w * h)
-        .map(|p| {
-            if p % w + 1 < w {
-                diff(p, p + 1)
-            } else {
-                [0.0; 3]
-            }
-        })
-        .collect();
-    let mut down: Vec<[f32; 3]> = (0..w * h)
-        .map(|p| {
-            if p / w + 1 < h {
-                diff(p, p + w)
-            } else {
-                [0.0; 3]
-            }
-        })
-        .collect();
+    let (mut right, mut down) = neighbour_pairs(w, h, |p, q| {
+        std::array::from_fn(|c| values[p][c] - values[q][c])
+    });
     for _ in 0..2 {
         for (d, step) in [(&mut right, 1), (&mut down, w)] {
             let mean = local_mean(w, h, d, step, dist, radius);
@@ -711,14 +674,6 @@ fn match_edges(w: usize, h: usize, src: &[Px], mask: &[bool], fill: &mut [Px], s
         return;
     }
     let radius = |r: f64| ((r * scale).round() as usize).max(1);
-    let boxed = |x: usize, y: usize, r: usize| {
-        (
-            x.saturating_sub(r),
-            y.saturating_sub(r),
-            (x + r).min(w - 1),
-            (y + r).min(h - 1),
-        )
-    };
     // Known and filled means near each edge pixel. (The known pixels below the hole's
     // lowest row are the ground the building stood on: where the fill meets it there is
     // an edge of the scene, a street or a shore with trees above it, not a level to match,
@@ -741,7 +696,7 @@ fn match_edges(w: usize, h: usize, src: &[Px], mask: &[bool], fill: &mut [Px], s
     let mut step = vec![[0f32; 3]; n];
     let mut given = vec![false; n];
     for i in (0..n).filter(|&i| edge[i]) {
-        let (x0, y0, x1, y1) = boxed(i % w, i / w, r);
+        let (x0, y0, x1, y1) = around(w, h, i % w, i / w, r);
         let kn = rect_sum(&known_n, w, x0, y0, x1, y1);
         if kn < 1.0 {
             continue;
@@ -764,7 +719,7 @@ fn match_edges(w: usize, h: usize, src: &[Px], mask: &[bool], fill: &mut [Px], s
         .collect();
     let mut smooth = vec![[0f32; 3]; n];
     for i in (0..n).filter(|&i| given[i]) {
-        let (x0, y0, x1, y1) = boxed(i % w, i / w, r);
+        let (x0, y0, x1, y1) = around(w, h, i % w, i / w, r);
         let k = rect_sum(&count, w, x0, y0, x1, y1);
         for c in 0..3 {
             smooth[i][c] = (rect_sum(&sums[c], w, x0, y0, x1, y1) / k) as f32;
@@ -1042,6 +997,41 @@ fn integral(w: usize, h: usize, f: impl Fn(usize) -> f64) -> Vec<f64> {
 
 /// Sum over the inclusive rectangle [x0, x1] x [y0, y1].
 #[inline]
+/// The box `r` cells out around (x, y), clipped to the `w` x `h` grid: (x0, y0, x1, y1).
+fn around(w: usize, h: usize, x: usize, y: usize, r: usize) -> (usize, usize, usize, usize) {
+    (
+        x.saturating_sub(r),
+        y.saturating_sub(r),
+        (x + r).min(w - 1),
+        (y + r).min(h - 1),
+    )
+}
+
+/// Each cell's differences to its right and lower neighbours, `pair(p, q)` (zero on the
+/// last column and row): the guidance `solve_differences` reads.
+type Pairs = (Vec<[f32; 3]>, Vec<[f32; 3]>);
+fn neighbour_pairs(w: usize, h: usize, pair: impl Fn(usize, usize) -> [f32; 3]) -> Pairs {
+    let right = (0..w * h)
+        .map(|p| {
+            if p % w + 1 < w {
+                pair(p, p + 1)
+            } else {
+                [0.0; 3]
+            }
+        })
+        .collect();
+    let down = (0..w * h)
+        .map(|p| {
+            if p / w + 1 < h {
+                pair(p, p + w)
+            } else {
+                [0.0; 3]
+            }
+        })
+        .collect();
+    (right, down)
+}
+
 fn rect_sum(s: &[f64], w: usize, x0: usize, y0: usize, x1: usize, y1: usize) -> f64 {
     let ww = w + 1;
     s[(y1 + 1) * ww + x1 + 1] - s[y0 * ww + x1 + 1] - s[(y1 + 1) * ww + x0] + s[y0 * ww + x0]
@@ -1080,8 +1070,7 @@ impl Level {
         let mut target = vec![false; w * h];
         for y in 0..h {
             for x in 0..w {
-                let (x0, y0) = (x.saturating_sub(pr), y.saturating_sub(pr));
-                let (x1, y1) = ((x + pr).min(w - 1), (y + pr).min(h - 1));
+                let (x0, y0, x1, y1) = around(w, h, x, y, pr);
                 target[y * w + x] = rect_sum(&hole_int, w, x0, y0, x1, y1) > 0.0;
             }
         }

@@ -232,6 +232,44 @@ fn less_debris_keeps_fewer_pieces_each_whole() {
     assert_clean(&inst);
 }
 
+/// How high the settled pieces lie: the height over the building's foot that 2% of the
+/// element's solid pixels (dust off) stand above, leaving out the revealed sky (the test
+/// plate's pieces and rubble are warm, its sky blue).
+fn pile_top(inst: &Instance, amount: f64) -> f64 {
+    set(inst, "debris", ParamValue::Double(amount));
+    let img = frame(inst, at(1.6));
+    let mut ys: Vec<f64> = (0..H)
+        .flat_map(|y| (0..W).map(move |x| (x, y)))
+        .filter(|&(x, y)| {
+            let p = img.get(x, y);
+            p[3] > 0.9 && p[0] > p[2]
+        })
+        .map(|(_, y)| y as f64 + 0.5 - BUILDING.1)
+        .collect();
+    ys.sort_by(f64::total_cmp);
+    ys.get(ys.len() * 98 / 100).copied().unwrap_or(0.0)
+}
+
+#[test]
+fn with_less_debris_the_kept_pieces_lie_lower() {
+    let plugin = load(config());
+    let inst = instance(&plugin, Context::General, plate());
+    set(&inst, "dustAmount", ParamValue::Double(0.0));
+    with_output(&inst, 1); // element
+    let (full, some) = (pile_top(&inst, 1.0), pile_top(&inst, 0.4));
+    eprintln!("pile top over the foot, debris 1: {full:.1} px, 0.4: {some:.1} px");
+    assert!(
+        full > 10.0,
+        "the pieces at debris 1 lie flat ({full:.1} px high)"
+    );
+    // What held a kept piece up is mostly gone too: it may not stay where it lay.
+    assert!(
+        some < 0.75 * full,
+        "at debris 0.4 the kept pieces still lie as high as at 1: {some:.1} px against {full:.1} px"
+    );
+    assert_clean(&inst);
+}
+
 #[test]
 fn the_fall_is_continuous_in_time() {
     let plugin = load(config());

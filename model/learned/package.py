@@ -221,6 +221,7 @@ class Lattice(nn.Module):
         # Each slot's share (the golden-ratio sequence: any share of the slots is spread
         # evenly): the piece stays while `debris_amount` is above it.
         self.register_buffer("share", torch.remainder(self.slots * 0.6180339887 + 0.5, 1.0))
+        self.register_buffer("dy", torch.tensor([0.0, 1.0, 0.0, 0.0]))
 
     def forward(self, scene, controls, noise, fragments_rest, fragment_extent, fragments):
         progress, a = scene_geometry(scene)
@@ -228,8 +229,27 @@ class Lattice(nn.Module):
         alive = fragments_rest[:, 3] > 0.5
         # Rigid motion, isotropic: rest point P -> c + d + R(angle) (P - c).
         c0x, c0y = fragments_rest[:, 0] * a, fragments_rest[:, 1]
-        cx, cy = c0x + frag[:, 0] * a, c0y + frag[:, 1]
+        cx = c0x + frag[:, 0] * a
         cos, sin = torch.cos(frag[:, 2]), torch.sin(frag[:, 2])
+        # The moving box of each piece (its rest box rotated), centre (mx, my) and half
+        # sizes (rx, ry).
+        e = fragment_extent
+        hx, hy = 0.5 * (e[:, 1] - e[:, 0]), 0.5 * (e[:, 3] - e[:, 2])
+        ox, oy = 0.5 * (e[:, 1] + e[:, 0]), 0.5 * (e[:, 3] + e[:, 2])
+        mx = cx + cos * ox - sin * oy
+        rx = cos.abs() * hx + sin.abs() * hy + 1e-3
+        ry = sin.abs() * hx + cos.abs() * hy + 1e-3
+        x0, y0, x1, y1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
+        w, h = (x1 - x0) / BIN_COLS, (y1 - y0) / BIN_ROWS
+        px = x0 + (self.cols + 0.5) * w                                  # [BIN_COLS]
+        py = y1 - (self.rows + 0.5) * h                                  # [BIN_ROWS]
+        settled, heap = self.rubble(fragments_rest, frag, a, cx, c0y, px, alive)
+        amount = controls[9].clamp(0.0, 2.0)
+        kept = (self.share < amount).float()
+        frag = frag - self.lowered(amount, kept, settled, progress, frag, c0y + frag[:, 1] + sin * ox + cos * oy,
+                                   ry)[:, None] * self.dy
+        cy = c0y + frag[:, 1]
+        my = cy + sin * ox + cos * oy
         # Its inverse from canonical (X, Y): p = ((X - rl) / rh, (Y - rb) / rh),
         # q = c0 + R(-angle) (p - c).
         rl, rb, rh = scene[8], scene[9], scene[11]
@@ -241,18 +261,7 @@ class Lattice(nn.Module):
         L = float(LABELS)
         maps = torch.stack([qxx * L / a, qxy * L / a, qx0 * L / a,        # label column
                             -qyx * L, -qyy * L, L - qy0 * L], 1)           # label row
-        # The moving box of each cell (its rest box rotated), against the lattice cells.
-        e = fragment_extent
-        hx, hy = 0.5 * (e[:, 1] - e[:, 0]), 0.5 * (e[:, 3] - e[:, 2])
-        ox, oy = 0.5 * (e[:, 1] + e[:, 0]), 0.5 * (e[:, 3] + e[:, 2])
-        mx = cx + cos * ox - sin * oy
-        my = cy + sin * ox + cos * oy
-        rx = cos.abs() * hx + sin.abs() * hy + 1e-3
-        ry = sin.abs() * hx + cos.abs() * hy + 1e-3
-        x0, y0, x1, y1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
-        w, h = (x1 - x0) / BIN_COLS, (y1 - y0) / BIN_ROWS
-        px = x0 + (self.cols + 0.5) * w                                  # [BIN_COLS]
-        py = y1 - (self.rows + 0.5) * h                                  # [BIN_ROWS]
+        # The moving boxes against the lattice cells.
         over_x = (px[:, None] - mx[None, :]).abs() < rx[None, :] + 0.5 * w
         over_y = ((py[:, None] - my[None, :]).abs() < ry[None, :] + 0.5 * h) & alive[None, :]
         hit = (over_y[:, None, :] & over_x[None, :, :]).reshape(BIN_ROWS * BIN_COLS, MAX_FRAGMENTS)
@@ -265,22 +274,32 @@ class Lattice(nn.Module):
         # Each cell's candidates' maps. (Zero where there is no candidate: ties among the
         # empty ones fall either way.)
         maps = maps[index].permute(2, 0, 1) * (value > 0).float()[None]     # [6, cells, K]
-        settled, heap = self.rubble(fragments_rest, frag, a, cx, c0y, px, alive)
-        kept, heap = self.debris(controls[9].clamp(0.0, 2.0), settled, heap, px, mx, my, rx, ry, w)
+        heap = self.debris(amount, kept, settled, heap, px, mx, my, rx, ry, w)
         return frag, torch.cat([slots[None], maps], 0), settled, heap, kept
 
-    def debris(self, amount, settled, heap, px, mx, my, rx, ry, w):
-        """The `debris_amount` control: which pieces stay once landed (1; below 1, a share
-        `amount` of them, spread evenly over the facade: each piece whole or gone, never a
-        half-transparent ghost) and the heap's height, scaled by it. Under a piece that
-        stays the heap keeps up to its full height, enough to hold the piece where it came
-        to rest (a quarter of its height sunk in), so no piece floats over a lower heap."""
-        kept = (self.share < amount).float()
+    @staticmethod
+    def lowered(amount, kept, settled, progress, frag, my, ry):
+        """How far each piece the debris control keeps comes down below where the generator
+        puts it. Below 1 the pieces it lay on are gone too, evenly spread (a share
+        `amount` of them stay): what held a piece at some height is that share of what
+        held it, so its height over the ground (with a quarter of it sunk in) is scaled by
+        `amount`, as the heap's is. It comes down as it lands (once the fall is over, every
+        released piece has landed), so nothing jumps; at 1 and above, nothing moves."""
+        landed = torch.maximum(settled, _smoothstep(1.0, 1.25, progress) * frag[:, 3])
+        rest = (my - 0.5 * ry).clamp(min=0.0)
+        return (1.0 - amount).clamp(min=0.0) * rest * landed * kept
+
+    def debris(self, amount, kept, settled, heap, px, mx, my, rx, ry, w):
+        """The rubble heap's height under the `debris_amount` control, which keeps a share
+        `amount` of the pieces once landed (`kept`: spread evenly over the facade, each
+        piece whole or gone, never a half-transparent ghost): scaled by it. Under a piece
+        that stays the heap keeps up to its full height, enough to hold the piece where it
+        came to rest (a quarter of its height sunk in), so no piece floats over a lower heap."""
         hold = kept * settled * (my - 0.5 * ry)                          # [256]
         # (Under the piece, and sloping away over as far again to either side.)
         under = (2.0 - ((px[:, None] - mx[None, :]).abs() - 0.5 * w) / rx[None, :]).clamp(0.0, 1.0)
         need = (under * hold[None, :]).amax(1)                           # [BIN_COLS]
-        return kept, torch.maximum(amount * heap, torch.minimum(need, heap))
+        return torch.maximum(amount * heap, torch.minimum(need, heap))
 
     @staticmethod
     def rubble(rest, frag, a, cx, c0y, px, alive):

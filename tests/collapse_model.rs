@@ -451,6 +451,82 @@ fn no_ghost_of_the_outline_stays() {
     assert_clean(&inst);
 }
 
+/// A domed building sinks a few pixels as its lower floors fail: what it leaves above
+/// its curved top is against the sky (here a green Background), not a dark band the shape
+/// of its outline (the interior shows in the cracks inside the facade only). (Before
+/// session 14 the renderer looked only straight up for the sky: 55 of 685 were dark.)
+#[test]
+fn a_sinking_dome_leaves_no_dark_band_above_it() {
+    use collapse_ofx::host::{BitDepth, ClipSource, Components};
+    let plugin = load(config());
+    let (bx, by, bw, bh) = BUILDING;
+    // The region's upper part: a dome of radius 30 on the body, sky beside it.
+    let (cx, r) = (bx + bw / 2.0, 30.0);
+    let spring = by + bh - r;
+    let dome = |x: i32, y: i32| {
+        let (dx, dy) = (x as f64 + 0.5 - cx, y as f64 + 0.5 - spring);
+        dy >= 0.0 && dx * dx + dy * dy < r * r
+    };
+    let body = |x: i32, y: i32| {
+        (x as f64) >= bx && (x as f64) < bx + bw && (y as f64) >= by && (y as f64 + 0.5) < spring
+    };
+    let in_region = |x: i32, y: i32| {
+        (x as f64) >= bx && (x as f64) < bx + bw && (y as f64) >= by && (y as f64) < by + bh
+    };
+    let base = plate();
+    let (mut px, mut mask) = (Vec::new(), Vec::new());
+    for y in 0..H {
+        for x in 0..W {
+            let t = y as f32 / H as f32;
+            let sky = [0.35 + 0.3 * (1.0 - t), 0.55 + 0.2 * (1.0 - t), 0.95, 1.0];
+            let building = dome(x, y) || body(x, y);
+            px.extend_from_slice(&if dome(x, y) {
+                FACADE
+            } else if in_region(x, y) && !building {
+                sky
+            } else {
+                base.get(x, y)
+            });
+            mask.extend_from_slice(&[f32::from(u8::from(building)); 4]);
+        }
+    }
+    let whole = rect(0, 0, W, H);
+    let inst = instance(&plugin, Context::General, Image::from_f32_rgba(whole, &px));
+    let matte = Image::from_f32_rgba(whole, &mask);
+    inst.connect("Mask", ClipSource::still(matte)).unwrap();
+    let green = Image::filled(
+        BitDepth::Float,
+        Components::Rgba,
+        whole,
+        [0.1, 0.8, 0.2, 1.0],
+    );
+    inst.connect("Background", ClipSource::still(green))
+        .unwrap();
+    set(&inst, "dustAmount", ParamValue::Double(0.0));
+    // The dome's pixels that no longer show the facade: dark (the interior) or green.
+    let (mut dark, mut open) = (0, 0);
+    for p in [0.15, 0.2, 0.25] {
+        let img = frame(&inst, at(p));
+        for y in 0..H {
+            for x in (0..W).filter(|&x| dome(x, y)) {
+                let c = img.get(x, y);
+                if is_facade(c) {
+                    continue;
+                }
+                open += 1;
+                dark += usize::from(c[..3].iter().all(|&v| v < 0.3));
+            }
+        }
+    }
+    eprintln!("dome pixels opened: {open}, of them dark: {dark}");
+    assert!(open > 100, "the dome does not move ({open} pixels opened)");
+    assert!(
+        dark * 20 < open,
+        "{dark} of the {open} pixels the dome left are dark"
+    );
+    assert_clean(&inst);
+}
+
 #[test]
 fn half_precision_is_close_to_float() {
     let plugin = load(config());

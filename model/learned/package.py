@@ -429,6 +429,28 @@ def _pixels(coord, start, scale, size, flip):
     return i.clamp(0, size - 1).long(), ok.float()
 
 
+OUTLINE_CELL = 8               # pixels per cell of the renderer's outline test
+
+
+def _outline(mask, reach_rows, reach_cols):
+    """Per 8x8 cell of the window's matte (rows top first), 1 where the building does not
+    stand all around it, `reach` pixels above, to either side or diagonally above (that
+    far from its outline a gap shows what is behind, not its interior), 0 deep inside,
+    between where the cells are part full."""
+    cells = F.avg_pool2d(_finite(mask).clamp(0.0, 1.0), OUTLINE_CELL, stride=OUTLINE_CELL,
+                         ceil_mode=True)[0, 0]                           # [hq, wq]
+    rows = torch.arange(cells.shape[0])
+    cols = torch.arange(cells.shape[1])
+    di, dj = torch.round(reach_rows / OUTLINE_CELL), torch.round(reach_cols / OUTLINE_CELL)
+    held = None
+    for u, v in ((-1.0, 0.0), (0.0, -1.0), (0.0, 1.0), (-0.7, -0.7), (-0.7, 0.7)):
+        r = (rows + torch.round(u * di)).clamp(0, cells.shape[0] - 1).long()
+        c = (cols + torch.round(v * dj)).clamp(0, cells.shape[1] - 1).long()
+        m = cells[r][:, c]
+        held = m if held is None else torch.minimum(held, m)
+    return ((1.0 - held) * 20.0).clamp(0.0, 1.0)
+
+
 PUFF_TEXELS = 128
 BLUR = 25                     # taps of the dust lattice's blur (sigma 4 cells)
 DUST_FLOOR = 1e-3             # optical depth below which the lattice holds no dust (alpha < 1e-3)
@@ -815,9 +837,10 @@ class Renderer(nn.Module):
         owner = fragment_labels.reshape(-1)[(rr[:, None] * (LABELS + 2) + rc[None, :]).long()]
         moved = torch.sqrt((fragments[:, 0] * a) ** 2 + fragments[:, 1] ** 2)   # [256]
         away = moved[owner.clamp(min=0).long()]                          # [hb, wb]
-        # (Not along the roofline: where no building stands just above, it is the sky.)
-        up, _ = _pixels(bY + 0.05 * rh, src_t, sy, hs, True)
-        roof = 1.0 - _finite(mask[0, :, up][:, :, col]).clamp(0.0, 1.0)
+        # (Not along the outline: where no building stands a little way above or to either
+        # side, above a dome, beside a tower or a spire, the gap is against the sky. Looked
+        # up on the matte's 8x8 means over the whole window: cheap, the same for every tile.)
+        roof = _outline(mask, 0.05 * rh * sy, 0.05 * rh * sx)[row // OUTLINE_CELL][:, col // OUTLINE_CELL]
         # (Matte no fragment holds, a spire too thin for its cells: gone under the dust.)
         away = torch.where(owner < 0, 0.03 + 0.15 * _smoothstep(0.05, 0.3, progress), away)
         # (And once the building is down, no gap is left to show its interior.)

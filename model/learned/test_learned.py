@@ -89,5 +89,31 @@ class ExportedFrameTests(unittest.TestCase):
         self.assertEqual(MAX_FRAGMENTS, 256)
 
 
+
+class OutlineTests(unittest.TestCase):
+    def test_a_gap_near_the_outline_is_against_the_sky_also_beside_a_lantern(self):
+        from .package import OUTLINE_CELL, _outline
+        # A dome 160 pixels across with a lantern 24 wide and 64 tall on top, on a body
+        # (rows top first, 400 x 320).
+        h, w = 320, 400
+        y, x = torch.meshgrid(torch.arange(h) + 0.5, torch.arange(w) + 0.5, indexing="ij")
+        dome = ((x - 200) ** 2 + (y - 240) ** 2 < 80 ** 2) & (y < 240)
+        lantern = ((x - 200).abs() < 12) & (y > 96) & (y < 170)
+        body = (y >= 240) & ((x - 200).abs() < 80)
+        mask = (dome | lantern | body).float()[None, None]
+        reach = 28.0                                   # 0.05 of a 560-pixel region
+        open_ = _outline(mask, torch.tensor(reach), torch.tensor(reach))
+        at = lambda px, py: float(open_[int(py) // OUTLINE_CELL, int(px) // OUTLINE_CELL])
+        # Just inside the dome's outline under the lantern: straight up is still building
+        # (the lantern), yet the gap is against the sky. (The rule before session 14 looked
+        # only straight up, and left a dark band there.)
+        up = lambda px, py: float(mask[0, 0, int(py - reach), int(px)])
+        for px, py in ((205, 175), (195, 175), (191, 168)):
+            self.assertEqual(up(px, py), 1.0, (px, py))
+            self.assertEqual(at(px, py), 1.0, (px, py))
+        # Deep inside, a crack shows the interior.
+        self.assertEqual(at(200, 280), 0.0)
+        self.assertEqual(at(200, 215), 0.0)
+
 if __name__ == "__main__":
     unittest.main()

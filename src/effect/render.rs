@@ -346,13 +346,11 @@ fn fingerprint(model: &LoadedModel, over: RectI, images: u64, inputs: &FrameInpu
     f.finish()
 }
 
-/// Writes the window: the plate (or zeros) outside `work`, the chosen output
-/// inside, from an element that covers `element_rect` (which holds `work`).
 /// The hole's fringe: the pixels the clean plate replaces around the building's
 /// matte (the hole is the matte grown by `HOLE_MARGIN`) that the model, which sees
 /// only the matte, leaves to the plate. There a photograph keeps the building's
 /// anti-aliased edge and its sharpening halo, a ghost of its outline once it is
-/// gone; so as the collapse ends (`FRINGE_CLEARED`, under the dust) the clean plate
+/// gone; so as it comes down (`FRINGE_CLEARED`) the clean plate
 /// comes in under the element there. Planar over `rect` (the stages' window), rows
 /// top first.
 struct Fringe<'a> {
@@ -363,9 +361,9 @@ struct Fringe<'a> {
     weight: f32,
 }
 
-/// The collapse progress over which the fringe goes from plate to clean plate: the
-/// building is down and the dust at its thickest.
-const FRINGE_CLEARED: (f64, f64) = (0.6, 1.0);
+/// The collapse progress over which the fringe goes from plate to clean plate: as the
+/// building starts to sink and break (before, its outline would float where it stood).
+const FRINGE_CLEARED: (f64, f64) = (0.1, 0.35);
 
 impl Fringe<'_> {
     /// The premultiplied clean plate at canonical pixel (x, y), weighted by how much
@@ -400,8 +398,9 @@ fn smoothstep(e0: f64, e1: f64, x: f64) -> f64 {
     t * t * (3.0 - 2.0 * t)
 }
 
-/// The element over its work area (with the fringe's clean plate under it) written
-/// out as `mode` asks: over the plate, alone, or its alpha.
+/// Writes the window: the plate (or zeros) outside `work`, the chosen output
+/// inside, from an element that covers `element_rect` (which holds `work`), with the
+/// fringe's clean plate under it.
 fn write_result(
     out: &mut Image,
     plate: &Image,

@@ -4,7 +4,7 @@
 
 mod plugin_util;
 
-use collapse_ofx::host::{Context, Image, Instance, ParamValue};
+use collapse_ofx::host::{Context, Image, Instance, ParamValue, Plugin};
 use plugin_util::*;
 
 /// The bundled model's reach (collapse.reach "0.75 0.06 0.75 0.6") around BUILDING.
@@ -55,6 +55,41 @@ fn fragments_only(inst: &Instance) {
 
 fn with_output(inst: &Instance, mode: i32) {
     set(inst, "output", ParamValue::Choice(mode));
+}
+
+/// A clean plate of one green (the Background input).
+fn green_behind(inst: &Instance) {
+    use collapse_ofx::host::{BitDepth, ClipSource, Components};
+    let green = Image::filled(
+        BitDepth::Float,
+        Components::Rgba,
+        rect(0, 0, W, H),
+        [0.1, 0.8, 0.2, 1.0],
+    );
+    inst.connect("Background", ClipSource::still(green))
+        .unwrap();
+}
+
+/// An instance over a plate and a Mask painted per pixel: `paint(x, y)` gives the
+/// plate's colour there and whether the Mask covers it.
+fn painted(plugin: &Plugin, paint: impl Fn(i32, i32) -> ([f32; 4], bool)) -> Instance {
+    use collapse_ofx::host::ClipSource;
+    let (mut px, mut mask) = (Vec::new(), Vec::new());
+    for y in 0..H {
+        for x in 0..W {
+            let (c, covered) = paint(x, y);
+            px.extend_from_slice(&c);
+            mask.extend_from_slice(&[f32::from(u8::from(covered)); 4]);
+        }
+    }
+    let whole = rect(0, 0, W, H);
+    let inst = instance(plugin, Context::General, Image::from_f32_rgba(whole, &px));
+    inst.connect(
+        "Mask",
+        ClipSource::still(Image::from_f32_rgba(whole, &mask)),
+    )
+    .unwrap();
+    inst
 }
 
 #[test]
@@ -363,14 +398,7 @@ fn output_modes_composite_element_and_matte_agree() {
 fn a_clean_plate_shows_where_the_building_stood() {
     let plugin = load(config());
     let inst = instance(&plugin, Context::General, plate());
-    let green = Image::filled(
-        collapse_ofx::host::BitDepth::Float,
-        collapse_ofx::host::Components::Rgba,
-        rect(0, 0, W, H),
-        [0.1, 0.8, 0.2, 1.0],
-    );
-    inst.connect("Background", collapse_ofx::host::ClipSource::still(green))
-        .unwrap();
+    green_behind(&inst);
     let img = frame(&inst, at(1.6));
     let (bx, by, bw, bh) = BUILDING;
     let (mut greenish, mut n) = (0, 0);
@@ -395,7 +423,6 @@ fn a_clean_plate_shows_where_the_building_stood() {
 /// building. Once it is down the clean plate shows there too, not a ghost of its outline.
 #[test]
 fn no_ghost_of_the_outline_stays() {
-    use collapse_ofx::host::{BitDepth, ClipSource, Components};
     let plugin = load(config());
     let (bx, by, bw, bh) = BUILDING;
     let (x0, x1, y0, y1) = (bx as i32, (bx + bw) as i32, by as i32, (by + bh) as i32);
@@ -403,31 +430,12 @@ fn no_ghost_of_the_outline_stays() {
         ((x == x0 - 1 || x == x1) && (y0..=y1).contains(&y))
             || (y == y1 && (x0 - 1..=x1).contains(&x))
     };
-    let mut px = Vec::new();
-    let mut mask = Vec::new();
     let base = plate();
-    for y in 0..H {
-        for x in 0..W {
-            px.extend_from_slice(&if halo(x, y) { [1.0; 4] } else { base.get(x, y) });
-            let inside = (x0..x1).contains(&x) && (y0..y1).contains(&y);
-            mask.extend_from_slice(&[f32::from(u8::from(inside)); 4]);
-        }
-    }
-    let inst = instance(
-        &plugin,
-        Context::General,
-        Image::from_f32_rgba(rect(0, 0, W, H), &px),
-    );
-    let matte = Image::from_f32_rgba(rect(0, 0, W, H), &mask);
-    inst.connect("Mask", ClipSource::still(matte)).unwrap();
-    let green = Image::filled(
-        BitDepth::Float,
-        Components::Rgba,
-        rect(0, 0, W, H),
-        [0.1, 0.8, 0.2, 1.0],
-    );
-    inst.connect("Background", ClipSource::still(green))
-        .unwrap();
+    let inst = painted(&plugin, |x, y| {
+        let inside = (x0..x1).contains(&x) && (y0..y1).contains(&y);
+        (if halo(x, y) { [1.0; 4] } else { base.get(x, y) }, inside)
+    });
+    green_behind(&inst);
     fragments_only(&inst);
     let white = |img: &Image| {
         (0..H)
@@ -457,7 +465,6 @@ fn no_ghost_of_the_outline_stays() {
 /// session 14 the renderer looked only straight up for the sky: 55 of 685 were dark.)
 #[test]
 fn a_sinking_dome_leaves_no_dark_band_above_it() {
-    use collapse_ofx::host::{BitDepth, ClipSource, Components};
     let plugin = load(config());
     let (bx, by, bw, bh) = BUILDING;
     // The region's upper part: a dome of radius 30 on the body, sky beside it.
@@ -474,34 +481,20 @@ fn a_sinking_dome_leaves_no_dark_band_above_it() {
         (x as f64) >= bx && (x as f64) < bx + bw && (y as f64) >= by && (y as f64) < by + bh
     };
     let base = plate();
-    let (mut px, mut mask) = (Vec::new(), Vec::new());
-    for y in 0..H {
-        for x in 0..W {
-            let t = y as f32 / H as f32;
-            let sky = [0.35 + 0.3 * (1.0 - t), 0.55 + 0.2 * (1.0 - t), 0.95, 1.0];
-            let building = dome(x, y) || body(x, y);
-            px.extend_from_slice(&if dome(x, y) {
-                FACADE
-            } else if in_region(x, y) && !building {
-                sky
-            } else {
-                base.get(x, y)
-            });
-            mask.extend_from_slice(&[f32::from(u8::from(building)); 4]);
-        }
-    }
-    let whole = rect(0, 0, W, H);
-    let inst = instance(&plugin, Context::General, Image::from_f32_rgba(whole, &px));
-    let matte = Image::from_f32_rgba(whole, &mask);
-    inst.connect("Mask", ClipSource::still(matte)).unwrap();
-    let green = Image::filled(
-        BitDepth::Float,
-        Components::Rgba,
-        whole,
-        [0.1, 0.8, 0.2, 1.0],
-    );
-    inst.connect("Background", ClipSource::still(green))
-        .unwrap();
+    let inst = painted(&plugin, |x, y| {
+        let t = y as f32 / H as f32;
+        let sky = [0.35 + 0.3 * (1.0 - t), 0.55 + 0.2 * (1.0 - t), 0.95, 1.0];
+        let building = dome(x, y) || body(x, y);
+        let colour = if dome(x, y) {
+            FACADE
+        } else if in_region(x, y) && !building {
+            sky
+        } else {
+            base.get(x, y)
+        };
+        (colour, building)
+    });
+    green_behind(&inst);
     set(&inst, "dustAmount", ParamValue::Double(0.0));
     // The dome's pixels that no longer show the facade: dark (the interior) or green.
     let (mut dark, mut open) = (0, 0);
@@ -660,14 +653,7 @@ fn the_clean_plate_output_is_the_same_at_every_frame_and_hides_the_building() {
         "the 0.5 proxy's clean plate differs by {mean} on average"
     );
     // With a Background connected, that is what shows.
-    let green = Image::filled(
-        collapse_ofx::host::BitDepth::Float,
-        collapse_ofx::host::Components::Rgba,
-        rect(0, 0, W, H),
-        [0.1, 0.8, 0.2, 1.0],
-    );
-    inst.connect("Background", collapse_ofx::host::ClipSource::still(green))
-        .unwrap();
+    green_behind(&inst);
     let given = frame(&inst, 3.0);
     let g = given.get((bx + bw / 2.0) as i32, (by + bh / 2.0) as i32);
     assert!(

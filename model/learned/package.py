@@ -429,6 +429,13 @@ def _pixels(coord, start, scale, size, flip):
     return i.clamp(0, size - 1).long(), ok.float()
 
 
+def _grown(mask):
+    """The matte (NaN, inf -> 0) grown by 3 pixels: its maximum over 7x7 pixels, in two
+    passes."""
+    m = F.max_pool2d(_finite(mask), (1, 7), stride=1, padding=(0, 3))
+    return F.max_pool2d(m, (7, 1), stride=1, padding=(3, 0))
+
+
 OUTLINE_CELL = 8               # pixels per cell of the renderer's outline test
 
 
@@ -810,11 +817,12 @@ class Renderer(nn.Module):
         cy = fragments_rest[:, 1] + fragments[:, 1]
         big = cx * 0.0 + 1e6
         pad = 0.25
-        zero = a * 0.0
+        edge = 4.0 / rh                               # (and the hole's 3 pixels beyond it)
+        zero = a * 0.0 - edge
         fx0 = torch.minimum(torch.where(alive, cx, big).min() - pad, zero)
-        fx1 = torch.maximum(torch.where(alive, cx, -big).max() + pad, a)
+        fx1 = torch.maximum(torch.where(alive, cx, -big).max() + pad, a + edge)
         fy0 = torch.minimum(torch.where(alive, cy, big).min() - pad, zero)
-        fy1 = torch.maximum(torch.where(alive, cy, -big).max() + pad, zero + 1.0)
+        fy1 = torch.maximum(torch.where(alive, cy, -big).max() + pad, 1.0 + edge)
         # (And the rubble heap's columns, with the two more its B-splines reach.)
         step = (bx1 - bx0) / BIN_COLS
         cols = bx0 + (torch.arange(BIN_COLS, dtype=torch.float32) + 0.5) * step
@@ -829,7 +837,9 @@ class Renderer(nn.Module):
         col, col_ok = _pixels(bX, src_l, sx, ws, False)
         row, row_ok = _pixels(bY, src_t, sy, hs, True)
         inside = row_ok[:, None] * col_ok[None, :]
+        # (With the matte grown by 3 pixels: the clean plate's hole, see below.)
         m_p = _finite(mask[0, :, row][:, :, col]).clamp(0.0, 1.0) * inside   # [1, hb, wb]
+        m_g = _grown(mask)[0, :, row][:, :, col].clamp(0.0, 1.0) * inside
         # Until the piece that stood there has moved away, a gap shows the building's dark
         # interior rather than what is behind it (cracks read as cracks).
         rc = (bu / a * LABELS).floor().clamp(-1.0, float(LABELS)) + 1.0
@@ -849,6 +859,11 @@ class Renderer(nn.Module):
         interior = torch.cat([0.22 * inner, torch.ones_like(inner[:1])]).reshape(4, 1, 1)
         behind = _finite(background[0][:, row][:, :, col])
         box = (interior + reveal * (behind - interior)) * m_p             # [4, hb, wb]
+        # Around the matte, over the 3 pixels the clean plate's hole has beyond it, a
+        # photograph keeps the building's anti-aliased edge and its sharpening halo: as the
+        # building starts to come down the clean plate comes in there too, or a ghost of
+        # its outline would stay where it stood.
+        box = box + (m_g - m_p).clamp(min=0.0) * _smoothstep(0.1, 0.35, progress) * behind
         # Fragments: the pixels whose lattice cell has any candidate.
         bc = torch.floor((bu - bx0) / (bx1 - bx0) * BIN_COLS).clamp(0, BIN_COLS - 1)
         br = torch.floor((by1 - bv) / (by1 - by0) * BIN_ROWS).clamp(0, BIN_ROWS - 1)

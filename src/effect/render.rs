@@ -278,21 +278,13 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
             (Arc::new(run(work)?), work)
         };
     let ran = clock.elapsed();
-    let (matte, clean) = (inputs.mask, inputs.background);
-    let fringe = Fringe {
-        matte: matte.as_slice().expect("contiguous"),
-        hole,
-        clean: clean.as_slice().expect("contiguous"),
-        rect: source_px,
-        weight: smoothstep(FRINGE_CLEARED.0, FRINGE_CLEARED.1, progress) as f32,
-    };
+    drop(inputs);
     write_result(
         &mut out,
         &plate_img,
         window,
         work,
         (&element, element_rect),
-        &fringe,
         settings.output,
     );
     log::debug!(
@@ -346,68 +338,14 @@ fn fingerprint(model: &LoadedModel, over: RectI, images: u64, inputs: &FrameInpu
     f.finish()
 }
 
-/// The hole's fringe: the pixels the clean plate replaces around the building's
-/// matte (the hole is the matte grown by `HOLE_MARGIN`) that the model, which sees
-/// only the matte, leaves to the plate. There a photograph keeps the building's
-/// anti-aliased edge and its sharpening halo, a ghost of its outline once it is
-/// gone; so as it comes down (`FRINGE_CLEARED`) the clean plate
-/// comes in under the element there. Planar over `rect` (the stages' window), rows
-/// top first.
-struct Fringe<'a> {
-    matte: &'a [f32],
-    hole: &'a [f32],
-    clean: &'a [f32],
-    rect: RectI,
-    weight: f32,
-}
-
-/// The collapse progress over which the fringe goes from plate to clean plate: as the
-/// building starts to sink and break (before, its outline would float where it stood).
-const FRINGE_CLEARED: (f64, f64) = (0.1, 0.35);
-
-impl Fringe<'_> {
-    /// The premultiplied clean plate at canonical pixel (x, y), weighted by how much
-    /// of the pixel is fringe; None where there is none.
-    fn at(&self, x: i32, y: i32) -> Option<[f32; 4]> {
-        if self.weight <= 0.0
-            || x < self.rect.x1
-            || x >= self.rect.x2
-            || y < self.rect.y1
-            || y >= self.rect.y2
-        {
-            return None;
-        }
-        let (w, h) = (self.rect.width() as usize, self.rect.height() as usize);
-        let i = (self.rect.y2 - 1 - y) as usize * w + (x - self.rect.x1) as usize;
-        let k = (self.hole[i] - self.matte[i].max(0.0)).clamp(0.0, 1.0) * self.weight;
-        (k > 0.0).then(|| {
-            std::array::from_fn(|c| {
-                let v = self.clean[c * w * h + i];
-                if v.is_finite() {
-                    k * v
-                } else {
-                    0.0
-                }
-            })
-        })
-    }
-}
-
-fn smoothstep(e0: f64, e1: f64, x: f64) -> f64 {
-    let t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0);
-    t * t * (3.0 - 2.0 * t)
-}
-
 /// Writes the window: the plate (or zeros) outside `work`, the chosen output
-/// inside, from an element that covers `element_rect` (which holds `work`), with the
-/// fringe's clean plate under it.
+/// inside, from an element that covers `element_rect` (which holds `work`).
 fn write_result(
     out: &mut Image,
     plate: &Image,
     window: RectI,
     work: RectI,
     (element, element_rect): (&[f32], RectI),
-    fringe: &Fringe,
     mode: OutputMode,
 ) {
     let w = work.width() as usize;
@@ -418,7 +356,6 @@ fn write_result(
     let dx = (work.x1 - element_rect.x1) as usize;
     let mut scratch = Vec::new();
     let mut row = vec![0.0f32; w * 4];
-    let mut touched = vec![false; w];
     let zeros = vec![0.0f32; window.width() as usize * 4];
     for y in window.y1..window.y2 {
         match mode {
@@ -436,17 +373,12 @@ fn write_result(
         }
         for i in 0..w {
             let at = j * ew + dx + i;
-            let mut e = [
+            let e = [
                 element[at],
                 element[eh * ew + at],
                 element[2 * eh * ew + at],
                 element[3 * eh * ew + at],
             ];
-            if let Some(under) = fringe.at(work.x1 + i as i32, y) {
-                let a = e[3].clamp(0.0, 1.0);
-                e = std::array::from_fn(|c| e[c] + (1.0 - a) * under[c]);
-            }
-            touched[i] = e != [0.0; 4];
             let px = &mut row[i * 4..i * 4 + 4];
             match mode {
                 OutputMode::Composite => {
@@ -470,7 +402,9 @@ fn write_result(
         }
         if mode == OutputMode::Composite {
             // Only the work span is rewritten; pixels left untouched above keep their bits.
-            write_changed(out, y, work.x1, &row, |i| touched[i]);
+            let plane = eh * ew;
+            let touched = |i: usize| (0..4).any(|c| element[c * plane + j * ew + dx + i] != 0.0);
+            write_changed(out, y, work.x1, &row, touched);
         } else {
             out.write_rgba(y, work.x1, work.x2, &row);
         }

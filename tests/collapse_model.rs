@@ -474,21 +474,14 @@ fn a_sinking_dome_leaves_no_dark_band_above_it() {
         let (dx, dy) = (x as f64 + 0.5 - cx, y as f64 + 0.5 - spring);
         dy >= 0.0 && dx * dx + dy * dy < r * r
     };
-    let body = |x: i32, y: i32| {
-        (x as f64) >= bx && (x as f64) < bx + bw && (y as f64) >= by && (y as f64 + 0.5) < spring
-    };
-    let in_region = |x: i32, y: i32| {
-        (x as f64) >= bx && (x as f64) < bx + bw && (y as f64) >= by && (y as f64) < by + bh
-    };
+    let body = |x: i32, y: i32| in_building(x, y) && (y as f64 + 0.5) < spring;
     let base = plate();
     let inst = painted(&plugin, |x, y| {
-        let t = y as f32 / H as f32;
-        let sky = [0.35 + 0.3 * (1.0 - t), 0.55 + 0.2 * (1.0 - t), 0.95, 1.0];
         let building = dome(x, y) || body(x, y);
         let colour = if dome(x, y) {
             FACADE
-        } else if in_region(x, y) && !building {
-            sky
+        } else if in_building(x, y) && !building {
+            sky(y)
         } else {
             base.get(x, y)
         };

@@ -221,7 +221,6 @@ class Lattice(nn.Module):
         # Each slot's share (the golden-ratio sequence: any share of the slots is spread
         # evenly): the piece stays while `debris_amount` is above it.
         self.register_buffer("share", torch.remainder(self.slots * 0.6180339887 + 0.5, 1.0))
-        self.register_buffer("dy", torch.tensor([0.0, 1.0, 0.0, 0.0]))
 
     def forward(self, scene, controls, noise, fragments_rest, fragment_extent, fragments):
         progress, a = scene_geometry(scene)
@@ -246,10 +245,10 @@ class Lattice(nn.Module):
         settled, heap = self.rubble(fragments_rest, frag, a, cx, c0y, px, alive)
         amount = controls[9].clamp(0.0, 2.0)
         kept = (self.share < amount).float()
-        frag = frag - self.lowered(amount, kept, settled, progress, frag, c0y + frag[:, 1] + sin * ox + cos * oy,
-                                   ry)[:, None] * self.dy
-        cy = c0y + frag[:, 1]
-        my = cy + sin * ox + cos * oy
+        my = c0y + frag[:, 1] + sin * ox + cos * oy
+        drop = self.lowered(amount, kept, settled, progress, frag, my, ry)
+        frag = torch.stack([frag[:, 0], frag[:, 1] - drop, frag[:, 2], frag[:, 3]], 1)
+        cy, my = c0y + frag[:, 1], my - drop
         # Its inverse from canonical (X, Y): p = ((X - rl) / rh, (Y - rb) / rh),
         # q = c0 + R(-angle) (p - c).
         rl, rb, rh = scene[8], scene[9], scene[11]
@@ -850,11 +849,11 @@ class Renderer(nn.Module):
         # (Not along the outline: where no building stands a little way above or to either
         # side, above a dome, beside a tower or a spire, the gap is against the sky. Looked
         # up on the matte's 8x8 means over the whole window: cheap, the same for every tile.)
-        roof = _outline(mask, 0.05 * rh * sy, 0.05 * rh * sx)[row // OUTLINE_CELL][:, col // OUTLINE_CELL]
+        outline = _outline(mask, 0.05 * rh * sy, 0.05 * rh * sx)[row // OUTLINE_CELL][:, col // OUTLINE_CELL]
         # (Matte no fragment holds, a spire too thin for its cells: gone under the dust.)
         away = torch.where(owner < 0, 0.03 + 0.15 * _smoothstep(0.05, 0.3, progress), away)
         # (And once the building is down, no gap is left to show its interior.)
-        reveal = torch.maximum(((away - 0.03) / 0.15).clamp(0.0, 1.0)[None], roof)
+        reveal = torch.maximum(((away - 0.03) / 0.15).clamp(0.0, 1.0)[None], outline)
         reveal = torch.maximum(reveal, _smoothstep(0.7, 1.1, progress))
         interior = torch.cat([0.22 * inner, torch.ones_like(inner[:1])]).reshape(4, 1, 1)
         behind = _finite(background[0][:, row][:, :, col])

@@ -89,7 +89,6 @@ class ExportedFrameTests(unittest.TestCase):
         self.assertEqual(MAX_FRAGMENTS, 256)
 
 
-
 class OutlineTests(unittest.TestCase):
     def test_a_gap_near_the_outline_is_against_the_sky_also_beside_a_lantern(self):
         from .package import OUTLINE_CELL, _outline
@@ -114,6 +113,7 @@ class OutlineTests(unittest.TestCase):
         # Deep inside, a crack shows the interior.
         self.assertEqual(at(200, 280), 0.0)
         self.assertEqual(at(200, 215), 0.0)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -995,8 +995,6 @@ fn integral(w: usize, h: usize, f: impl Fn(usize) -> f64) -> Vec<f64> {
     s
 }
 
-/// Sum over the inclusive rectangle [x0, x1] x [y0, y1].
-#[inline]
 /// The box `r` cells out around (x, y), clipped to the `w` x `h` grid: (x0, y0, x1, y1).
 fn around(w: usize, h: usize, x: usize, y: usize, r: usize) -> (usize, usize, usize, usize) {
     (
@@ -1007,9 +1005,11 @@ fn around(w: usize, h: usize, x: usize, y: usize, r: usize) -> (usize, usize, us
     )
 }
 
+/// Differences to the right and to the lower neighbour, per cell.
+type Pairs = (Vec<[f32; 3]>, Vec<[f32; 3]>);
+
 /// Each cell's differences to its right and lower neighbours, `pair(p, q)` (zero on the
 /// last column and row): the guidance `solve_differences` reads.
-type Pairs = (Vec<[f32; 3]>, Vec<[f32; 3]>);
 fn neighbour_pairs(w: usize, h: usize, pair: impl Fn(usize, usize) -> [f32; 3]) -> Pairs {
     let right = (0..w * h)
         .map(|p| {
@@ -1032,6 +1032,8 @@ fn neighbour_pairs(w: usize, h: usize, pair: impl Fn(usize, usize) -> [f32; 3]) 
     (right, down)
 }
 
+/// Sum over the inclusive rectangle [x0, x1] x [y0, y1].
+#[inline]
 fn rect_sum(s: &[f64], w: usize, x0: usize, y0: usize, x1: usize, y1: usize) -> f64 {
     let ww = w + 1;
     s[(y1 + 1) * ww + x1 + 1] - s[y0 * ww + x1 + 1] - s[(y1 + 1) * ww + x0] + s[y0 * ww + x0]

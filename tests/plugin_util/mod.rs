@@ -88,9 +88,16 @@ pub fn rect(x1: i32, y1: i32, x2: i32, y2: i32) -> OfxRectI {
     OfxRectI { x1, y1, x2, y2 }
 }
 
-fn in_building(x: i32, y: i32) -> bool {
+/// True for pixels inside the BUILDING rectangle (the test region).
+pub fn in_building(x: i32, y: i32) -> bool {
     let (bx, by, bw, bh) = BUILDING;
     (x as f64) >= bx && (x as f64) < bx + bw && (y as f64) >= by && (y as f64) < by + bh
+}
+
+/// The test plate's sky at row `y` (a gradient, lighter toward the top).
+pub fn sky(y: i32) -> [f32; 4] {
+    let t = y as f32 / H as f32;
+    [0.35 + 0.3 * (1.0 - t), 0.55 + 0.2 * (1.0 - t), 0.95, 1.0]
 }
 
 /// A float RGBA plate: sky gradient, ground, an orange building with dark windows.
@@ -98,8 +105,7 @@ pub fn plate() -> Image {
     let mut px = Vec::with_capacity((W * H * 4) as usize);
     for y in 0..H {
         for x in 0..W {
-            let t = y as f32 / H as f32;
-            let mut c = [0.35 + 0.3 * (1.0 - t), 0.55 + 0.2 * (1.0 - t), 0.95, 1.0];
+            let mut c = sky(y);
             if y < 30 {
                 c = [0.22, 0.21, 0.2, 1.0];
             }

@@ -4,7 +4,7 @@ side in one run on this machine (collapse-bench prints this table too).
     target/venv/bin/python -m model.learned.bench [--package DIR] [--sims 2] [--frames 48]
 
 Per frame: the reference (rigid bodies + smoke + export of the same per-frame state,
-at its default 64 cells per region height) against the package's per-frame stage
+at its default 64 cells per region height) against the package's per-frame stages
 (generator.onnx, the network, and lattice.onnx, the fragments' lattice, which the
 reference's state would need as well to be rendered) and against the network alone, in ONNX
 Runtime on the CPU. Each runs its frames one after the other, as the reference does. (Run
@@ -36,7 +36,7 @@ def reference_ms(sims, frames):
 
 
 def generator_ms(package, threads, frames):
-    """(both per-frame stages, the network's stage alone), ms per frame."""
+    """(the network and the fragments' lattice, the network's stage alone), ms per frame."""
     import onnxruntime as ort
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
@@ -82,8 +82,8 @@ def main(argv=None):
     print(f"| reference simulation (pymunk + 64-cell smoke, 1 core) | {ref:.2f} | 1 |")
     for what, ms in (("the network (stage 'generator'), 1 thread", n1),
                      ("the network (stage 'generator'), 2 threads", n2),
-                     ("network + the fragments' lattice (both per-frame stages), 1 thread", g1),
-                     ("network + the fragments' lattice (both per-frame stages), 2 threads", g2)):
+                     ("network + the fragments' lattice (per-frame stages), 1 thread", g1),
+                     ("network + the fragments' lattice (per-frame stages), 2 threads", g2)):
         print(f"| learned: {what} | {ms:.3f} | {ref / ms:.0f}x faster |")
 
 

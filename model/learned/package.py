@@ -428,30 +428,44 @@ def _pixels(coord, start, scale, size, flip):
     return i.clamp(0, size - 1).long(), ok.float()
 
 
-def _grown(mask):
-    """The matte (NaN, inf -> 0) grown by 3 pixels: its maximum over 7x7 pixels, in two
-    passes."""
-    m = F.max_pool2d(_finite(mask), (1, 7), stride=1, padding=(0, 3))
-    return F.max_pool2d(m, (7, 1), stride=1, padding=(3, 0))
+def _grown(mask, row, col):
+    """The matte (NaN, inf -> 0) grown by 3 pixels (its maximum over 7x7 pixels, in two
+    passes) at the pixels (row [h], col [w]) of the window: [1, h, w]. Worked out on the
+    rows and columns they span and 3 more each side, not on the whole window."""
+    r0, c0 = (row.min() - 3).clamp(min=0), (col.min() - 3).clamp(min=0)
+    part = torch.narrow(mask, 2, r0, (row.max() + 4).clamp(max=mask.shape[2]) - r0)
+    part = torch.narrow(part, 3, c0, (col.max() + 4).clamp(max=mask.shape[3]) - c0)
+    m = F.max_pool2d(_finite(part), (1, 7), stride=1, padding=(0, 3))
+    m = F.max_pool2d(m, (7, 1), stride=1, padding=(3, 0))
+    return m[0, :, row - r0][:, :, col - c0]
 
 
 OUTLINE_CELL = 8               # pixels per cell of the renderer's outline test
 
 
-def _outline(mask, reach_rows, reach_cols):
-    """Per 8x8 cell of the window's matte (rows top first), 1 where the building does not
-    stand all around it, `reach` pixels above, to either side or diagonally above (that
-    far from its outline a gap shows what is behind, not its interior), 0 deep inside,
-    between where the cells are part full."""
-    cells = F.avg_pool2d(_finite(mask).clamp(0.0, 1.0), OUTLINE_CELL, stride=OUTLINE_CELL,
-                         ceil_mode=True)[0, 0]                           # [hq, wq]
-    rows = torch.arange(cells.shape[0])
-    cols = torch.arange(cells.shape[1])
+def _outline(mask, row, col, reach_rows, reach_cols):
+    """At the pixels (row [h], col [w]) of the window, from the matte's means over 8x8-pixel
+    cells (from the window's corner): 1 where the building does not stand all around the
+    pixel's cell, `reach` pixels above, to either side or diagonally above (that far from
+    its outline a gap shows what is behind, not its interior), 0 deep inside, between where
+    the cells are part full. [h, w]. Only the cells the pixels look up are worked out."""
+    hs, ws = mask.shape[2], mask.shape[3]
+    hq, wq = (hs + OUTLINE_CELL - 1) // OUTLINE_CELL, (ws + OUTLINE_CELL - 1) // OUTLINE_CELL
     di, dj = torch.round(reach_rows / OUTLINE_CELL), torch.round(reach_cols / OUTLINE_CELL)
+    rows, cols = row // OUTLINE_CELL, col // OUTLINE_CELL
+    # The cells looked up: from di above the first row's to the last row's, dj either side.
+    r0 = (rows.min() - di.long()).clamp(min=0)
+    c0 = (cols.min() - dj.long()).clamp(min=0)
+    r1 = (rows.max() + 1).clamp(max=hq)
+    c1 = (cols.max() + dj.long() + 1).clamp(max=wq)
+    part = torch.narrow(mask, 2, r0 * OUTLINE_CELL, (r1 * OUTLINE_CELL).clamp(max=hs) - r0 * OUTLINE_CELL)
+    part = torch.narrow(part, 3, c0 * OUTLINE_CELL, (c1 * OUTLINE_CELL).clamp(max=ws) - c0 * OUTLINE_CELL)
+    cells = F.avg_pool2d(_finite(part).clamp(0.0, 1.0), OUTLINE_CELL, stride=OUTLINE_CELL,
+                         ceil_mode=True)[0, 0]                           # [r1 - r0, c1 - c0]
     held = None
     for u, v in ((-1.0, 0.0), (0.0, -1.0), (0.0, 1.0), (-0.7, -0.7), (-0.7, 0.7)):
-        r = (rows + torch.round(u * di)).clamp(0, cells.shape[0] - 1).long()
-        c = (cols + torch.round(v * dj)).clamp(0, cells.shape[1] - 1).long()
+        r = (rows + torch.round(u * di)).clamp(0, hq - 1).long() - r0
+        c = (cols + torch.round(v * dj)).clamp(0, wq - 1).long() - c0
         m = cells[r][:, c]
         held = m if held is None else torch.minimum(held, m)
     return ((1.0 - held) * 20.0).clamp(0.0, 1.0)
@@ -574,26 +588,22 @@ def _smoothstep(e0, e1, x):
     return t * t * (3.0 - 2.0 * t)
 
 
-class Renderer(nn.Module):
-    """Per tile: the dust (density in, lit RGBA out) over the fragments over the hole."""
+LUMA = (0.2126, 0.7152, 0.0722)
+
+
+class Light(nn.Module):
+    """Per shot: the plate's light, from every 8th pixel of S (NaN, inf -> 0): `light` [10]
+    = the key light's colour (luminance^2-weighted, outside the building) [3], the ambient
+    (mean colour outside it) [3], the key's lean (0 left, 1 right: toward the brighter
+    side) and the building's mean colour [3]."""
 
     def __init__(self):
         super().__init__()
-        self.register_buffer("puffs", torch.from_numpy(puff_texture()))
-        stones, where = stones_texture()
-        self.register_buffer("stones", torch.from_numpy(stones))
-        self.register_buffer("stone_from", torch.from_numpy(where))
-        g = torch.exp(-0.5 * ((torch.arange(BLUR, dtype=torch.float32) - BLUR // 2) / 4.0) ** 2)
-        self.register_buffer("blur", g / g.sum())
-        self.register_buffer("light_steps", torch.arange(1, 13, dtype=torch.float32))
-        self.register_buffer("luma", torch.tensor([0.2126, 0.7152, 0.0722]).reshape(1, 3, 1, 1))
-        self.register_buffer("ranks", CANDIDATES - torch.arange(CANDIDATES, dtype=torch.float32))
+        self.register_buffer("luma", torch.tensor(LUMA).reshape(1, 3, 1, 1))
 
-    def light(self, plate, mask):
-        """Plate statistics from (every 8th pixel of) S: outside the building the ambient
-        (mean colour), key light (luminance^2-weighted colour) and its lean (0 left,
-        1 right: toward the brighter side); the building's mean colour."""
-        sub = plate
+    def forward(self, plate, mask):
+        sub = _finite(plate[:, :, ::8, ::8])
+        mask = _finite(mask[:, :, ::8, ::8]).clamp(0.0, 1.0)
         w = (1.0 - mask) * sub[:, 3:4].clamp(0, 1)
         rgb = sub[:, :3].clamp(0, 4)
         ambient = (rgb * w).sum((0, 2, 3)) / w.sum().clamp(min=1e-3)
@@ -604,9 +614,31 @@ class Renderer(nn.Module):
         bright = (cols * lw).sum() / lw.sum().clamp(min=1e-6)
         plain = (cols * w).sum() / w.sum().clamp(min=1e-6)
         inner = (rgb * mask).sum((0, 2, 3)) / mask.sum().clamp(min=1e-3)
-        return key, ambient, (0.5 + 2.0 * (bright - plain)).clamp(0.0, 1.0), inner
+        lean = (0.5 + 2.0 * (bright - plain)).clamp(0.0, 1.0)
+        return torch.cat([key, ambient, lean[None], inner])
 
-    def lit_dust(self, density, controls, key, ambient, lean, a, thin, progress):
+
+class DustLattice(nn.Module):
+    """Per frame: the dust on its lattice, lit (density in, lit lattice out; the per-pixel
+    half is the renderer's `dust`): `dust_colour` [3, 64, 96] (not premultiplied),
+    `dust_depth` [1, 64, 96] (optical depth, none below DUST_FLOOR), and `coat_colour`
+    [3], the colour of settled dust (the rubble's coat)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("puffs", torch.from_numpy(puff_texture()))
+        g = torch.exp(-0.5 * ((torch.arange(BLUR, dtype=torch.float32) - BLUR // 2) / 4.0) ** 2)
+        self.register_buffer("blur", g / g.sum())
+        self.register_buffer("light_steps", torch.arange(1, 13, dtype=torch.float32))
+        self.register_buffer("luma", torch.tensor(LUMA).reshape(1, 3, 1, 1))
+
+    def forward(self, scene, controls, density, light):
+        progress, a = scene_geometry(scene)
+        density = density * (progress > 0).float()                      # nothing before the start
+        key, ambient, lean = light[0:3], light[3:6], light[6]
+        return self.lit(density, controls, key, ambient, lean, a, _thinning(progress), progress)
+
+    def lit(self, density, controls, key, ambient, lean, a, thin, progress):
         """density [1, 1, 64, 96] optical depth -> the dust's lit colour (not premultiplied)
         [3, 64, 96] and its optical depth [1, 64, 96] (none below DUST_FLOOR), for the
         per-pixel billows (`dust`); and [3]: the colour of settled dust, for the rubble's
@@ -664,6 +696,18 @@ class Renderer(nn.Module):
         gy = _unit((by1 - (y[:, None] + dy)) / (by1 - by0) * H, H)
         return _sample(tau, gx, gy)[None]
 
+
+class Renderer(nn.Module):
+    """Per tile: the dust (its lit lattice in, RGBA out) over the fragments over the hole."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("puffs", torch.from_numpy(puff_texture()))
+        stones, where = stones_texture()
+        self.register_buffer("stones", torch.from_numpy(stones))
+        self.register_buffer("stone_from", torch.from_numpy(where))
+        self.register_buffer("ranks", CANDIDATES - torch.arange(CANDIDATES, dtype=torch.float32))
+
     def puffs_sum(self, octaves, du=0.0, dv=0.0):
         """The sum of the puff texture's `octaves` ((u [Wo], v [Ho], scale, weight) each:
         `_lookup`s, weighted), each read at (u + du * scale, v + dv * scale): [Ho, Wo]
@@ -709,7 +753,7 @@ class Renderer(nn.Module):
         return torch.cat([rgb * alpha, alpha[None]], 0)
 
     def dust(self, colour, tau, u, v, a, controls, progress, lean, thin):
-        """The dust (`lit_dust`'s lattices) at the output pixels (u [Wo], v [Ho]):
+        """The dust (`DustLattice`'s lattices) at the output pixels (u [Wo], v [Ho]):
         premultiplied RGBA [4, Ho, Wo]. Worked out only in the rows and columns that its
         lattice's dust reaches (`billows`); none elsewhere."""
         bx0, by0, bx1, by1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
@@ -782,10 +826,10 @@ class Renderer(nn.Module):
         rgb = rgb - 0.6 * (rgb - 0.8).clamp(min=0.0)
         return torch.cat([rgb * alpha[None], alpha[None]], 0)
 
-    def forward(self, plate, background, mask, out_x, out_y, scene, controls,
-                density, motion, fragments_rest, fragment_labels, candidates, settled, heap, kept):
+    def forward(self, plate, background, mask, out_x, out_y, scene, controls, light, dust_colour,
+                dust_depth, coat_colour, motion, fragments_rest, fragment_labels, candidates,
+                settled, heap, kept):
         progress, a = scene_geometry(scene)
-        density = density * (progress > 0).float()                      # nothing before the start
         # The grid one pixel wider and higher (the last repeated, cut at the end): a tile one
         # pixel high or wide must give its bits inside a larger tile, and ONNX Runtime sums a
         # matrix product with one row or column in another order (see `_matmul`).
@@ -794,20 +838,18 @@ class Renderer(nn.Module):
         sx, sy, src_l, src_t = scene[4], scene[5], scene[6], scene[7]
         rl, rb, rh = scene[8], scene[9], scene[11]
         hs, ws = plate.shape[2], plate.shape[3]
-        # What is read of the images is made finite (NaN, inf -> 0).
-        key, ambient, lean, inner = self.light(_finite(plate[:, :, ::8, ::8]),
-                                        _finite(mask[:, :, ::8, ::8]).clamp(0.0, 1.0))
+        lean, inner = light[6], light[7:10]
+        # (What is read of the images is made finite: NaN, inf -> 0.)
 
         u = (out_x - rl) / rh                         # [Wo], isotropic
         v = (out_y - rb) / rh                         # [Ho], ground 0, rows top first
         bx0, by0, bx1, by1 = -REACH[0] * a, -REACH[1], (1 + REACH[2]) * a, 1 + REACH[3]
         thin = _thinning(progress)
-        colour, tau, coat_colour = self.lit_dust(density, controls, key, ambient, lean, a, thin, progress)
         # The dust at half resolution (its finest puffs are tens of pixels across), linear
         # between: a quarter of its per-pixel work.
         hx, col = _half_grid(out_x, sx, False)
         hy, row = _half_grid(out_y, sy, True)
-        half = self.dust(colour, tau, (hx - rl) / rh, (hy - rb) / rh, a, controls, progress, lean, thin)
+        half = self.dust(dust_colour, dust_depth, (hx - rl) / rh, (hy - rb) / rh, a, controls, progress, lean, thin)
         d = _upsampled(half, out_y.shape[0], out_x.shape[0], row, col)
 
         # Fragments and hole inside the box of the region and the moving fragments.
@@ -837,8 +879,8 @@ class Renderer(nn.Module):
         row, row_ok = _pixels(bY, src_t, sy, hs, True)
         inside = row_ok[:, None] * col_ok[None, :]
         # (With the matte grown by 3 pixels: the clean plate's hole, see below.)
-        m_p = _finite(mask[0, :, row][:, :, col]).clamp(0.0, 1.0) * inside   # [1, hb, wb]
-        m_g = _grown(mask)[0, :, row][:, :, col].clamp(0.0, 1.0) * inside
+        m_p = _finite(mask[:, :, row][:, :, :, col][0]).clamp(0.0, 1.0) * inside   # [1, hb, wb]
+        m_g = _grown(mask, row, col).clamp(0.0, 1.0) * inside
         # Until the piece that stood there has moved away, a gap shows the building's dark
         # interior rather than what is behind it (cracks read as cracks).
         rc = (bu / a * LABELS).floor().clamp(-1.0, float(LABELS)) + 1.0
@@ -848,15 +890,16 @@ class Renderer(nn.Module):
         away = moved[owner.clamp(min=0).long()]                          # [hb, wb]
         # (Not along the outline: where no building stands a little way above or to either
         # side, above a dome, beside a tower or a spire, the gap is against the sky. Looked
-        # up on the matte's 8x8 means over the whole window: cheap, the same for every tile.)
-        outline = _outline(mask, 0.05 * rh * sy, 0.05 * rh * sx)[row // OUTLINE_CELL][:, col // OUTLINE_CELL]
+        # up on the matte's 8x8 means, the cells counted from the window's corner: cheap, the
+        # same for every tile.)
+        outline = _outline(mask, row, col, 0.05 * rh * sy, 0.05 * rh * sx)
         # (Matte no fragment holds, a spire too thin for its cells: gone under the dust.)
         away = torch.where(owner < 0, 0.03 + 0.15 * _smoothstep(0.05, 0.3, progress), away)
         # (And once the building is down, no gap is left to show its interior.)
         reveal = torch.maximum(((away - 0.03) / 0.15).clamp(0.0, 1.0)[None], outline)
         reveal = torch.maximum(reveal, _smoothstep(0.7, 1.1, progress))
         interior = torch.cat([0.22 * inner, torch.ones_like(inner[:1])]).reshape(4, 1, 1)
-        behind = _finite(background[0][:, row][:, :, col])
+        behind = _finite(background[:, :, row][:, :, :, col][0])
         box = (interior + reveal * (behind - interior)) * m_p             # [4, hb, wb]
         # Around the matte, over the 3 pixels the clean plate's hole has beyond it, a
         # photograph keeps the building's anti-aliased edge and its sharpening halo: as the
@@ -894,10 +937,8 @@ class Renderer(nn.Module):
         wr = (src_t - rb - rh) * sy + torch.gather(lr, 1, win)[:, 0] * (rh * sy / LABELS)
         winner = torch.gather(slot, 1, win)[:, 0]
         gx, gy = _unit(wc, ws), _unit(wr, hs)
-        # (The plate and the matte read together: one GridSample.)
-        both = torch.cat([plate, mask], 1)
-        read = _finite(_sample(both, gx, gy))
-        colour = read[:4] * read[4:].clamp(0.0, 1.0)
+        # (The plate and the matte apart: put together they would be a copy of the window.)
+        colour = _finite(_sample(plate, gx, gy)) * _finite(_sample(mask, gx, gy)).clamp(0.0, 1.0)
         # Per piece, read for each pixel by its winner (one gather): a tumbling piece turns
         # its face away from the light a little; a landed one is coated with dust. (A piece
         # the debris control does not keep goes as it lands, into the dust. After the fall
@@ -917,8 +958,8 @@ class Renderer(nn.Module):
             the plate where the matte is, its mean colour where it is not."""
             gx = _unit((rl - src_l) * sx + x * (rh * sx), ws)
             gy = _unit((src_t - rb - rh) * sy + (1.0 - y) * (rh * sy), hs)
-            c = _finite(_sample(both, gx, gy))
-            m = c[4:].clamp(0.0, 1.0)
+            c = _finite(_sample(plate, gx, gy))
+            m = _finite(_sample(mask, gx, gy)).clamp(0.0, 1.0)
             # (Premultiplied: the colour is c / alpha; where the matte is partial, the mean.)
             return m * c[:3] / c[3:4].clamp(min=1e-3) + (1.0 - m) * inner.reshape(3, 1, 1)
 
@@ -957,13 +998,17 @@ def example_inputs():
 STAGES = (
     ("fracture", "shot", Fracture, ("mask", "scene", "controls", "noise"),
      ("fragments_rest", "fragment_labels", "fragment_extent")),
+    ("light", "shot", Light, ("plate", "mask"), ("light",)),
     ("generator", "frame", None, ("scene", "controls", "noise", "fragments_rest"),
      ("density", "fragments")),
     ("lattice", "frame", Lattice, ("scene", "controls", "noise", "fragments_rest", "fragment_extent",
                                    "fragments"), ("motion", "candidates", "settled", "heap", "kept")),
+    ("dust", "frame", DustLattice, ("scene", "controls", "density", "light"),
+     ("dust_colour", "dust_depth", "coat_colour")),
     ("render", "tile", Renderer, ("plate", "background", "mask", "out_x", "out_y", "scene", "controls",
-                                  "density", "motion", "fragments_rest", "fragment_labels",
-                                  "candidates", "settled", "heap", "kept"), ("element",)),
+                                  "light", "dust_colour", "dust_depth", "coat_colour", "motion",
+                                  "fragments_rest", "fragment_labels", "candidates", "settled", "heap",
+                                  "kept"), ("element",)),
 )
 DYNAMIC = {"plate": {2: "hs", 3: "ws"}, "background": {2: "hs", 3: "ws"}, "mask": {2: "hs", 3: "ws"},
            "out_x": {0: "wo"}, "out_y": {0: "ho"}, "element": {2: "ho", 3: "wo"}}

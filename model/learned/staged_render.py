@@ -3,10 +3,10 @@
 A reference state (model/reference/state.py: per frame the dust's optical depth on
 the 64x96 grid and every fragment's rigid motion; per simulation the fracture's
 polygons) is turned into the tensors of the learned package's stages and run
-through the package's own `lattice.onnx` and `render.onnx` in ONNX Runtime: the
-files, dust renderer and fragment gather the plugin runs. Only the network's
-stage is replaced, by the simulation; the simulation's fracture replaces the
-package's per-shot stage. So a frame of the reference and a frame of the
+through the package's own other stages in ONNX Runtime (the plate's light, the
+fragments' lattice, the lit dust lattice, the per-tile render): the files, dust
+renderer and fragment gather the plugin runs. Only the network's stage is
+replaced, by the simulation; the simulation's fracture replaces the package's. So a frame of the reference and a frame of the
 generator differ only where the simulation and the network differ.
 
 model/reference/shot.py uses it for its frames (`--renderer package`, the default).
@@ -21,6 +21,8 @@ import numpy as np
 
 from model.reference import CONTROL_NAMES
 
+FRACTURE = ("fragments_rest", "fragment_labels", "fragment_extent")   # the simulation's, per shot
+SIMULATED = ("density", "fragments")                                  # and per frame
 DEFAULT_PACKAGE = os.path.join(os.path.dirname(__file__), "..", "..", "bundle", "Contents",
                                "Resources", "learned.collapse")
 
@@ -102,34 +104,41 @@ class StagedRenderer:
         self.noise = np.random.default_rng(seed).standard_normal(declared["noise"]).astype(np.float32)
         opts = ort.SessionOptions()
         load = lambda f: ort.InferenceSession(os.path.join(package, f), opts, providers=["CPUExecutionProvider"])
-        self.lattice, self.render = load("lattice.onnx"), load("render.onnx")
-        self.generator = load("generator.onnx") if generated else None
-        if generated:
-            shot = self.scene.copy()           # (per-shot stages see no time)
-            self.rest, self.labels, self.extent = load("fracture.onnx").run(None, {
-                "mask": self.mask, "scene": shot, "controls": self.controls, "noise": self.noise})
-        else:
+        shot = self.scene.copy()               # (per-shot stages see no time)
+        self.known = dict(plate=self.plate, background=self.background, mask=self.mask, scene=shot,
+                          controls=self.controls, noise=self.noise)
+        if not generated:
             side = declared["tensors"]["fragment_labels"]["shape"][2] - 2
-            self.rest, self.labels, self.extent = fracture_tensors(state, side)
+            self.known.update(zip(FRACTURE, fracture_tensors(state, side)))
+        self.generated = generated
+        # The shot stages run now, the frame stages per frame; a stage whose outputs the
+        # simulation gives (the fracture, the network) is left out.
+        self.frame_stages = []
+        for stage in declared["stages"]:
+            if not generated and set(stage["outputs"]) <= set(FRACTURE + SIMULATED):
+                continue
+            sess = load(stage["file"])
+            if stage["runs"] == "shot":
+                self.known.update(zip(stage["outputs"], self.run(sess, self.known)))
+            elif stage["runs"] == "frame":
+                self.frame_stages.append(sess)
+            else:
+                self.render = sess
+
+    @staticmethod
+    def run(sess, feeds):
+        return sess.run(None, {i.name: feeds[i.name] for i in sess.get_inputs()})
 
     def frame(self, k):
         """RGB float [h, w, 3] of frame k: the element over the plate."""
         scene = self.scene.copy()
         scene[0] = float(self.state["progress"][k])
-        if self.generator:
-            density, moving = self.generator.run(None, {
-                "scene": scene, "controls": self.controls, "noise": self.noise,
-                "fragments_rest": self.rest})
-        else:
-            moving = self.state["fragments"][k][:, 2:6].astype(np.float32)  # dx, dy, angle, released
-            density = self.state["density"][k].astype(np.float32)[None, None]
-        given = dict(scene=scene, controls=self.controls, noise=self.noise, fragments_rest=self.rest,
-                     fragment_extent=self.extent, fragments=moving)
-        frame = dict(zip((o.name for o in self.lattice.get_outputs()), self.lattice.run(None, {
-            i.name: given[i.name] for i in self.lattice.get_inputs()})))
-        frame.update(density=density, plate=self.plate, background=self.background, mask=self.mask, out_x=self.out_x,
-                     out_y=self.out_y, scene=scene, controls=self.controls, fragments_rest=self.rest,
-                     fragment_labels=self.labels)
-        element = self.render.run(None, {i.name: frame[i.name] for i in self.render.get_inputs()})[0][0]
+        feeds = dict(self.known, scene=scene, out_x=self.out_x, out_y=self.out_y)
+        if not self.generated:
+            feeds["fragments"] = self.state["fragments"][k][:, 2:6].astype(np.float32)  # dx, dy, angle, released
+            feeds["density"] = self.state["density"][k].astype(np.float32)[None, None]
+        for sess in self.frame_stages:
+            feeds.update(zip((o.name for o in sess.get_outputs()), self.run(sess, feeds)))
+        element = self.run(self.render, feeds)[0][0]
         over = element[:3] + (1.0 - element[3:4]) * self.plate[0, :3]
         return over.transpose(1, 2, 0).astype(np.float64)

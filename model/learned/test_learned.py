@@ -101,8 +101,13 @@ class OutlineTests(unittest.TestCase):
         body = (y >= 240) & ((x - 200).abs() < 80)
         mask = (dome | lantern | body).float()[None, None]
         reach = 28.0                                   # 0.05 of a 560-pixel region
-        open_ = _outline(mask, torch.tensor(reach), torch.tensor(reach))
-        at = lambda px, py: float(open_[int(py) // OUTLINE_CELL, int(px) // OUTLINE_CELL])
+        rows, cols = torch.arange(h), torch.arange(w)
+        open_ = _outline(mask, rows, cols, torch.tensor(reach), torch.tensor(reach))
+        at = lambda px, py: float(open_[int(py), int(px)])
+        # (A tile's pixels alone look up what the whole window's do.)
+        part = _outline(mask, rows[150:190], cols[180:230], torch.tensor(reach), torch.tensor(reach))
+        self.assertTrue(torch.equal(part, open_[150:190, 180:230]))
+        self.assertEqual(float(open_[:OUTLINE_CELL, :OUTLINE_CELL].std()), 0.0)
         # Just inside the dome's outline under the lantern: straight up is still building
         # (the lantern), yet the gap is against the sky. (The rule before session 14 looked
         # only straight up, and left a dark band there.)
@@ -113,6 +118,20 @@ class OutlineTests(unittest.TestCase):
         # Deep inside, a crack shows the interior.
         self.assertEqual(at(200, 280), 0.0)
         self.assertEqual(at(200, 215), 0.0)
+
+
+class GrownTests(unittest.TestCase):
+    def test_the_matte_grows_by_three_pixels_the_same_in_a_tile_as_in_the_window(self):
+        from .package import _grown
+        mask = torch.zeros(1, 1, 40, 50)
+        mask[0, 0, 10:20, 0:30] = 1.0
+        mask[0, 0, 30, 45] = float("nan")                 # (read as 0)
+        rows, cols = torch.arange(40), torch.arange(50)
+        whole = _grown(mask, rows, cols)[0]
+        self.assertEqual(float(whole.sum()), 16 * 33)      # rows 7-22, columns 0-32
+        self.assertEqual(float(whole[7:23, 0:33].min()), 1.0)
+        for r, c in ((rows[21:30], cols[31:40]), (rows[:1], cols[49:]), (rows[5:9], cols[:4])):
+            self.assertTrue(torch.equal(_grown(mask, r, c)[0], whole[r][:, c]), (r, c))
 
 
 if __name__ == "__main__":

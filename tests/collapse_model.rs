@@ -883,3 +883,69 @@ fn a_gpu_out_of_memory_falls_back_to_the_cpu_for_that_frame() {
         );
     }
 }
+
+/// Once a piece moves it carries the building's own colours: not the bright halo a
+/// photograph keeps along the outline (read a few pixels inward instead), nor what the
+/// matte took for the building but stands behind it (a pocket of the clean plate's
+/// colour inside the Mask: it stays where it was). (Before session 15 both went with
+/// the pieces.)
+#[test]
+fn a_moving_piece_leaves_the_halo_and_what_stood_behind() {
+    use collapse_ofx::host::ClipSource;
+    let plugin = load(config());
+    let (bx, by, bw, bh) = BUILDING;
+    let (x0, x1, top) = (bx as i32, (bx + bw) as i32, (by + bh) as i32 - 1);
+    // A white line along the building's top row, inside the Mask; a pocket painted as
+    // the Background is there, 16 pixels square, well inside.
+    let pocket = |x: i32, y: i32| (150..166).contains(&x) && (150..166).contains(&y);
+    let (blue, green) = ([0.2, 0.3, 0.9, 1.0], [0.1, 0.8, 0.2, 1.0]);
+    let base = plate();
+    let inst = painted(&plugin, |x, y| {
+        let colour = if pocket(x, y) {
+            green
+        } else if y == top && (x0..x1).contains(&x) {
+            [1.0; 4]
+        } else {
+            base.get(x, y)
+        };
+        (colour, in_building(x, y))
+    });
+    let behind: Vec<f32> = (0..H)
+        .flat_map(|y| (0..W).flat_map(move |x| if pocket(x, y) { green } else { blue }))
+        .collect();
+    inst.connect(
+        "Background",
+        ClipSource::still(Image::from_f32_rgba(rect(0, 0, W, H), &behind)),
+    )
+    .unwrap();
+    fragments_only(&inst);
+    let count = |img: &Image, what: &dyn Fn(i32, i32, [f32; 4]) -> bool| {
+        (0..H)
+            .flat_map(|y| (0..W).map(move |x| (x, y)))
+            .filter(|&(x, y)| what(x, y, img.get(x, y)))
+            .count()
+    };
+    let white = |_: i32, _: i32, p: [f32; 4]| p[..3].iter().all(|&c| c > 0.9);
+    let near = |c: f32, d: f32| (c - d).abs() < 0.1;
+    let carried = |x: i32, y: i32, p: [f32; 4]| {
+        !(147..169).contains(&x) || !(147..169).contains(&y)
+    } && (0..3).all(|k| near(p[k], green[k]));
+    let before = frame(&inst, at(-0.1));
+    let (w0, g0) = (count(&before, &white), count(&before, &carried));
+    eprintln!("before: {w0} white, {g0} green away from the pocket");
+    assert!(w0 >= 80 && g0 == 0, "the test plate is not as painted");
+    for progress in [0.4, 0.7] {
+        let img = frame(&inst, at(progress));
+        let (w, g) = (count(&img, &white), count(&img, &carried));
+        eprintln!("at {progress}: {w} white, {g} green away from the pocket");
+        assert!(
+            w * 10 < w0,
+            "{w} of {w0} white halo pixels went with the pieces at {progress}"
+        );
+        assert!(
+            g < 20,
+            "{g} pixels of the pocket went with the pieces at {progress}"
+        );
+    }
+    assert_clean(&inst);
+}

@@ -48,7 +48,8 @@ def generator_ms(package, threads, frames):
     shot = dict(x, scene=x["scene"].copy())
     shot["scene"][:2] = 0
     fracture = session("fracture.onnx")
-    rest, _, extent = fracture.run(None, {i.name: shot[i.name] for i in fracture.get_inputs()})
+    rest, extent = fracture.run(["fragments_rest", "fragment_extent"],
+                                {i.name: shot[i.name] for i in fracture.get_inputs()})
     gen, lattice = session("generator.onnx"), session("lattice.onnx")
     feeds = dict(scene=x["scene"].copy(), controls=x["controls"], noise=x["noise"],
                  fragments_rest=rest, fragment_extent=extent)

@@ -157,7 +157,7 @@ class Fracture(nn.Module):
                 label = torch.where(closer, slot, label)
         return x, y, label
 
-    def forward(self, mask, scene, controls, noise):
+    def forward(self, mask, plate, background, scene, controls, noise):
         _, a = scene_geometry(scene)
         sx, sy, area, total, n_rows, cols, start = self.seeds(a, controls, noise)
         x, y, label = self.labels(a, sx, sy, total, n_rows, cols, start)
@@ -165,7 +165,8 @@ class Fracture(nn.Module):
         # The matte over each texel (S's pixel under it), and each cell's share of it.
         scol = (scene[8] + x * scene[11] - scene[6]) * scene[4]
         srow = (scene[7] - (scene[9] + y * scene[11])) * scene[5]
-        m = _sample(_finite(mask).clamp(0.0, 1.0), _unit(scol, mask.shape[3]), _unit(srow, mask.shape[2]))[0]
+        at = _unit(scol, mask.shape[3]), _unit(srow, mask.shape[2])
+        m = _sample(_finite(mask).clamp(0.0, 1.0), *at)[0]
         covered = torch.zeros(MAX_FRAGMENTS).scatter_add(0, li, m)
         count = torch.zeros(MAX_FRAGMENTS).scatter_add(0, li, torch.ones_like(m))
         alive = ((self.slots < total) & (covered > 0.02 * count.clamp(min=1.0)) & (covered >= 1.0)).float()
@@ -178,7 +179,41 @@ class Fracture(nn.Module):
         rest = torch.stack([sx / a * alive, sy * alive, area * alive, alive], 1)
         # The labels the renderer reads: -1 off the building and on a one-texel border.
         solid = torch.where(m > 0.5, label, -1.0).reshape(1, 1, LABELS, LABELS)
-        return rest, F.pad(solid, (1, 1, 1, 1), value=-1.0), extent
+        # Where its pieces' colours are read once they move.
+        seen, behind = _finite(_sample(plate, *at))[:3], _finite(_sample(background, *at))[:3]
+        apart = (seen - behind).abs().amax(0) / ((seen + behind).sum(0) / 6.0 + 0.02)
+        read = _read(mask, scol, srow, scene[4:6], apart)
+        return rest, F.pad(solid, (1, 1, 1, 1), value=-1.0), extent, F.pad(read, (1, 1, 1, 1))
+
+
+INWARD = 3.0                 # canonical pixels a moved piece's colour is read inward from its outline
+
+
+def _read(mask, scol, srow, scale, apart):
+    """How a piece's texels, at S's pixels (scol, srow) [L * L], are read once it moves:
+    [1, 3, L, L]. Within two pixels of where the matte (the window's, [1, 1, Hs, Ws]) is
+    not full (the building's outline, which in a photograph blends with the sky and carries
+    its sharpening halo) its colour is read INWARD canonical pixels (`scale`: S's pixels
+    per canonical pixel) toward the full matte: the offset in S's columns and rows (none
+    where that point is not on the full matte: a spire too thin). Elsewhere, where the
+    plate has the clean plate's colour (`apart`, a relative difference [L * L], under
+    0.05-0.15), it is what the matte took for the building but stands behind it (the sky
+    seen between a dome's statues), and the piece leaves it behind: the third channel, 1
+    where the texel goes with its piece, 0 where it stays."""
+    m = _finite(mask).clamp(0.0, 1.0)
+    hs, ws = m.shape[2], m.shape[3]
+    full = -F.max_pool2d(-m, 5, stride=1, padding=2)                     # eroded by 2 pixels
+    soft = F.avg_pool2d(m, 5, stride=1, padding=2, count_include_pad=False)
+    at = lambda image, dc, dr: _sample(image, _unit(scol + dc, ws), _unit(srow + dr, hs))[0]
+    gc, gr = at(soft, 1.0, 0.0) - at(soft, -1.0, 0.0), at(soft, 0.0, 1.0) - at(soft, 0.0, -1.0)
+    norm = torch.sqrt(gc * gc + gr * gr)
+    near = ((at(full, 0.0, 0.0) < 0.99) & (norm > 1e-3)).float()
+    oc = gc * (INWARD * scale[0] / norm.clamp(min=1e-6)) * near
+    orow = gr * (INWARD * scale[1] / norm.clamp(min=1e-6)) * near
+    ok = (at(m, oc, orow) >= 0.99).float()
+    oc, orow = oc * ok, orow * ok
+    goes = torch.maximum(_smoothstep(0.05, 0.15, apart), ((oc != 0) | (orow != 0)).float())
+    return torch.stack([oc, orow, goes]).reshape(1, 3, LABELS, LABELS)
 
 
 def _uniform(n):
@@ -827,8 +862,8 @@ class Renderer(nn.Module):
         return torch.cat([rgb * alpha[None], alpha[None]], 0)
 
     def forward(self, plate, background, mask, out_x, out_y, scene, controls, light, dust_colour,
-                dust_depth, coat_colour, motion, fragments_rest, fragment_labels, candidates,
-                settled, heap, kept):
+                dust_depth, coat_colour, motion, fragments_rest, fragment_labels, fragment_read,
+                candidates, settled, heap, kept):
         progress, a = scene_geometry(scene)
         # The grid one pixel wider and higher (the last repeated, cut at the end): a tile one
         # pixel high or wide must give its bits inside a larger tile, and ONNX Runtime sums a
@@ -932,20 +967,28 @@ class Renderer(nn.Module):
         hit = (fragment_labels.reshape(-1)[li] == cand) & (cand >= 0)   # its own texel, on the matte
         win = (hit.float() * self.ranks).argmax(1, keepdim=True)
         got = hit.any(1).float()
-        # The winner's point in S's pixels (affine in its label coordinates).
-        wc = (rl - src_l) * sx + torch.gather(lc, 1, win)[:, 0] * (a * rh * sx / LABELS)
-        wr = (src_t - rb - rh) * sy + torch.gather(lr, 1, win)[:, 0] * (rh * sy / LABELS)
         winner = torch.gather(slot, 1, win)[:, 0]
-        gx, gy = _unit(wc, ws), _unit(wr, hs)
-        # (The plate and the matte apart: put together they would be a copy of the window.)
-        colour = _finite(_sample(plate, gx, gy)) * _finite(_sample(mask, gx, gy)).clamp(0.0, 1.0)
         # Per piece, read for each pixel by its winner (one gather): a tumbling piece turns
         # its face away from the light a little; a landed one is coated with dust. (A piece
         # the debris control does not keep goes as it lands, into the dust. After the fall
         # every released piece counts as landed, also one that came to rest high on the heap.)
+        # And whether it has moved.
         landed = torch.maximum(settled, _smoothstep(1.0, 1.25, progress) * fragments[:, 3])
-        shade, coat, keep = torch.stack([0.82 + 0.18 * torch.cos(fragments[:, 2]), 0.55 * settled,
-                                         1.0 - landed * (1.0 - kept)])[:, winner].unbind(0)
+        shade, coat, keep, going = torch.stack([
+            0.82 + 0.18 * torch.cos(fragments[:, 2]), 0.55 * settled, 1.0 - landed * (1.0 - kept),
+            _smoothstep(0.005, 0.03, moved)])[:, winner].unbind(0)
+        # The winner's point in S's pixels (affine in its label coordinates). Once the piece
+        # moves, its outline's colour is read a little inward, the building's own, not its
+        # blend with the sky.
+        cw, rw = torch.gather(lc, 1, win)[:, 0], torch.gather(lr, 1, win)[:, 0]
+        read = fragment_read.reshape(3, -1)[:, torch.gather(li, 1, win)[:, 0]]
+        inward = read[:2] * going
+        wc = (rl - src_l) * sx + cw * (a * rh * sx / LABELS)
+        wr = (src_t - rb - rh) * sy + rw * (rh * sy / LABELS)
+        # (The plate and the matte apart: put together they would be a copy of the window.)
+        seen = _finite(_sample(plate, _unit(wc + inward[0], ws), _unit(wr + inward[1], hs)))
+        colour = seen * _finite(_sample(mask, _unit(wc, ws), _unit(wr, hs))).clamp(0.0, 1.0)
+        keep = keep * (1.0 - going * (1.0 - read[2]))       # (what stood behind stays)
         rgb = colour[:3] * shade * (1.0 - coat) + coat * coat_colour[:, None] * colour[3:4]
         frag = torch.cat([rgb, colour[3:4]], 0) * (got * keep * live[busy].float())
         flat = box.reshape(4, -1)                                        # [4, hb * wb]
@@ -996,8 +1039,8 @@ def example_inputs():
 
 
 STAGES = (
-    ("fracture", "shot", Fracture, ("mask", "scene", "controls", "noise"),
-     ("fragments_rest", "fragment_labels", "fragment_extent")),
+    ("fracture", "shot", Fracture, ("mask", "plate", "background", "scene", "controls", "noise"),
+     ("fragments_rest", "fragment_labels", "fragment_extent", "fragment_read")),
     ("light", "shot", Light, ("plate", "mask"), ("light",)),
     ("generator", "frame", None, ("scene", "controls", "noise", "fragments_rest"),
      ("density", "fragments")),
@@ -1007,8 +1050,8 @@ STAGES = (
      ("dust_colour", "dust_depth", "coat_colour")),
     ("render", "tile", Renderer, ("plate", "background", "mask", "out_x", "out_y", "scene", "controls",
                                   "light", "dust_colour", "dust_depth", "coat_colour", "motion",
-                                  "fragments_rest", "fragment_labels", "candidates", "settled", "heap",
-                                  "kept"), ("element",)),
+                                  "fragments_rest", "fragment_labels", "fragment_read", "candidates",
+                                  "settled", "heap", "kept"), ("element",)),
 )
 DYNAMIC = {"plate": {2: "hs", 3: "ws"}, "background": {2: "hs", 3: "ws"}, "mask": {2: "hs", 3: "ws"},
            "out_x": {0: "wo"}, "out_y": {0: "ho"}, "element": {2: "ho", 3: "wo"}}

@@ -21,7 +21,7 @@ import numpy as np
 
 from model.reference import CONTROL_NAMES
 
-FRACTURE = ("fragments_rest", "fragment_labels", "fragment_extent")   # the simulation's, per shot
+FRACTURE = ("fragments_rest", "fragment_labels", "fragment_extent", "fragment_read")  # per shot
 SIMULATED = ("density", "fragments")                                  # and per frame
 DEFAULT_PACKAGE = os.path.join(os.path.dirname(__file__), "..", "..", "bundle", "Contents",
                                "Resources", "learned.collapse")
@@ -29,9 +29,11 @@ DEFAULT_PACKAGE = os.path.join(os.path.dirname(__file__), "..", "..", "bundle", 
 
 def fracture_tensors(state, labels_side=512):
     """(fragments_rest [256, 4], fragment_labels [1, 1, L + 2, L + 2], fragment_extent
-    [256, 4]) of the package's per-shot stage, from the simulation's own fracture: each
-    polygon rasterised into the region's L x L label texels (rows top first, -1
-    elsewhere and on a one-texel border), its centroid, area and box around the centroid."""
+    [256, 4], fragment_read [1, 3, L + 2, L + 2]) of the package's per-shot stage, from
+    the simulation's own fracture: each polygon rasterised into the region's L x L label
+    texels (rows top first, -1 elsewhere and on a one-texel border), its centroid, area and
+    box around the centroid; every texel is read where it is and goes with its piece (the
+    region is the whole facade)."""
     LABELS = labels_side
     a = float(state["aspect"])
     polys, counts = state["rest_polys"], state["rest_nverts"]
@@ -62,7 +64,9 @@ def fracture_tensors(state, labels_side=512):
             (x0, y0), (x1, y1) = p[j], p[(j + 1) % k]
             inside &= (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0) >= 0.0
         labels[r0:r1, c0:c1][inside] = i
-    return rest, np.pad(labels, 1, constant_values=-1.0)[None, None], extent
+    read = np.zeros((1, 3, LABELS + 2, LABELS + 2), np.float32)
+    read[:, 2] = 1.0
+    return rest, np.pad(labels, 1, constant_values=-1.0)[None, None], extent, read
 
 
 class StagedRenderer:

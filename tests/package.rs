@@ -236,11 +236,13 @@ fn broken_packages_are_refused_naming_the_stage_and_the_tensor() {
         ],
     );
 
-    // A stage input renamed: the tile stage reads a tensor nobody gives.
+    // A stage input renamed: the stage that reads the tensor reads one nobody gives.
     let dir = broken("input-renamed", |t| {
-        let s = stages(t);
-        let last = s.len() - 1;
-        for n in field(&mut s[last], "inputs").as_array_mut().unwrap() {
+        let reader = stages(t)
+            .iter_mut()
+            .find(|s| names(&s["inputs"]).contains(&tensor))
+            .expect("a stage reads the frame stage's output");
+        for n in field(reader, "inputs").as_array_mut().unwrap() {
             if n.as_str() == Some(tensor.as_str()) {
                 *n = renamed.as_str().into();
             }

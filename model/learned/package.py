@@ -157,7 +157,7 @@ class Fracture(nn.Module):
                 label = torch.where(closer, slot, label)
         return x, y, label
 
-    def forward(self, mask, plate, background, scene, controls, noise):
+    def forward(self, mask, scene, controls, noise):
         _, a = scene_geometry(scene)
         sx, sy, area, total, n_rows, cols, start = self.seeds(a, controls, noise)
         x, y, label = self.labels(a, sx, sy, total, n_rows, cols, start)
@@ -165,8 +165,7 @@ class Fracture(nn.Module):
         # The matte over each texel (S's pixel under it), and each cell's share of it.
         scol = (scene[8] + x * scene[11] - scene[6]) * scene[4]
         srow = (scene[7] - (scene[9] + y * scene[11])) * scene[5]
-        at = _unit(scol, mask.shape[3]), _unit(srow, mask.shape[2])
-        m = _sample(_finite(mask).clamp(0.0, 1.0), *at)[0]
+        m = _sample(_finite(mask).clamp(0.0, 1.0), _unit(scol, mask.shape[3]), _unit(srow, mask.shape[2]))[0]
         covered = torch.zeros(MAX_FRAGMENTS).scatter_add(0, li, m)
         count = torch.zeros(MAX_FRAGMENTS).scatter_add(0, li, torch.ones_like(m))
         alive = ((self.slots < total) & (covered > 0.02 * count.clamp(min=1.0)) & (covered >= 1.0)).float()
@@ -179,41 +178,51 @@ class Fracture(nn.Module):
         rest = torch.stack([sx / a * alive, sy * alive, area * alive, alive], 1)
         # The labels the renderer reads: -1 off the building and on a one-texel border.
         solid = torch.where(m > 0.5, label, -1.0).reshape(1, 1, LABELS, LABELS)
-        # Where its pieces' colours are read once they move.
-        seen, behind = _finite(_sample(plate, *at))[:3], _finite(_sample(background, *at))[:3]
-        apart = (seen - behind).abs().amax(0) / ((seen + behind).sum(0) / 6.0 + 0.02)
-        read = _read(mask, scol, srow, scene[4:6], apart)
-        return rest, F.pad(solid, (1, 1, 1, 1), value=-1.0), extent, F.pad(read, (1, 1, 1, 1))
+        return rest, F.pad(solid, (1, 1, 1, 1), value=-1.0), extent
 
 
 INWARD = 3.0                 # canonical pixels a moved piece's colour is read inward from its outline
 
 
-def _read(mask, scol, srow, scale, apart):
-    """How a piece's texels, at S's pixels (scol, srow) [L * L], are read once it moves:
-    [1, 3, L, L]. Within two pixels of where the matte (the window's, [1, 1, Hs, Ws]) is
-    not full (the building's outline, which in a photograph blends with the sky and carries
-    its sharpening halo) its colour is read INWARD canonical pixels (`scale`: S's pixels
-    per canonical pixel) toward the full matte: the offset in S's columns and rows (none
+class Reading(nn.Module):
+    """Per shot, beside the fracture (it reads the plate, which on a sequence changes every
+    frame; the fracture does not): how a piece reads each label texel once it moves,
+    `fragment_read` [1, 3, L + 2, L + 2] (rows top first, a one-texel border of 0). Within
+    two pixels of where the matte is not full (the building's outline, which in a
+    photograph blends with the sky and carries its sharpening halo), its colour is read
+    INWARD canonical pixels toward the full matte: the offset in S's columns and rows (none
     where that point is not on the full matte: a spire too thin). Elsewhere, where the
-    plate has the clean plate's colour (`apart`, a relative difference [L * L], under
-    0.05-0.15), it is what the matte took for the building but stands behind it (the sky
-    seen between a dome's statues), and the piece leaves it behind: the third channel, 1
-    where the texel goes with its piece, 0 where it stays."""
-    m = _finite(mask).clamp(0.0, 1.0)
-    hs, ws = m.shape[2], m.shape[3]
-    full = -F.max_pool2d(-m, 5, stride=1, padding=2)                     # eroded by 2 pixels
-    soft = F.avg_pool2d(m, 5, stride=1, padding=2, count_include_pad=False)
-    at = lambda image, dc, dr: _sample(image, _unit(scol + dc, ws), _unit(srow + dr, hs))[0]
-    gc, gr = at(soft, 1.0, 0.0) - at(soft, -1.0, 0.0), at(soft, 0.0, 1.0) - at(soft, 0.0, -1.0)
-    norm = torch.sqrt(gc * gc + gr * gr)
-    near = ((at(full, 0.0, 0.0) < 0.99) & (norm > 1e-3)).float()
-    oc = gc * (INWARD * scale[0] / norm.clamp(min=1e-6)) * near
-    orow = gr * (INWARD * scale[1] / norm.clamp(min=1e-6)) * near
-    ok = (at(m, oc, orow) >= 0.99).float()
-    oc, orow = oc * ok, orow * ok
-    goes = torch.maximum(_smoothstep(0.05, 0.15, apart), ((oc != 0) | (orow != 0)).float())
-    return torch.stack([oc, orow, goes]).reshape(1, 3, LABELS, LABELS)
+    plate has the clean plate's colour, it is what the matte took for the building but
+    stands behind it (the sky seen between a dome's statues), and the piece leaves it
+    behind: the third channel, 1 where the texel goes with its piece, 0 where it stays."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("texel", (torch.arange(LABELS, dtype=torch.float32) + 0.5) / LABELS)
+
+    def forward(self, mask, plate, background, scene):
+        _, a = scene_geometry(scene)
+        # S's pixel under each texel centre (as the fracture's labels).
+        scol = ((scene[8] + a * self.texel * scene[11] - scene[6]) * scene[4])[None, :]
+        srow = ((scene[7] - (scene[9] + (1.0 - self.texel) * scene[11])) * scene[5])[:, None]
+        scol, srow = scol.expand(LABELS, LABELS).reshape(-1), srow.expand(LABELS, LABELS).reshape(-1)
+        m = _finite(mask).clamp(0.0, 1.0)
+        hs, ws = m.shape[2], m.shape[3]
+        at = lambda image, dc, dr: _sample(image, _unit(scol + dc, ws), _unit(srow + dr, hs))
+        seen, behind = _finite(at(plate, 0.0, 0.0))[:3], _finite(at(background, 0.0, 0.0))[:3]
+        apart = (seen - behind).abs().amax(0) / ((seen + behind).sum(0) / 6.0 + 0.02)
+        full = -F.max_pool2d(-m, 5, stride=1, padding=2)                 # eroded by 2 pixels
+        soft = F.avg_pool2d(m, 5, stride=1, padding=2, count_include_pad=False)
+        gc = (at(soft, 1.0, 0.0) - at(soft, -1.0, 0.0))[0]
+        gr = (at(soft, 0.0, 1.0) - at(soft, 0.0, -1.0))[0]
+        norm = torch.sqrt(gc * gc + gr * gr)
+        near = ((at(full, 0.0, 0.0)[0] < 0.99) & (norm > 1e-3)).float()
+        oc = gc * (INWARD * scene[4] / norm.clamp(min=1e-6)) * near
+        orow = gr * (INWARD * scene[5] / norm.clamp(min=1e-6)) * near
+        ok = (at(m, oc, orow)[0] >= 0.99).float()
+        oc, orow = oc * ok, orow * ok
+        goes = torch.maximum(_smoothstep(0.05, 0.15, apart), ((oc != 0) | (orow != 0)).float())
+        return F.pad(torch.stack([oc, orow, goes]).reshape(1, 3, LABELS, LABELS), (1, 1, 1, 1))
 
 
 def _uniform(n):
@@ -531,45 +540,73 @@ def puff_texture(seed=11, n=PUFF_TEXELS):
     return np.clip((h - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
 
 
-def stones_texture(seed=5, n=PUFF_TEXELS, count=110):
-    """A periodic n x n rubble tone in [0, 1]: broken stones of mixed sizes (a power
-    diagram: Voronoi cells with a weight each), each its own brightness and a tilted facet
-    lit from above, dark gaps between them, and deep voids here and there; and [2, n, n]:
-    where on the facade each stone comes from (constant over a stone). Float64 numpy."""
+STONE_TEXELS = 256            # the rubble texture's side: about a pixel a texel at 1080p
+
+
+def stones_texture(seed=5, n=STONE_TEXELS, count=1700):
+    """A periodic n x n rubble tone in [0, 1]: broken chunks of mixed sizes piled over each
+    other (random convex polygons, each later one on top where it stands higher), each a
+    low pyramid of flat facets lit from above and a little left (rows down), shaded in the
+    crevices and where a higher chunk above casts its shadow; dark fines where no chunk
+    lies; and [2, n, n]: where on the facade each chunk comes from (constant over a chunk).
+    Float64 numpy."""
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64) + 0.5
-    points = rng.random((count, 2)) * n
-    weight = (rng.random(count) ** 3) * 120.0             # a few big slabs among chips
-    near = np.full((2, n, n), np.inf)
-    owner = np.zeros((n, n), np.int64)
-    for i, (cx, cy) in enumerate(points):
-        dx = (xx - cx + n / 2) % n - n / 2
-        dy = (yy - cy + n / 2) % n - n / 2
-        d = dx * dx + dy * dy - weight[i]
-        first = d < near[0]
-        near[1] = np.where(first, near[0], np.minimum(near[1], d))
-        near[0] = np.where(first, d, near[0])
-        owner = np.where(first, i, owner)
-    tone = 0.45 + 0.55 * rng.random(count)
-    tone[rng.random(count) < 0.08] = 0.12                  # voids: the gaps between chunks
-    tilt = rng.normal(0.0, 0.03, (count, 2))
-    cx, cy = points[owner, 0], points[owner, 1]
-    dx = (xx - cx + n / 2) % n - n / 2
-    dy = (yy - cy + n / 2) % n - n / 2
-    facet = 1.0 + tilt[owner, 0] * dx - np.abs(tilt[owner, 1]) * dy   # rows down: lit tops
-    # (Texels to the boundary, about: the power distances' gap over twice the seeds' spacing.)
-    gap = (near[1] - near[0]) / (2.0 * n / math.sqrt(count))
-    joint = np.clip(gap / 1.5, 0.0, 1.0)
-    # Each stone rounded off toward its outline over a few texels: its upper rim faces the
-    # light, its lower rim is in shade (rows down), so the stones stand out as chunks.
-    body = np.sqrt(np.clip(gap / 4.0, 0.0, 1.0))
-    rim = 1.0 + 1.5 * (np.roll(body, -1, 0) - np.roll(body, 1, 0))
-    h = tone[owner] * np.clip(facet, 0.6, 1.3) * (0.2 + 0.8 * joint * (2.0 - joint))
-    h = h * np.clip(rim, 0.4, 1.5)
-    # (Each stone's own place on the facade, two numbers in [0, 1), from another generator
+    scale = n / 128.0                                    # (sizes are set for 128 texels)
+    height = np.full((n, n), -np.inf)
+    owner = np.full((n, n), -1, np.int64)
+    slope = np.zeros((2, n, n))                          # each texel's facet: its rise, per texel
+    radius = scale * (3.0 + 12.0 * rng.random(count) ** 1.6)   # many chips, a few slabs
+    base = 0.6 * rng.random(count)
+    for i in range(count):
+        cx, cy, r = rng.random() * n, rng.random() * n, radius[i]
+        k = rng.integers(4, 8)
+        ang = np.sort(rng.random(k)) * 2.0 * np.pi + rng.random() * 2.0 * np.pi
+        rad = r * (0.6 + 0.4 * rng.random(k))
+        vx, vy = rad * np.cos(ang), rad * np.sin(ang) * (0.55 + 0.3 * rng.random())   # lying flat
+        # The texels of its box (wrapped), offsets from its centre.
+        cols = np.arange(int(cx - r) - 1, int(cx + r) + 2)
+        rows = np.arange(int(cy - r) - 1, int(cy + r) + 2)
+        dx, dy = np.meshgrid(cols + 0.5 - cx, rows + 0.5 - cy)
+        at = np.ix_(rows % n, cols % n)
+        # Distance inward from the nearest edge (negative outside), and that edge's normal.
+        dist, inward = np.full(dx.shape, np.inf), np.zeros((2,) + dx.shape)
+        for j in range(k):
+            x0, y0, x1, y1 = vx[j], vy[j], vx[(j + 1) % k], vy[(j + 1) % k]
+            length = math.hypot(x1 - x0, y1 - y0) + 1e-9
+            nx, ny = -(y1 - y0) / length, (x1 - x0) / length
+            d = (dx - x0) * nx + (dy - y0) * ny
+            closer = d < dist
+            dist = np.where(closer, d, dist)
+            inward = np.where(closer, np.array([nx, ny])[:, None, None], inward)
+        ridge = 0.45 * r
+        z = base[i] + 0.05 / scale * np.minimum(dist, ridge)
+        top = (dist > 0) & (z > height[at])
+        height[at] = np.where(top, z, height[at])
+        owner[at] = np.where(top, i, owner[at])
+        for c in range(2):
+            slope[c][at] = np.where(top, 0.4 * inward[c] * (dist < ridge), slope[c][at])
+    empty = owner < 0
+    normal = np.stack([-slope[0], -slope[1], np.ones((n, n))])
+    normal /= np.linalg.norm(normal, axis=0)
+    light = np.array([-0.35, -0.75, 0.55]) / np.linalg.norm([-0.35, -0.75, 0.55])
+    shade = 0.3 + 0.85 * np.clip(np.tensordot(light, normal, 1), 0.0, 1.0)
+    h = np.where(empty, 0.0, height)
+    around = h
+    for _ in range(round(3 * scale * scale)):
+        around = (around + np.roll(around, 1, 0) + np.roll(around, -1, 0)
+                  + np.roll(around, 1, 1) + np.roll(around, -1, 1)) / 5.0
+    crevice = np.clip((around - h) * 6.0, 0.0, 1.0)
+    shadow = np.zeros((n, n))
+    for j in range(1, round(5 * scale)):                 # toward the light: up, a little left
+        above = np.roll(np.roll(h, j, 0), -(-j // 2), 1)
+        shadow = np.maximum(shadow, np.clip((above - h - 0.04 * j / scale) * 8.0, 0.0, 1.0))
+    tone = (0.55 + 0.45 * rng.random(count))[np.maximum(owner, 0)]
+    fines = 0.18 + 0.12 * rng.random((n, n))
+    v = np.where(empty, fines, tone * shade) * (1.0 - 0.55 * crevice) * (1.0 - 0.5 * shadow)
+    # (Each chunk's own place on the facade, two numbers in [0, 1), from another generator
     # so that the tone keeps its values.)
-    where = np.random.default_rng(seed + 1).random((2, count))[:, owner]
-    return np.clip(h / h.max(), 0.0, 1.0).astype(np.float32), where.astype(np.float32)
+    where = np.random.default_rng(seed + 1).random((2, count))[:, np.maximum(owner, 0)]
+    return np.clip(v / v.max(), 0.0, 1.0).astype(np.float32), where.astype(np.float32)
 
 
 def _matmul(a, b):
@@ -579,15 +616,30 @@ def _matmul(a, b):
     return torch.matmul(F.pad(a, (0, 0, 0, 1)), F.pad(b, (0, 1)))[..., :-1, :-1]
 
 
+SUM_SPAN = 128                 # the longest sum ONNX Runtime forms in one order whatever the tile
+
+
 def _lookup(texture, u, v, scale, thin=True):
     """A periodic texture at (u [Wo], v [Ho]), `scale` region heights per period, v up:
     separable cubic B-spline weights, two matrix products -> [Ho, Wo]. `thin`: the grid
-    may be one pixel high or wide (see `_matmul`; the renderer's own grid never is)."""
+    may be one pixel high or wide (see `_matmul`; the renderer's own grid never is). (A
+    texture wider than SUM_SPAN is summed in spans of that many texels, one product each,
+    added in order: over a longer span ONNX Runtime's order depends on the tile.)"""
     n = texture.shape[0]
     wx = _weights(u / scale * n, n, period=n)
     wy = _weights(-v / scale * n, n, period=n)
     mm = _matmul if thin else torch.matmul
-    return mm(wy, mm(texture, wx.t()))
+
+    def product(a, b):
+        if n <= SUM_SPAN:
+            return mm(a, b)
+        total = None
+        for k in range(0, n, SUM_SPAN):
+            p = mm(a[..., k:k + SUM_SPAN], b[k:k + SUM_SPAN])
+            total = p if total is None else total + p
+        return total
+
+    return product(wy, product(texture, wx.t()))
 
 
 # Per pixel, only + - * / and comparisons: ONNX Runtime computes exp, log, cos and pow in
@@ -1039,8 +1091,9 @@ def example_inputs():
 
 
 STAGES = (
-    ("fracture", "shot", Fracture, ("mask", "plate", "background", "scene", "controls", "noise"),
-     ("fragments_rest", "fragment_labels", "fragment_extent", "fragment_read")),
+    ("fracture", "shot", Fracture, ("mask", "scene", "controls", "noise"),
+     ("fragments_rest", "fragment_labels", "fragment_extent")),
+    ("reading", "shot", Reading, ("mask", "plate", "background", "scene"), ("fragment_read",)),
     ("light", "shot", Light, ("plate", "mask"), ("light",)),
     ("generator", "frame", None, ("scene", "controls", "noise", "fragments_rest"),
      ("density", "fragments")),

@@ -21,7 +21,7 @@ import numpy as np
 
 from model.reference import CONTROL_NAMES
 
-FRACTURE = ("fragments_rest", "fragment_labels", "fragment_extent", "fragment_read")  # per shot
+FRACTURE = ("fragments_rest", "fragment_labels", "fragment_extent")   # the simulation's, per shot
 SIMULATED = ("density", "fragments")                                  # and per frame
 DEFAULT_PACKAGE = os.path.join(os.path.dirname(__file__), "..", "..", "bundle", "Contents",
                                "Resources", "learned.collapse")
@@ -29,11 +29,9 @@ DEFAULT_PACKAGE = os.path.join(os.path.dirname(__file__), "..", "..", "bundle", 
 
 def fracture_tensors(state, labels_side=512):
     """(fragments_rest [256, 4], fragment_labels [1, 1, L + 2, L + 2], fragment_extent
-    [256, 4], fragment_read [1, 3, L + 2, L + 2]) of the package's per-shot stage, from
-    the simulation's own fracture: each polygon rasterised into the region's L x L label
-    texels (rows top first, -1 elsewhere and on a one-texel border), its centroid, area and
-    box around the centroid; every texel is read where it is and goes with its piece (the
-    region is the whole facade)."""
+    [256, 4]) of the package's per-shot stage, from the simulation's own fracture: each
+    polygon rasterised into the region's L x L label texels (rows top first, -1
+    elsewhere and on a one-texel border), its centroid, area and box around the centroid."""
     LABELS = labels_side
     a = float(state["aspect"])
     polys, counts = state["rest_polys"], state["rest_nverts"]
@@ -64,9 +62,7 @@ def fracture_tensors(state, labels_side=512):
             (x0, y0), (x1, y1) = p[j], p[(j + 1) % k]
             inside &= (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0) >= 0.0
         labels[r0:r1, c0:c1][inside] = i
-    read = np.zeros((1, 3, LABELS + 2, LABELS + 2), np.float32)
-    read[:, 2] = 1.0
-    return rest, np.pad(labels, 1, constant_values=-1.0)[None, None], extent, read
+    return rest, np.pad(labels, 1, constant_values=-1.0)[None, None], extent
 
 
 class StagedRenderer:
@@ -111,15 +107,21 @@ class StagedRenderer:
         shot = self.scene.copy()               # (per-shot stages see no time)
         self.known = dict(plate=self.plate, background=self.background, mask=self.mask, scene=shot,
                           controls=self.controls, noise=self.noise)
+        # Every label texel goes with its piece, read where it is: the facade is the whole
+        # region, with no outline blended with a sky nor sky inside it (and the backdrop
+        # may be the plate itself).
+        side = declared["tensors"]["fragment_labels"]["shape"][2]
+        self.known["fragment_read"] = np.zeros((1, 3, side, side), np.float32)
+        self.known["fragment_read"][:, 2, 1:-1, 1:-1] = 1.0
         if not generated:
-            side = declared["tensors"]["fragment_labels"]["shape"][2] - 2
-            self.known.update(zip(FRACTURE, fracture_tensors(state, side)))
+            self.known.update(zip(FRACTURE, fracture_tensors(state, side - 2)))
         self.generated = generated
         # The shot stages run now, the frame stages per frame; a stage whose outputs the
-        # simulation gives (the fracture, the network) is left out.
+        # simulation gives (the fracture, the network) or that are given above is left out.
         self.frame_stages = []
+        given = set(self.known) | (set() if generated else set(FRACTURE + SIMULATED))
         for stage in declared["stages"]:
-            if not generated and set(stage["outputs"]) <= set(FRACTURE + SIMULATED):
+            if set(stage["outputs"]) <= given:
                 continue
             sess = load(stage["file"])
             if stage["runs"] == "shot":

@@ -199,7 +199,7 @@ class ShippedRendererTests(unittest.TestCase):
     def setUpClass(cls):
         from model.learned.staged_render import StagedRenderer, fracture_tensors
         cls.state = _small_sim(seed=2, aspect=1.25, frames=12)
-        cls.rest, cls.labels, _, _ = fracture_tensors(cls.state)
+        cls.rest, cls.labels, _ = fracture_tensors(cls.state)
         rng = np.random.default_rng(5)
         cls.plate = rng.uniform(0.2, 0.8, (90, 140, 3))
         cls.region = (40.0, 12.0, 50.0, 40.0)          # L, B, W, H: aspect 1.25

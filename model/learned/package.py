@@ -221,7 +221,11 @@ class Reading(nn.Module):
         orow = gr * (INWARD * scene[5] / norm.clamp(min=1e-6)) * near
         ok = (at(m, oc, orow)[0] >= 0.99).float()
         oc, orow = oc * ok, orow * ok
-        goes = torch.maximum(_smoothstep(0.05, 0.15, apart), ((oc != 0) | (orow != 0)).float())
+        # (Decided over 7x7 texels: a textured pocket, twigs against the sky, goes or stays
+        # whole rather than as specks.)
+        share = F.avg_pool2d(_smoothstep(0.05, 0.15, apart).reshape(1, 1, LABELS, LABELS), 7,
+                             stride=1, padding=3, count_include_pad=False).reshape(-1)
+        goes = torch.maximum(_smoothstep(0.35, 0.65, share), ((oc != 0) | (orow != 0)).float())
         return F.pad(torch.stack([oc, orow, goes]).reshape(1, 3, LABELS, LABELS), (1, 1, 1, 1))
 
 
@@ -603,10 +607,11 @@ def stones_texture(seed=5, n=STONE_TEXELS, count=1700):
     tone = (0.55 + 0.45 * rng.random(count))[np.maximum(owner, 0)]
     fines = 0.18 + 0.12 * rng.random((n, n))
     v = np.where(empty, fines, tone * shade) * (1.0 - 0.55 * crevice) * (1.0 - 0.5 * shadow)
+    v = v / v.max() * (0.3 / np.mean(v / v.max()))       # (the renderer's level: a mean of 0.3)
     # (Each chunk's own place on the facade, two numbers in [0, 1), from another generator
     # so that the tone keeps its values.)
     where = np.random.default_rng(seed + 1).random((2, count))[:, np.maximum(owner, 0)]
-    return np.clip(v / v.max(), 0.0, 1.0).astype(np.float32), where.astype(np.float32)
+    return np.clip(v, 0.0, 1.0).astype(np.float32), where.astype(np.float32)
 
 
 def _matmul(a, b):

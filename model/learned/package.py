@@ -84,8 +84,9 @@ class Fracture(nn.Module):
 
     Outputs fragments_rest [256, 4] (seed x / a, seed y, area, alive),
     fragment_labels [1, 1, L + 2, L + 2] (the slot of each texel of the region, rows
-    top first, -1 where the matte is empty and on a one-texel border) and fragment_extent [256, 4] (the cell's box around its seed, isotropic:
-    min dx, max dx, min dy, max dy)."""
+    top first, -1 where the matte is empty and on a one-texel border), fragment_extent
+    [256, 4] (the cell's box around its seed, isotropic: min dx, max dx, min dy, max dy)
+    and fragment_inward [1, 2, L + 2, L + 2] (`_inward`, the same border)."""
 
     def __init__(self):
         super().__init__()
@@ -178,55 +179,75 @@ class Fracture(nn.Module):
         rest = torch.stack([sx / a * alive, sy * alive, area * alive, alive], 1)
         # The labels the renderer reads: -1 off the building and on a one-texel border.
         solid = torch.where(m > 0.5, label, -1.0).reshape(1, 1, LABELS, LABELS)
-        return rest, F.pad(solid, (1, 1, 1, 1), value=-1.0), extent
+        inward = _inward(mask, scol, srow, scene[4:6]).reshape(1, 2, LABELS, LABELS)
+        return rest, F.pad(solid, (1, 1, 1, 1), value=-1.0), extent, F.pad(inward, (1, 1, 1, 1))
 
 
 INWARD = 3.0                 # canonical pixels a moved piece's colour is read inward from its outline
 
 
+def _inward(mask, scol, srow, scale):
+    """Per label texel, at S's pixels (scol, srow) [L * L]: within two pixels of where the
+    matte [1, 1, Hs, Ws] is not full (the building's outline, which in a photograph blends
+    with the sky and carries its sharpening halo), the offset (S's columns, rows) INWARD
+    canonical pixels (`scale`: S's pixels per canonical pixel) toward the full matte, where
+    a moved piece reads its colour; none elsewhere and where that point is not on the full
+    matte (a spire too thin). [2, L * L]. Worked out on the region's part of S."""
+    hs, ws = mask.shape[2], mask.shape[3]
+    c0 = (scol.min() - 8.0).floor().long().clamp(min=0)
+    r0 = (srow.min() - 8.0).floor().long().clamp(min=0)
+    c1 = (scol.max() + 9.0).ceil().long().clamp(max=ws)
+    r1 = (srow.max() + 9.0).ceil().long().clamp(max=hs)
+    m = _finite(torch.narrow(torch.narrow(mask, 2, r0, r1 - r0), 3, c0, c1 - c0)).clamp(0.0, 1.0)
+    scol, srow = scol - c0.float(), srow - r0.float()
+    # The matte eroded by 2 pixels, and the gradient of its 5x5 mean (central differences,
+    # over 2 pixels), read at the texels together.
+    full = -F.max_pool2d(F.max_pool2d(-m, (1, 5), stride=1, padding=(0, 2)), (5, 1), stride=1, padding=(2, 0))
+    soft = F.avg_pool2d(F.avg_pool2d(m, (1, 5), stride=1, padding=(0, 2), count_include_pad=False),
+                        (5, 1), stride=1, padding=(2, 0), count_include_pad=False)
+    gc = F.pad(soft[:, :, :, 2:] - soft[:, :, :, :-2], (1, 1))
+    gr = F.pad(soft[:, :, 2:, :] - soft[:, :, :-2, :], (0, 0, 1, 1))
+    hc, wc = m.shape[2], m.shape[3]
+    at = lambda image, dc, dr: _sample(image, _unit(scol + dc, wc), _unit(srow + dr, hc))
+    gc, gr, eroded = at(torch.cat([gc, gr, full], 1), 0.0, 0.0).unbind(0)
+    norm = torch.sqrt(gc * gc + gr * gr)
+    near = ((eroded < 0.99) & (norm > 1e-3)).float()
+    oc = gc * (INWARD * scale[0] / norm.clamp(min=1e-6)) * near
+    orow = gr * (INWARD * scale[1] / norm.clamp(min=1e-6)) * near
+    ok = (at(m, oc, orow)[0] >= 0.99).float()
+    return torch.stack([oc * ok, orow * ok])
+
+
 class Reading(nn.Module):
     """Per shot, beside the fracture (it reads the plate, which on a sequence changes every
     frame; the fracture does not): how a piece reads each label texel once it moves,
-    `fragment_read` [1, 3, L + 2, L + 2] (rows top first, a one-texel border of 0). Within
-    two pixels of where the matte is not full (the building's outline, which in a
-    photograph blends with the sky and carries its sharpening halo), its colour is read
-    INWARD canonical pixels toward the full matte: the offset in S's columns and rows (none
-    where that point is not on the full matte: a spire too thin). Elsewhere, where the
-    plate has the clean plate's colour, it is what the matte took for the building but
-    stands behind it (the sky seen between a dome's statues), and the piece leaves it
-    behind: the third channel, 1 where the texel goes with its piece, 0 where it stays."""
+    `fragment_read` [1, 3, L + 2, L + 2] (rows top first, a one-texel border of 0): the
+    fracture's `fragment_inward` offsets (its outline's colour read inward), and 1 where
+    the texel goes with its piece, 0 where it stays: where the plate has the clean plate's
+    colour, it is what the matte took for the building but stands behind it (the sky seen
+    between a dome's statues), and the piece leaves it behind."""
 
     def __init__(self):
         super().__init__()
         self.register_buffer("texel", (torch.arange(LABELS, dtype=torch.float32) + 0.5) / LABELS)
 
-    def forward(self, mask, plate, background, scene):
+    def forward(self, plate, background, scene, fragment_inward):
         _, a = scene_geometry(scene)
         # S's pixel under each texel centre (as the fracture's labels).
         scol = ((scene[8] + a * self.texel * scene[11] - scene[6]) * scene[4])[None, :]
         srow = ((scene[7] - (scene[9] + (1.0 - self.texel) * scene[11])) * scene[5])[:, None]
         scol, srow = scol.expand(LABELS, LABELS).reshape(-1), srow.expand(LABELS, LABELS).reshape(-1)
-        m = _finite(mask).clamp(0.0, 1.0)
-        hs, ws = m.shape[2], m.shape[3]
-        at = lambda image, dc, dr: _sample(image, _unit(scol + dc, ws), _unit(srow + dr, hs))
-        seen, behind = _finite(at(plate, 0.0, 0.0))[:3], _finite(at(background, 0.0, 0.0))[:3]
+        hs, ws = plate.shape[2], plate.shape[3]
+        gx, gy = _unit(scol, ws), _unit(srow, hs)
+        seen, behind = _finite(_sample(plate, gx, gy))[:3], _finite(_sample(background, gx, gy))[:3]
         apart = (seen - behind).abs().amax(0) / ((seen + behind).sum(0) / 6.0 + 0.02)
-        full = -F.max_pool2d(-m, 5, stride=1, padding=2)                 # eroded by 2 pixels
-        soft = F.avg_pool2d(m, 5, stride=1, padding=2, count_include_pad=False)
-        gc = (at(soft, 1.0, 0.0) - at(soft, -1.0, 0.0))[0]
-        gr = (at(soft, 0.0, 1.0) - at(soft, 0.0, -1.0))[0]
-        norm = torch.sqrt(gc * gc + gr * gr)
-        near = ((at(full, 0.0, 0.0)[0] < 0.99) & (norm > 1e-3)).float()
-        oc = gc * (INWARD * scene[4] / norm.clamp(min=1e-6)) * near
-        orow = gr * (INWARD * scene[5] / norm.clamp(min=1e-6)) * near
-        ok = (at(m, oc, orow)[0] >= 0.99).float()
-        oc, orow = oc * ok, orow * ok
         # (Decided over 7x7 texels: a textured pocket, twigs against the sky, goes or stays
         # whole rather than as specks.)
         share = F.avg_pool2d(_smoothstep(0.05, 0.15, apart).reshape(1, 1, LABELS, LABELS), 7,
-                             stride=1, padding=3, count_include_pad=False).reshape(-1)
-        goes = torch.maximum(_smoothstep(0.35, 0.65, share), ((oc != 0) | (orow != 0)).float())
-        return F.pad(torch.stack([oc, orow, goes]).reshape(1, 3, LABELS, LABELS), (1, 1, 1, 1))
+                             stride=1, padding=3, count_include_pad=False)
+        inward = fragment_inward[:, :, 1:-1, 1:-1]
+        goes = torch.maximum(_smoothstep(0.35, 0.65, share), (inward.abs().amax(1, keepdim=True) > 0).float())
+        return F.pad(torch.cat([inward, goes], 1), (1, 1, 1, 1))
 
 
 def _uniform(n):
@@ -1097,8 +1118,9 @@ def example_inputs():
 
 STAGES = (
     ("fracture", "shot", Fracture, ("mask", "scene", "controls", "noise"),
-     ("fragments_rest", "fragment_labels", "fragment_extent")),
-    ("reading", "shot", Reading, ("mask", "plate", "background", "scene"), ("fragment_read",)),
+     ("fragments_rest", "fragment_labels", "fragment_extent", "fragment_inward")),
+    ("reading", "shot", Reading, ("plate", "background", "scene", "fragment_inward"),
+     ("fragment_read",)),
     ("light", "shot", Light, ("plate", "mask"), ("light",)),
     ("generator", "frame", None, ("scene", "controls", "noise", "fragments_rest"),
      ("density", "fragments")),

@@ -111,6 +111,7 @@ class StagedRenderer:
         # region, with no outline blended with a sky nor sky inside it (and the backdrop
         # may be the plate itself).
         side = declared["tensors"]["fragment_labels"]["shape"][2]
+        self.known["fragment_inward"] = np.zeros((1, 2, side, side), np.float32)
         self.known["fragment_read"] = np.zeros((1, 3, side, side), np.float32)
         self.known["fragment_read"][:, 2, 1:-1, 1:-1] = 1.0
         if not generated:

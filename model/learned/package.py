@@ -202,7 +202,8 @@ def _inward(mask, scol, srow, scale):
     scol, srow = scol - c0.float(), srow - r0.float()
     # The matte eroded by 2 pixels, and the gradient of its 5x5 mean (central differences,
     # over 2 pixels), read at the texels together.
-    full = -F.max_pool2d(F.max_pool2d(-m, (1, 5), stride=1, padding=(0, 2)), (5, 1), stride=1, padding=(2, 0))
+    full = -F.max_pool2d(F.max_pool2d(-m, (1, 5), stride=1, padding=(0, 2)), (5, 1), stride=1,
+                         padding=(2, 0))
     soft = F.avg_pool2d(F.avg_pool2d(m, (1, 5), stride=1, padding=(0, 2), count_include_pad=False),
                         (5, 1), stride=1, padding=(2, 0), count_include_pad=False)
     gc = F.pad(soft[:, :, :, 2:] - soft[:, :, :, :-2], (1, 1))
@@ -246,7 +247,8 @@ class Reading(nn.Module):
         share = F.avg_pool2d(_smoothstep(0.05, 0.15, apart).reshape(1, 1, LABELS, LABELS), 7,
                              stride=1, padding=3, count_include_pad=False)
         inward = fragment_inward[:, :, 1:-1, 1:-1]
-        goes = torch.maximum(_smoothstep(0.35, 0.65, share), (inward.abs().amax(1, keepdim=True) > 0).float())
+        moved_in = (inward.abs().amax(1, keepdim=True) > 0).float()
+        goes = torch.maximum(_smoothstep(0.35, 0.65, share), moved_in)
         return F.pad(torch.cat([inward, goes], 1), (1, 1, 1, 1))
 
 
@@ -527,8 +529,9 @@ def _outline(mask, row, col, reach_rows, reach_cols):
     c0 = (cols.min() - dj.long()).clamp(min=0)
     r1 = (rows.max() + 1).clamp(max=hq)
     c1 = (cols.max() + dj.long() + 1).clamp(max=wq)
-    part = torch.narrow(mask, 2, r0 * OUTLINE_CELL, (r1 * OUTLINE_CELL).clamp(max=hs) - r0 * OUTLINE_CELL)
-    part = torch.narrow(part, 3, c0 * OUTLINE_CELL, (c1 * OUTLINE_CELL).clamp(max=ws) - c0 * OUTLINE_CELL)
+    top, left = r0 * OUTLINE_CELL, c0 * OUTLINE_CELL
+    part = torch.narrow(mask, 2, top, (r1 * OUTLINE_CELL).clamp(max=hs) - top)
+    part = torch.narrow(part, 3, left, (c1 * OUTLINE_CELL).clamp(max=ws) - left)
     cells = F.avg_pool2d(_finite(part).clamp(0.0, 1.0), OUTLINE_CELL, stride=OUTLINE_CELL,
                          ceil_mode=True)[0, 0]                           # [r1 - r0, c1 - c0]
     held = None
@@ -962,7 +965,8 @@ class Renderer(nn.Module):
         # between: a quarter of its per-pixel work.
         hx, col = _half_grid(out_x, sx, False)
         hy, row = _half_grid(out_y, sy, True)
-        half = self.dust(dust_colour, dust_depth, (hx - rl) / rh, (hy - rb) / rh, a, controls, progress, lean, thin)
+        half = self.dust(dust_colour, dust_depth, (hx - rl) / rh, (hy - rb) / rh, a, controls,
+                         progress, lean, thin)
         d = _upsampled(half, out_y.shape[0], out_x.shape[0], row, col)
 
         # Fragments and hole inside the box of the region and the moving fragments.

@@ -6,8 +6,10 @@ polygons) is turned into the tensors of the learned package's stages and run
 through the package's own other stages in ONNX Runtime (the plate's light, the
 fragments' lattice, the lit dust lattice, the per-tile render): the files, dust
 renderer and fragment gather the plugin runs. Only the network's stage is
-replaced, by the simulation; the simulation's fracture replaces the package's. So a frame of the reference and a frame of the
-generator differ only where the simulation and the network differ.
+replaced, by the simulation; the simulation's fracture replaces the package's. So
+a frame of the reference and a frame of the generator differ only where the
+simulation and the network differ. (Every label texel goes with its piece as it
+is: the package's reading stage is not run.)
 
 model/reference/shot.py uses it for its frames (`--renderer package`, the default).
 It needs numpy and onnxruntime only (not torch): what it must know of the package, it

@@ -90,65 +90,9 @@ pub fn clear() {
     SLOTS.lock().unwrap_or_else(|e| e.into_inner()).clear();
 }
 
-/// A fast 64-bit fingerprint of words (not cryptographic: the inputs are not
-/// adversarial, only the frames of one instance are ever compared).
-pub struct Fingerprint(u64);
-
-impl Fingerprint {
-    pub fn new() -> Self {
-        Fingerprint(0x243f_6a88_85a3_08d3)
-    }
-
-    pub fn word(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(23) ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-
-    pub fn bytes(&mut self, b: &[u8]) {
-        self.word(b.len() as u64);
-        for chunk in b.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.word(u64::from_le_bytes(w));
-        }
-    }
-
-    pub fn floats(&mut self, v: &[f32]) {
-        self.word(v.len() as u64);
-        for pair in v.chunks(2) {
-            let hi = pair.get(1).map_or(0, |f| f.to_bits());
-            self.word(((hi as u64) << 32) | pair[0].to_bits() as u64);
-        }
-    }
-
-    /// The fingerprint, with a final mix so that every input bit reaches every output bit.
-    pub fn finish(&self) -> u64 {
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fingerprints_see_every_value_and_their_order() {
-        let print = |v: &[f32]| {
-            let mut f = Fingerprint::new();
-            f.floats(v);
-            f.finish()
-        };
-        let base = [0.25f32, 0.5, 0.75];
-        assert_eq!(print(&base), print(&base));
-        assert_ne!(print(&base), print(&[0.25, 0.75, 0.5]));
-        assert_ne!(print(&base), print(&[0.25, 0.5, 0.75, 0.0]));
-        assert_ne!(
-            print(&base),
-            print(&[0.25, 0.5, f32::from_bits(0.75f32.to_bits() + 1)])
-        );
-    }
 
     #[test]
     fn a_slot_computes_once_per_key_and_forgets() {

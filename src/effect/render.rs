@@ -4,12 +4,12 @@
 //! composite / element / matte / clean plate.
 
 use super::describe::{BACKGROUND, MASK, OUTPUT_CLIP, SOURCE};
-use super::element_cache::{self, Fingerprint, Kind, MAX_PIXELS};
+use super::element_cache::{self, Kind, MAX_PIXELS};
 use super::geometry::{region, Geometry, MAX_SOURCE_PIXELS};
 use super::params::{OutputMode, Settings};
 use crate::inference::{
-    self, clean_plate, matte, scene, ExecutionDevice, FrameInputs, LoadedModel, ModelRequest,
-    OutputGrid, SCENE_LEN,
+    self, clean_plate, matte, scene, ExecutionDevice, Fingerprint, FrameInputs, LoadedModel,
+    ModelRequest, OutputGrid, SCENE_LEN,
 };
 use crate::ofx;
 use crate::ofx::{Image, Instance, MessageLevel, OfxError, OfxResult, RectI, RenderArgs};

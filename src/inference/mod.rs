@@ -5,6 +5,7 @@
 pub mod clean_plate;
 mod contract;
 mod devices;
+pub mod fingerprint;
 pub mod matte;
 mod memory;
 mod package;
@@ -14,6 +15,7 @@ mod tiling;
 
 pub use contract::{scene, Contract, ControlSpec, Margins, Metadata, Precision, SCENE_LEN};
 pub use devices::{DeviceRequest, ExecutionDevice};
+pub use fingerprint::Fingerprint;
 pub use memory::{
     GPU_MEMORY_LIMIT_ENV, MEMORY_LIMIT_ENV, MODEL_SIZE_LIMIT_ENV, RUN_TIME_LIMIT_ENV,
 };

@@ -16,7 +16,7 @@ use super::sessions::{
 use super::tiling::{
     element_of, input, over_tiles, run_session, FrameInputs, Input, OutputGrid, StageTiming,
 };
-use super::InferenceError;
+use super::{Fingerprint, InferenceError};
 use ndarray::{Array1, ArrayD, ArrayViewD};
 use ort::session::Session;
 use ort::value::{Outlet, TensorElementType, ValueType};
@@ -562,35 +562,17 @@ pub fn noise(seed: i64, n: usize) -> Vec<f32> {
     out
 }
 
-/// A 64-bit hash of stage inputs (not cryptographic: only one package's runs are compared).
-struct Hash(u64);
-
-impl Hash {
-    fn word(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(23) ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+/// The fingerprint of one stage input: its name, shape and values.
+fn tensor_print(name: &str, v: &ArrayViewD<f32>) -> u64 {
+    let mut f = Fingerprint::new();
+    f.bytes(name.as_bytes());
+    f.word(v.ndim() as u64);
+    v.shape().iter().for_each(|&d| f.word(d as u64));
+    match v.as_slice() {
+        Some(s) => f.floats(s),
+        None => f.floats(&v.iter().copied().collect::<Vec<f32>>()),
     }
-    fn tensor(&mut self, name: &str, v: &ArrayViewD<f32>) {
-        for chunk in name.as_bytes().chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.word(u64::from_le_bytes(w));
-        }
-        self.word(v.ndim() as u64);
-        v.shape().iter().for_each(|&d| self.word(d as u64));
-        match v.as_slice() {
-            Some(s) => s.chunks(2).for_each(|p| {
-                let hi = p.get(1).map_or(0, |f| f.to_bits());
-                self.word(((hi as u64) << 32) | p[0].to_bits() as u64)
-            }),
-            None => v.iter().for_each(|f| self.word(f.to_bits() as u64)),
-        }
-    }
-    fn finish(&self) -> u64 {
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
+    f.finish()
 }
 
 /// The tensors every stage of a run may read, besides the outputs of earlier stages.
@@ -653,6 +635,9 @@ impl Package {
             .into_dyn(),
         };
         let mut made: HashMap<String, Arc<ArrayD<f32>>> = HashMap::new();
+        // Each input's fingerprint, once per run (the plate feeds several shot stages):
+        // by name, and whether a shot stage reads it (its scene has no time).
+        let mut prints: HashMap<(String, bool), u64> = HashMap::new();
         let mut timings = Vec::new();
         let n = self.stages.len();
         for (i, (stage, decl)) in self
@@ -672,9 +657,13 @@ impl Package {
                     .iter()
                     .map(|name| Ok((name.as_str(), given.get(name, decl.runs, &made)?)))
                     .collect::<Result<Vec<_>, InferenceError>>()?;
-                let mut hash = Hash(0x243f_6a88_85a3_08d3 ^ i as u64);
-                views.iter().for_each(|(name, v)| hash.tensor(name, v));
-                self.kept_or_run(stage, hash.finish(), || {
+                let mut key = Fingerprint::new();
+                key.word(i as u64);
+                for (name, v) in &views {
+                    let at = (name.to_string(), decl.runs == Runs::Shot);
+                    key.word(*prints.entry(at).or_insert_with(|| tensor_print(name, v)));
+                }
+                self.kept_or_run(stage, key.finish(), || {
                     let list = views
                         .iter()
                         .map(|(name, v)| input(name, v.view()))

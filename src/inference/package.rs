@@ -983,6 +983,23 @@ mod tests {
             let seeded = d.inputs.iter().any(|i| i == "scene" || i == "noise");
             assert_eq!(t.cached, !seeded, "stage '{}': {timings:?}", d.name);
         }
+        // A plate sequence: the next frame's plate differs (grain). The shot stages that
+        // read the plate run again, the others (the fracture reads the matte) do not.
+        let mut grainy = frame_inputs(&model, 0.6, 4.0);
+        grainy.plate.mapv_inplace(|v| v + 0.001);
+        let (_, timings) = model
+            .run_stages(&grainy, &grid(0, 0, 64, 48), &|| false)
+            .unwrap();
+        for (t, d) in timings.iter().zip(&p.plan.stages) {
+            if d.runs == Runs::Shot {
+                let reads = d.inputs.iter().any(|i| i == "plate");
+                assert_eq!(t.cached, !reads, "stage '{}': {timings:?}", d.name);
+            }
+        }
+        assert!(
+            timings.iter().any(|t| t.name == "fracture" && t.cached),
+            "the fracture ran again for another frame's plate: {timings:?}"
+        );
     }
 
     fn whole_is_not_empty(tiles: &[((usize, usize), Vec<f32>)]) -> bool {

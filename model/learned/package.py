@@ -164,8 +164,7 @@ class Fracture(nn.Module):
         x, y, label = self.labels(a, sx, sy, total, n_rows, cols, start)
         li = label.long()
         # The matte over each texel (S's pixel under it), and each cell's share of it.
-        scol = (scene[8] + x * scene[11] - scene[6]) * scene[4]
-        srow = (scene[7] - (scene[9] + y * scene[11])) * scene[5]
+        scol, srow = _texel_pixels(scene, x, y)
         m = _sample(_finite(mask).clamp(0.0, 1.0), _unit(scol, mask.shape[3]), _unit(srow, mask.shape[2]))[0]
         covered = torch.zeros(MAX_FRAGMENTS).scatter_add(0, li, m)
         count = torch.zeros(MAX_FRAGMENTS).scatter_add(0, li, torch.ones_like(m))
@@ -183,6 +182,17 @@ class Fracture(nn.Module):
         return rest, F.pad(solid, (1, 1, 1, 1), value=-1.0), extent, F.pad(inward, (1, 1, 1, 1))
 
 
+def _texel_pixels(scene, x, y):
+    """S's pixel coordinates (columns, rows top first) of region points (x, y)."""
+    return ((scene[8] + x * scene[11] - scene[6]) * scene[4],
+            (scene[7] - (scene[9] + y * scene[11])) * scene[5])
+
+
+def _crop(t, r0, r1, c0, c1):
+    """Rows r0 to r1 and columns c0 to c1 (exclusive ends, tensors) of t [N, C, H, W]."""
+    return torch.narrow(torch.narrow(t, 2, r0, r1 - r0), 3, c0, c1 - c0)
+
+
 INWARD = 3.0                 # canonical pixels a moved piece's colour is read inward from its outline
 
 
@@ -198,7 +208,7 @@ def _inward(mask, scol, srow, scale):
     r0 = (srow.min() - 8.0).floor().long().clamp(min=0)
     c1 = (scol.max() + 9.0).ceil().long().clamp(max=ws)
     r1 = (srow.max() + 9.0).ceil().long().clamp(max=hs)
-    m = _finite(torch.narrow(torch.narrow(mask, 2, r0, r1 - r0), 3, c0, c1 - c0)).clamp(0.0, 1.0)
+    m = _finite(_crop(mask, r0, r1, c0, c1)).clamp(0.0, 1.0)
     scol, srow = scol - c0.float(), srow - r0.float()
     # The matte eroded by 2 pixels, and the gradient of its 5x5 mean (central differences,
     # over 2 pixels), read at the texels together.
@@ -235,9 +245,8 @@ class Reading(nn.Module):
     def forward(self, plate, background, scene, fragment_inward):
         _, a = scene_geometry(scene)
         # S's pixel under each texel centre (as the fracture's labels).
-        scol = ((scene[8] + a * self.texel * scene[11] - scene[6]) * scene[4])[None, :]
-        srow = ((scene[7] - (scene[9] + (1.0 - self.texel) * scene[11])) * scene[5])[:, None]
-        scol, srow = scol.expand(LABELS, LABELS).reshape(-1), srow.expand(LABELS, LABELS).reshape(-1)
+        scol, srow = _texel_pixels(scene, (a * self.texel)[None, :].expand(LABELS, LABELS).reshape(-1),
+                                   (1.0 - self.texel)[:, None].expand(LABELS, LABELS).reshape(-1))
         hs, ws = plate.shape[2], plate.shape[3]
         gx, gy = _unit(scol, ws), _unit(srow, hs)
         seen, behind = _finite(_sample(plate, gx, gy))[:3], _finite(_sample(background, gx, gy))[:3]
@@ -504,8 +513,8 @@ def _grown(mask, row, col):
     passes) at the pixels (row [h], col [w]) of the window: [1, h, w]. Worked out on the
     rows and columns they span and 3 more each side, not on the whole window."""
     r0, c0 = (row.min() - 3).clamp(min=0), (col.min() - 3).clamp(min=0)
-    part = torch.narrow(mask, 2, r0, (row.max() + 4).clamp(max=mask.shape[2]) - r0)
-    part = torch.narrow(part, 3, c0, (col.max() + 4).clamp(max=mask.shape[3]) - c0)
+    part = _crop(mask, r0, (row.max() + 4).clamp(max=mask.shape[2]), c0,
+                 (col.max() + 4).clamp(max=mask.shape[3]))
     m = F.max_pool2d(_finite(part), (1, 7), stride=1, padding=(0, 3))
     m = F.max_pool2d(m, (7, 1), stride=1, padding=(3, 0))
     return m[0, :, row - r0][:, :, col - c0]
@@ -529,9 +538,8 @@ def _outline(mask, row, col, reach_rows, reach_cols):
     c0 = (cols.min() - dj.long()).clamp(min=0)
     r1 = (rows.max() + 1).clamp(max=hq)
     c1 = (cols.max() + dj.long() + 1).clamp(max=wq)
-    top, left = r0 * OUTLINE_CELL, c0 * OUTLINE_CELL
-    part = torch.narrow(mask, 2, top, (r1 * OUTLINE_CELL).clamp(max=hs) - top)
-    part = torch.narrow(part, 3, left, (c1 * OUTLINE_CELL).clamp(max=ws) - left)
+    part = _crop(mask, r0 * OUTLINE_CELL, (r1 * OUTLINE_CELL).clamp(max=hs), c0 * OUTLINE_CELL,
+                 (c1 * OUTLINE_CELL).clamp(max=ws))
     cells = F.avg_pool2d(_finite(part).clamp(0.0, 1.0), OUTLINE_CELL, stride=OUTLINE_CELL,
                          ceil_mode=True)[0, 0]                           # [r1 - r0, c1 - c0]
     held = None

@@ -554,6 +554,8 @@ def _outline(mask, row, col, reach_rows, reach_cols):
 PUFF_TEXELS = 128
 BLUR = 25                     # taps of the dust lattice's blur (sigma 4 cells)
 DUST_FLOOR = 1e-3             # optical depth below which the lattice holds no dust (alpha < 1e-3)
+# The dust lattice's last row whose centre is on or above the ground line (y = 0).
+GROUND_ROW = int((1 + REACH[3]) / ((1 + REACH[3] + REACH[1]) / GRID_ROWS) - 0.5)
 
 
 def puff_texture(seed=11, n=PUFF_TEXELS):
@@ -754,6 +756,7 @@ class DustLattice(nn.Module):
         g = torch.exp(-0.5 * ((torch.arange(BLUR, dtype=torch.float32) - BLUR // 2) / 4.0) ** 2)
         self.register_buffer("blur", g / g.sum())
         self.register_buffer("light_steps", torch.arange(1, 13, dtype=torch.float32))
+        self.register_buffer("ground_rows", (torch.arange(GRID_ROWS) > GROUND_ROW).float())
         self.register_buffer("luma", torch.tensor(LUMA).reshape(1, 3, 1, 1))
 
     def forward(self, scene, controls, density, light):
@@ -772,6 +775,10 @@ class DustLattice(nn.Module):
         tau = density.clamp(min=0.0)
         tau = F.conv2d(F.conv2d(tau, self.blur.reshape(1, 1, -1, 1), padding=(BLUR // 2, 0)),
                        self.blur.reshape(1, 1, 1, -1), padding=(0, BLUR // 2))
+        # Below the ground line, the dust of the row above it: the renderer's rolling base
+        # shapes its bottom there, not the lattice's last rows.
+        ground = self.ground_rows
+        tau = torch.where(ground[:, None] > 0, tau[:, :, GROUND_ROW:GROUND_ROW + 1], tau)
         tau = self.billow(tau, a, progress)
         tau = torch.where(tau > DUST_FLOOR, tau, 0.0)
         # Optical depth toward the key light (up, leaning left or right), 12 taps a cell apart.
@@ -925,15 +932,23 @@ class Renderer(nn.Module):
         # fades' ends pushed in and out by the puffs: lobes there too, never a straight cut.
         side = (torch.minimum(u - bx0, bx1 - u) / (0.5 * a))[None, :] + 0.35 * p
         top = ((by1 - v) / 0.45)[:, None] + 0.35 * p
-        # (Its base ends where the puffs put it, from the affected area's bottom to a little
-        # above the ground line: lobes rolling along the ground, not a straight cut.)
-        base = _smoothstep(0.0, 0.02, (v - by0)[:, None] - 0.07 * (0.45 - p).clamp(0.0, 0.9))
+        # Its base: lobes rolling along the ground, round below, notched between (a slice of
+        # the puff texture along the ground, upside down), from the affected area's bottom
+        # to a little above the ground line, lumpy with the puffs: not a straight cut where
+        # the region's bottom is not the ground.
+        roll = (0.65 * _lookup(self.puffs, pu, v[:1] * 0.0 + 0.37, 0.9)
+                + 0.35 * _lookup(self.puffs, pu + 0.31, v[:1] * 0.0 + 0.11, 0.3))   # [1, Wo]
+        lobe = (v - by0 - 0.004)[:, None] - 0.09 * _square(1.0 - roll) + 0.03 * p
+        base = _smoothstep(0.0, 0.012, lobe)
         fade = _square(side.clamp(0.0, 1.0)) * _square(top.clamp(0.0, 1.0)) * base
         # After the fall the plume thins and settles.
         tau = tau * fade * thin
         # Lobes: a smooth step of log depth + puffs; it softens as the dust ages. (No puffs
         # where the dust is all but gone: no lone blobs above the plume.)
         soft = 0.07 + 0.25 * (progress - 0.9).clamp(0.0, 1.0)
+        # (And where the dust is thin, at the plume's margins, soft wisps: the puffs the
+        # texture cuts off there read as lone cotton balls when crisp.)
+        soft = soft + 0.25 * (1.0 - _smoothstep(0.1, 0.3, tau))
         # (And as it thins the puffs flatten: what is left is a haze, not lone puffs.)
         puffs = (0.35 + 1.05 * thin) * p * _smoothstep(0.01, 0.05, tau)
         edge = 0.8 * _log_ratio(tau + 1e-4, 0.12) + puffs
@@ -945,7 +960,8 @@ class Renderer(nn.Module):
         depth = _smoothstep(0.5, 3.0, edge)
         shade = ((1.0 - (1.0 - 0.5 * depth) * (lit - p)).clamp(0.84, 1.12)
                  * (0.9 + 0.1 * _smoothstep(-0.4, 0.2, p)))        # (and the hollows between puffs)
-        rgb = colour * shade[None]
+        # (The lobes' undersides in their own shade.)
+        rgb = colour * (shade * (0.8 + 0.2 * _smoothstep(0.0, 0.06, lobe)))[None]
         # A soft knee on the highlights: lit tops stay dust, not white cloud.
         rgb = rgb - 0.6 * (rgb - 0.8).clamp(min=0.0)
         return torch.cat([rgb * alpha[None], alpha[None]], 0)

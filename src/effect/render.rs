@@ -176,8 +176,9 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
     let mask_img = optional(MASK);
 
     let plate_t = planar_rgba(&plate_img, source_px);
-    // (With both a Mask and a Background the per-shot stages read no plate.)
-    let reference = (mask_img.is_none() || background_img.is_none())
+    // The reference frame's plate, for the plugin's per-shot stages (with both a Mask
+    // and a Background they read no plate) and a package's.
+    let reference = (mask_img.is_none() || background_img.is_none() || model.is_package())
         .then(|| reference_plate(&source_clip, &settings, args.time, &geo, source_px))
         .flatten();
     let stages = Stages::of(
@@ -220,6 +221,7 @@ pub fn render(inst: &Instance, args: &RenderArgs) -> OfxResult<()> {
 
     let inputs = FrameInputs {
         plate: plate_t,
+        shot_plate: reference,
         background: background_t,
         mask: mask_t,
         scene: scene_v,

@@ -594,6 +594,13 @@ impl<'a> Given<'a> {
         made: &'b HashMap<String, Arc<ArrayD<f32>>>,
     ) -> Result<ArrayViewD<'b, f32>, InferenceError> {
         Ok(match name {
+            "plate" if runs == Runs::Shot => self
+                .inputs
+                .shot_plate
+                .as_ref()
+                .unwrap_or(&self.inputs.plate)
+                .view()
+                .into_dyn(),
             "plate" => self.inputs.plate.view().into_dyn(),
             "background" => self.inputs.background.view().into_dyn(),
             "mask" => self.inputs.mask.view().into_dyn(),
@@ -858,6 +865,7 @@ mod tests {
         FrameInputs {
             background: plate.clone(),
             plate,
+            shot_plate: None,
             mask,
             scene: s,
             controls: model.contract.control_values(&[]),
@@ -983,10 +991,23 @@ mod tests {
             let seeded = d.inputs.iter().any(|i| i == "scene" || i == "noise");
             assert_eq!(t.cached, !seeded, "stage '{}': {timings:?}", d.name);
         }
-        // A plate sequence: the next frame's plate differs (grain). The shot stages that
-        // read the plate run again, the others (the fracture reads the matte) do not.
+        // A plate sequence: the next frame's plate differs (grain). With the reference
+        // frame's plate given to the shot stages, none of them runs again.
+        let reference = frame_inputs(&model, 0.6, 4.0).plate;
         let mut grainy = frame_inputs(&model, 0.6, 4.0);
         grainy.plate.mapv_inplace(|v| v + 0.001);
+        grainy.shot_plate = Some(reference);
+        let (_, timings) = model
+            .run_stages(&grainy, &grid(0, 0, 64, 48), &|| false)
+            .unwrap();
+        for (t, d) in timings.iter().zip(&p.plan.stages) {
+            if d.runs == Runs::Shot {
+                assert!(t.cached, "stage '{}': {timings:?}", d.name);
+            }
+        }
+        // Without it they read this frame's plate: those that read the plate run again,
+        // the others (the fracture reads the matte) do not.
+        grainy.shot_plate = None;
         let (_, timings) = model
             .run_stages(&grainy, &grid(0, 0, 64, 48), &|| false)
             .unwrap();

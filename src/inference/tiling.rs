@@ -40,6 +40,9 @@ fn tile_shape(width: usize) -> (usize, usize) {
 /// The model's image inputs over the source window, and its scalars.
 pub struct FrameInputs {
     pub plate: Array4<f32>,
+    /// The plate a package's per-shot stages read: the reference frame's (the same at
+    /// every frame of a shot, so they run once on a plate sequence); `None`: `plate`.
+    pub shot_plate: Option<Array4<f32>>,
     pub background: Array4<f32>,
     pub mask: Array4<f32>,
     pub scene: [f32; SCENE_LEN],

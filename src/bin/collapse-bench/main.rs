@@ -244,6 +244,7 @@ fn frame_tensors(
     let inputs = FrameInputs {
         background: Array4::zeros(plate_t.raw_dim()),
         plate: plate_t,
+        shot_plate: None,
         mask,
         scene: s,
         controls: c.control_values(&[]),

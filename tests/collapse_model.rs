@@ -949,3 +949,51 @@ fn a_moving_piece_leaves_the_halo_and_what_stood_behind() {
     }
     assert_clean(&inst);
 }
+
+#[test]
+fn pieces_beside_a_pedestal_go_on_down_and_on_the_ground_they_stay() {
+    let plugin = load(config());
+    let (bx, by, bw, _) = BUILDING;
+    let under = |x: i32| (x as f64) >= bx && (x as f64) < bx + bw;
+    let beside = |x: i32| (x as f64) + 0.5 < bx - 4.0 || (x as f64) + 0.5 > bx + bw + 4.0;
+    let base = plate();
+    // The element's opaque pixels beside the building, from a little below its bottom
+    // line to 40 pixels above it, once everything has landed (dust off: pieces and heap).
+    let resting = |sky_below: bool| {
+        let inst = painted(&plugin, |x, y| {
+            let pedestal = !sky_below || under(x);
+            let c = if (y as f64) < by && !pedestal {
+                sky(y)
+            } else {
+                base.get(x, y)
+            };
+            (c, in_building(x, y))
+        });
+        set(&inst, "dustAmount", ParamValue::Double(0.0));
+        with_output(&inst, 2);
+        let img = frame(&inst, at(1.5));
+        assert_clean(&inst);
+        (0..H)
+            .flat_map(|y| (0..W).map(move |x| (x, y)))
+            .filter(|&(x, y)| {
+                let y = y as f64;
+                beside(x) && y >= by - 12.0 && y < by + 40.0 && img.get(x, y as i32)[3] > 0.5
+            })
+            .count()
+    };
+    // On the ground (the plate's ground under the whole line) the pieces and the heap
+    // rest beside the building; on a pedestal no wider than it, with sky under the line
+    // beside it, they go on down into the dust and no heap builds there.
+    let (ground, air) = (resting(false), resting(true));
+    eprintln!(
+        "opaque beside the building at rest: {ground} on the ground, {air} beside a pedestal"
+    );
+    assert!(
+        ground > 200,
+        "only {ground} pixels of pieces and heap rest beside the building on the ground"
+    );
+    assert!(
+        air * 20 < ground,
+        "{air} pixels of pieces and heap rest in the air beside the pedestal ({ground} on the ground)"
+    );
+}

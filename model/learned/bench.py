@@ -50,9 +50,11 @@ def generator_ms(package, threads, frames):
     fracture = session("fracture.onnx")
     rest, extent = fracture.run(["fragments_rest", "fragment_extent"],
                                 {i.name: shot[i.name] for i in fracture.get_inputs()})
+    ground = session("ground.onnx")
+    ground, = ground.run(None, {i.name: shot[i.name] for i in ground.get_inputs()})
     gen, lattice = session("generator.onnx"), session("lattice.onnx")
     feeds = dict(scene=x["scene"].copy(), controls=x["controls"], noise=x["noise"],
-                 fragments_rest=rest, fragment_extent=extent)
+                 fragments_rest=rest, fragment_extent=extent, ground=ground)
     pick = lambda sess: {i.name: feeds[i.name] for i in sess.get_inputs()}
     # The network alone, frame after frame (as the reference runs its frames), then both
     # stages, frame after frame.

@@ -9,12 +9,18 @@ torch module below exported on its own:
 
   fracture  (per shot)   mask, scene, controls, noise
                          -> fragments_rest [256,4], fragment_labels [1,1,514,514],
-                            fragment_extent [256,4]
+                            fragment_extent [256,4], fragment_inward [1,2,514,514]
+  reading   (per shot)   plate, background, scene, fragment_inward
+                         -> fragment_read [1,3,514,514]
+  light     (per shot)   plate, mask -> light [10]
+  ground    (per shot)   plate, mask, scene -> ground [96]
   generator (per frame)  scene, controls, noise, fragments_rest
                          -> density [1,1,64,96], fragments [256,4]   (+ generator.fp16.onnx)
-  lattice   (per frame)  scene, controls, noise, fragments_rest, fragment_extent, fragments
-                         -> motion [256,4], candidates [7,6144,4], settled [256], heap [96],
-                            kept [256]
+  lattice   (per frame)  scene, controls, noise, fragments_rest, fragment_extent, fragments,
+                         ground -> motion [256,4], candidates [7,6144,4], settled [256],
+                         heap [96], kept [256]
+  dust      (per frame)  scene, controls, density, light
+                         -> dust_colour [3,64,96], dust_depth [1,64,96], coat_colour [3]
   render    (per tile)   plate, background, mask, out_x, out_y, scene, controls and
                          the tensors above -> element [1,4,Ho,Wo]
 
@@ -291,7 +297,8 @@ class Lattice(nn.Module):
     as an affine map from canonical output coordinates to label texels:
     candidates [7, cells, K] holds the slots (-1: none) in plane 0 and the maps in planes 1-6.
     And the rubble: each fragment's settled share, the heap over the lattice's columns and
-    which pieces stay once landed (`debris`)."""
+    which pieces stay once landed (`debris`; none where the region's bottom line is no
+    ground, `Ground`: there the pieces go on down into the dust as they land)."""
 
     def __init__(self):
         super().__init__()
@@ -302,7 +309,7 @@ class Lattice(nn.Module):
         # evenly): the piece stays while `debris_amount` is above it.
         self.register_buffer("share", torch.remainder(self.slots * 0.6180339887 + 0.5, 1.0))
 
-    def forward(self, scene, controls, noise, fragments_rest, fragment_extent, fragments):
+    def forward(self, scene, controls, noise, fragments_rest, fragment_extent, fragments, ground):
         progress, a = scene_geometry(scene)
         frag = fragments * (progress > 0).float()
         alive = fragments_rest[:, 3] > 0.5
@@ -324,9 +331,13 @@ class Lattice(nn.Module):
         py = y1 - (self.rows + 0.5) * h                                  # [BIN_ROWS]
         settled, heap = self.rubble(fragments_rest, frag, a, cx, c0y, px, alive)
         amount = controls[9].clamp(0.0, 2.0)
-        kept = (self.share < amount).float()
+        # (Where the line under a piece is no ground, nothing stays: it goes on down and
+        # into the dust as it lands, and no heap builds there.)
+        under = ground[((cx - x0) / w).floor().clamp(0, BIN_COLS - 1).long()]     # [256]
+        kept = (self.share < amount).float() * (under > 0.5).float()
         my = c0y + frag[:, 1] + sin * ox + cos * oy
-        drop = self.lowered(amount, kept, settled, progress, frag, my, ry)
+        landed = torch.maximum(settled, _smoothstep(1.0, 1.25, progress) * frag[:, 3])
+        drop = self.lowered(amount, kept, landed, frag, my, ry) + 0.08 * (1.0 - under) * landed
         frag = torch.stack([frag[:, 0], frag[:, 1] - drop, frag[:, 2], frag[:, 3]], 1)
         cy, my = c0y + frag[:, 1], my - drop
         # Its inverse from canonical (X, Y): p = ((X - rl) / rh, (Y - rb) / rh),
@@ -353,18 +364,21 @@ class Lattice(nn.Module):
         # Each cell's candidates' maps. (Zero where there is no candidate: ties among the
         # empty ones fall either way.)
         maps = maps[index].permute(2, 0, 1) * (value > 0).float()[None]     # [6, cells, K]
-        heap = self.debris(amount, kept, settled, heap, px, mx, my, rx, ry, w)
+        # (The heap slopes down to nothing over the three columns before the ground ends.)
+        slope = torch.minimum(ground, F.avg_pool1d(ground[None, None], 7, stride=1, padding=3,
+                                                   count_include_pad=False)[0, 0])
+        heap = self.debris(amount, kept, settled, heap, px, mx, my, rx, ry, w) * slope
         return frag, torch.cat([slots[None], maps], 0), settled, heap, kept
 
     @staticmethod
-    def lowered(amount, kept, settled, progress, frag, my, ry):
+    def lowered(amount, kept, landed, frag, my, ry):
         """How far each piece the debris control keeps comes down below where the generator
         puts it. Below 1 the pieces it lay on are gone too, evenly spread (a share
         `amount` of them stay): what held a piece at some height is that share of what
         held it, so its height over the ground (with a quarter of it sunk in) is scaled by
         `amount`, as the heap's is. It comes down as it lands (once the fall is over, every
-        released piece has landed), so nothing jumps; at 1 and above, nothing moves."""
-        landed = torch.maximum(settled, _smoothstep(1.0, 1.25, progress) * frag[:, 3])
+        released piece has landed: `landed`), so nothing jumps; at 1 and above, nothing
+        moves."""
         rest = (my - 0.5 * ry).clamp(min=0.0)
         return (1.0 - amount).clamp(min=0.0) * rest * landed * kept
 
@@ -744,6 +758,67 @@ class Light(nn.Module):
         return torch.cat([key, ambient, lean[None], inner])
 
 
+class Ground(nn.Module):
+    """Per shot: whether the region's bottom line holds what lands on it, over the lattice's
+    columns: `ground` [BIN_COLS], 0 where just below the line the plate is as smooth as sky
+    and of the colour seen just above it beside the building (sky on both sides: beside a
+    statue's pedestal, over a cliff's edge, the line is no ground), 1 elsewhere and under
+    the building. Columns beyond the source window's sides take the nearest seen column's;
+    with no pixels below the line at all (the region's bottom on the frame's), all is ground."""
+
+    SUB = 4                   # points across each column, and rows in each band
+
+    def __init__(self):
+        super().__init__()
+        n = self.SUB
+        self.register_buffer("across", (torch.arange(BIN_COLS * n, dtype=torch.float32) + 0.5) / n)
+        self.register_buffer("below", -0.01 - 0.012 * torch.arange(n, dtype=torch.float32))
+        self.register_buffer("above", 0.015 + 0.015 * torch.arange(n, dtype=torch.float32))
+        self.register_buffer("luma", torch.tensor(LUMA).reshape(3, 1, 1))
+
+    def forward(self, plate, mask, scene):
+        _, a = scene_geometry(scene)
+        sx, sy, src_l, src_t = scene[4], scene[5], scene[6], scene[7]
+        rl, rb, rh = scene[8], scene[9], scene[11]
+        hs, ws = plate.shape[2], plate.shape[3]
+        bx0, bx1 = -REACH[0] * a, (1 + REACH[2]) * a
+        u = bx0 + self.across * ((bx1 - bx0) / BIN_COLS)                 # [96 SUB]
+        gx = _unit((rl - src_l) * sx + u * (rh * sx), ws)
+        n = self.SUB
+
+        def band(v):
+            """The plate and matte at rows v (region units) under the columns: [C, SUB, 96, SUB]."""
+            gy = _unit((src_t - rb - v * rh) * sy, hs)
+            at = lambda img: _finite(_sample(img, gx[None, :].expand(n, -1), gy[:, None].expand(-1, n * BIN_COLS)))
+            split = lambda t: t.reshape(t.shape[0], n, BIN_COLS, n)
+            return split(at(plate)), split(at(mask).clamp(0.0, 1.0))
+
+        low, _ = band(self.below)
+        high, held = band(self.above)
+        # Below: the plate's colour and how smooth it is (its luminance's spread), where
+        # the plate has pixels there.
+        seen = (low[3] > 0.5).all(2).all(0)                              # [96]
+        rgb = low[:3].clamp(0.0, 4.0)
+        mean = rgb.mean((1, 3))                                          # [3, 96]
+        lum = (rgb * self.luma[:, :, :, None]).sum(0)                     # [SUB, 96, SUB]
+        spread = (lum - lum.mean((0, 2), keepdim=True)).abs().mean((0, 2))
+        smooth = 1.0 - _smoothstep(0.02, 0.05, spread / lum.mean((0, 2)).clamp(min=1e-3))
+        # Above, beside the building (not on its matte): the colour there.
+        w = (1.0 - held[0]) * (high[3] > 0.5).float()
+        beside = (high[:3].clamp(0.0, 4.0) * w[None]).sum((1, 3)) / w.sum((0, 2)).clamp(min=1e-3)
+        open_ = _smoothstep(0.3, 0.6, w.mean((0, 2)))                     # (not under the building)
+        diff = (mean - beside).abs().sum(0) / beside.sum(0).clamp(min=1e-3)
+        same = 1.0 - _smoothstep(0.06, 0.12, diff)
+        # (Widened by two columns: no strip of ground a few columns wide in the air. Then
+        # beyond the seen columns, the nearest one's.)
+        sky = F.max_pool1d((smooth * same * open_ * seen.float())[None, None], 5, stride=1,
+                           padding=2)[0, 0]
+        i = torch.arange(BIN_COLS)
+        lo = torch.where(seen, i, BIN_COLS - 1).min()
+        hi = torch.where(seen, i, 0).max()
+        return 1.0 - sky[torch.maximum(torch.minimum(i, hi), lo)] * seen.any().float()
+
+
 class DustLattice(nn.Module):
     """Per frame: the dust on its lattice, lit (density in, lit lattice out; the per-pixel
     half is the renderer's `dust`): `dust_colour` [3, 64, 96] (not premultiplied),
@@ -875,8 +950,9 @@ class Renderer(nn.Module):
         top = h * (0.75 + 0.5 * swell) + 0.05 * (big - 0.5) * _smoothstep(0.0, 0.05, h)
         alpha = _smoothstep(-0.004, 0.004, top - v[:, None]) * _smoothstep(0.004, 0.02, h)
         # (Its foot spills a little below the ground line, along the stones' outlines: no
-        # straight cut where the region's bottom is not the ground, in trees, say.)
-        alpha = alpha * _smoothstep(-0.05, -0.005, v[:, None] + 0.03 * (big - 0.5))
+        # straight cut where the region's bottom is not the ground, in trees, say; and
+        # no see-through band either.)
+        alpha = alpha * _smoothstep(-0.022, -0.014, v[:, None] + 0.03 * (big - 0.5))
         rel = (v[:, None] / h.clamp(min=1e-3)).clamp(0.0, 1.0)
         coat = (0.45 + 0.35 * rel + 0.6 * (small - 0.5)).clamp(0.0, 1.0)
         rgb = albedo + coat * (coat_colour.reshape(3, 1, 1) - albedo)
@@ -1150,10 +1226,11 @@ STAGES = (
     ("reading", "shot", Reading, ("plate", "background", "scene", "fragment_inward"),
      ("fragment_read",)),
     ("light", "shot", Light, ("plate", "mask"), ("light",)),
+    ("ground", "shot", Ground, ("plate", "mask", "scene"), ("ground",)),
     ("generator", "frame", None, ("scene", "controls", "noise", "fragments_rest"),
      ("density", "fragments")),
     ("lattice", "frame", Lattice, ("scene", "controls", "noise", "fragments_rest", "fragment_extent",
-                                   "fragments"), ("motion", "candidates", "settled", "heap", "kept")),
+                                   "fragments", "ground"), ("motion", "candidates", "settled", "heap", "kept")),
     ("dust", "frame", DustLattice, ("scene", "controls", "density", "light"),
      ("dust_colour", "dust_depth", "coat_colour")),
     ("render", "tile", Renderer, ("plate", "background", "mask", "out_x", "out_y", "scene", "controls",

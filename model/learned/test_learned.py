@@ -134,5 +134,36 @@ class GrownTests(unittest.TestCase):
             self.assertTrue(torch.equal(_grown(mask, r, c)[0], whole[r][:, c]), (r, c))
 
 
+class GroundTests(unittest.TestCase):
+    def test_the_line_is_no_ground_where_sky_is_under_it_and_beyond_the_window_as_nearest(self):
+        from .package import BIN_COLS, Ground
+        # A region 100 x 100 at (150, 60) in a window 300 wide (x) and 220 tall: sky above
+        # and below the line, a pedestal (textured stone) under the region and to its left;
+        # the affected area reaches 25 pixels beyond the window on the right.
+        h, w = 220, 300
+        y, x = torch.meshgrid(torch.arange(h) + 0.5, torch.arange(w) + 0.5, indexing="ij")
+        yc = h - y                                          # canonical y, up
+        sky = torch.stack([0.5 + 0.1 * yc / h, 0.6 + 0.05 * yc / h, 0.9 + 0 * yc])
+        stone = 0.45 + 0.1 * torch.sin(x * 1.7) * torch.cos(y * 2.3)
+        pedestal = (yc < 60) & (x < 250)
+        rgb = torch.where(pedestal[None], stone[None].expand(3, -1, -1), sky)
+        plate = torch.cat([rgb, torch.ones(1, h, w)])[None]
+        mask = ((x >= 150) & (x < 250) & (yc >= 60) & (yc < 160)).float()[None, None]
+        scene = torch.zeros(16)
+        scene[4] = scene[5] = 1.0
+        scene[6], scene[7] = 0.0, float(h)
+        scene[8:12] = torch.tensor([150.0, 60.0, 100.0, 100.0])
+        with torch.no_grad():
+            g = Ground()(plate, mask, scene)
+        # The lattice's columns' centres, canonical x (the affected area 0.75 a either side).
+        cx = 150.0 + 100.0 * (-0.75 + (torch.arange(BIN_COLS) + 0.5) * 2.5 / BIN_COLS)
+        self.assertEqual(float(g[cx < 240].min()), 1.0)    # on the pedestal (and left of it)
+        self.assertEqual(float(g[cx > 262].max()), 0.0)    # beside it, and beyond the window
+        # With no pixels under the line (the region's bottom on the window's), all is ground.
+        scene[9] = 0.0
+        with torch.no_grad():
+            self.assertEqual(float(Ground()(plate, mask, scene).min()), 1.0)
+
+
 if __name__ == "__main__":
     unittest.main()

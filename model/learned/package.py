@@ -531,7 +531,7 @@ def _grown(mask, row, col):
                  (col.max() + 4).clamp(max=mask.shape[3]))
     m = F.max_pool2d(_finite(part), (1, 7), stride=1, padding=(0, 3))
     m = F.max_pool2d(m, (7, 1), stride=1, padding=(3, 0))
-    return m[0, :, row - r0][:, :, col - c0]
+    return m.squeeze(0)[:, row - r0][:, :, col - c0]
 
 
 OUTLINE_CELL = 8               # pixels per cell of the renderer's outline test
@@ -556,13 +556,17 @@ def _outline(mask, row, col, reach_rows, reach_cols):
                  (c1 * OUTLINE_CELL).clamp(max=ws))
     cells = F.avg_pool2d(_finite(part).clamp(0.0, 1.0), OUTLINE_CELL, stride=OUTLINE_CELL,
                          ceil_mode=True)[0, 0]                           # [r1 - r0, c1 - c0]
+    # Worked out per cell the pixels are in, then spread over the pixels.
+    lo_r, lo_c = rows.min(), cols.min()
+    cr = torch.arange(lo_r, rows.max() + 1)
+    cc = torch.arange(lo_c, cols.max() + 1)
     held = None
     for u, v in ((-1.0, 0.0), (0.0, -1.0), (0.0, 1.0), (-0.7, -0.7), (-0.7, 0.7)):
-        r = (rows + torch.round(u * di)).clamp(0, hq - 1).long() - r0
-        c = (cols + torch.round(v * dj)).clamp(0, wq - 1).long() - c0
+        r = (cr + torch.round(u * di)).clamp(0, hq - 1).long() - r0
+        c = (cc + torch.round(v * dj)).clamp(0, wq - 1).long() - c0
         m = cells[r][:, c]
         held = m if held is None else torch.minimum(held, m)
-    return ((1.0 - held) * 20.0).clamp(0.0, 1.0)
+    return ((1.0 - held) * 20.0).clamp(0.0, 1.0)[rows - lo_r][:, cols - lo_c]
 
 
 PUFF_TEXELS = 128
@@ -1096,7 +1100,7 @@ class Renderer(nn.Module):
         row, row_ok = _pixels(bY, src_t, sy, hs, True)
         inside = row_ok[:, None] * col_ok[None, :]
         # (With the matte grown by 3 pixels: the clean plate's hole, see below.)
-        m_p = _finite(mask[:, :, row][:, :, :, col][0]).clamp(0.0, 1.0) * inside   # [1, hb, wb]
+        m_p = _finite(mask[:, :, row][:, :, :, col].squeeze(0)).clamp(0.0, 1.0) * inside   # [1, hb, wb]
         m_g = _grown(mask, row, col).clamp(0.0, 1.0) * inside
         # Until the piece that stood there has moved away, a gap shows the building's dark
         # interior rather than what is behind it (cracks read as cracks).
@@ -1116,7 +1120,7 @@ class Renderer(nn.Module):
         reveal = torch.maximum(((away - 0.03) / 0.15).clamp(0.0, 1.0)[None], outline)
         reveal = torch.maximum(reveal, _smoothstep(0.7, 1.1, progress))
         interior = torch.cat([0.22 * inner, torch.ones_like(inner[:1])]).reshape(4, 1, 1)
-        behind = _finite(background[:, :, row][:, :, :, col][0])
+        behind = _finite(background[:, :, row][:, :, :, col].squeeze(0))
         box = (interior + reveal * (behind - interior)) * m_p             # [4, hb, wb]
         # Around the matte, over the 3 pixels the clean plate's hole has beyond it, a
         # photograph keeps the building's anti-aliased edge and its sharpening halo: as the

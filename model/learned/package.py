@@ -1019,7 +1019,10 @@ class Renderer(nn.Module):
         roll = (0.65 * _lookup(self.puffs, pu, v[:1] * 0.0 + 0.37, 0.9)
                 + 0.35 * _lookup(self.puffs, pu + 0.31, v[:1] * 0.0 + 0.11, 0.3))   # [1, Wo]
         lobe = (v - by0 - 0.004)[:, None] - 0.09 * _square(1.0 - roll) + 0.03 * p
-        base = _smoothstep(0.0, 0.012, lobe)
+        # (As the dust thins after the fall it settles onto the ground line and its base
+        # softens: no faint round lobes left lying below the line.)
+        gone = 1.0 - thin
+        base = _smoothstep(0.0, 0.012 + 0.05 * gone, lobe - 0.06 * gone)
         fade = _square(side.clamp(0.0, 1.0)) * _square(top.clamp(0.0, 1.0)) * base
         # After the fall the plume thins and settles.
         tau = tau * fade * thin

@@ -782,18 +782,17 @@ class Ground(nn.Module):
 
     def forward(self, plate, mask, scene):
         _, a = scene_geometry(scene)
-        sx, sy, src_l, src_t = scene[4], scene[5], scene[6], scene[7]
-        rl, rb, rh = scene[8], scene[9], scene[11]
         hs, ws = plate.shape[2], plate.shape[3]
         bx0, bx1 = -REACH[0] * a, (1 + REACH[2]) * a
         u = bx0 + self.across * ((bx1 - bx0) / BIN_COLS)                 # [96 SUB]
-        gx = _unit((rl - src_l) * sx + u * (rh * sx), ws)
         n = self.SUB
 
         def band(v):
-            """The plate and matte at rows v (region units) under the columns: [C, SUB, 96, SUB]."""
-            gy = _unit((src_t - rb - v * rh) * sy, hs)
-            at = lambda img: _finite(_sample(img, gx[None, :].expand(n, -1), gy[:, None].expand(-1, n * BIN_COLS)))
+            """The plate and matte at rows v (region units) under the columns:
+            [C, SUB, 96, SUB]."""
+            x, y = _texel_pixels(scene, u[None, :], v[:, None])
+            gx, gy = _unit(x, ws).expand(n, -1), _unit(y, hs).expand(-1, n * BIN_COLS)
+            at = lambda img: _finite(_sample(img, gx, gy))
             split = lambda t: t.reshape(t.shape[0], n, BIN_COLS, n)
             return split(at(plate)), split(at(mask).clamp(0.0, 1.0))
 
@@ -835,7 +834,7 @@ class DustLattice(nn.Module):
         g = torch.exp(-0.5 * ((torch.arange(BLUR, dtype=torch.float32) - BLUR // 2) / 4.0) ** 2)
         self.register_buffer("blur", g / g.sum())
         self.register_buffer("light_steps", torch.arange(1, 13, dtype=torch.float32))
-        self.register_buffer("ground_rows", (torch.arange(GRID_ROWS) > GROUND_ROW).float())
+        self.register_buffer("below_ground", (torch.arange(GRID_ROWS) > GROUND_ROW).float())
         self.register_buffer("luma", torch.tensor(LUMA).reshape(1, 3, 1, 1))
 
     def forward(self, scene, controls, density, light):
@@ -856,8 +855,8 @@ class DustLattice(nn.Module):
                        self.blur.reshape(1, 1, 1, -1), padding=(0, BLUR // 2))
         # Below the ground line, the dust of the row above it: the renderer's rolling base
         # shapes its bottom there, not the lattice's last rows.
-        ground = self.ground_rows
-        tau = torch.where(ground[:, None] > 0, tau[:, :, GROUND_ROW:GROUND_ROW + 1], tau)
+        below = self.below_ground
+        tau = torch.where(below[:, None] > 0, tau[:, :, GROUND_ROW:GROUND_ROW + 1], tau)
         tau = self.billow(tau, a, progress)
         tau = torch.where(tau > DUST_FLOOR, tau, 0.0)
         # Optical depth toward the key light (up, leaning left or right), 12 taps a cell apart.

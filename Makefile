@@ -80,7 +80,7 @@ train:
 	target/venv/bin/python -m model.learned.package --model target/learned --out $(LEARNED)
 
 # Without a checkpoint in target/learned it keeps the bundled package's trained network and
-# re-exports only the procedural stages (fracture, reading, light, lattice, dust, render).
+# re-exports only the procedural stages (fracture, reading, light, ground, lattice, dust, render).
 package:
 	@SETUP_PYTHON="sim train" tools/setup.sh >/dev/null
 	target/venv/bin/python -m model.learned.package --out $(LEARNED) \

@@ -336,7 +336,7 @@ class Lattice(nn.Module):
         under = ground[((cx - x0) / w).floor().clamp(0, BIN_COLS - 1).long()]     # [256]
         kept = (self.share < amount).float() * (under > 0.5).float()
         my = c0y + frag[:, 1] + sin * ox + cos * oy
-        landed = torch.maximum(settled, _smoothstep(1.0, 1.25, progress) * frag[:, 3])
+        landed = _landed(settled, progress, frag[:, 3])
         drop = self.lowered(amount, kept, landed, frag, my, ry) + 0.08 * (1.0 - under) * landed
         frag = torch.stack([frag[:, 0], frag[:, 1] - drop, frag[:, 2], frag[:, 3]], 1)
         cy, my = c0y + frag[:, 1], my - drop
@@ -666,37 +666,39 @@ def stones_texture(seed=5, n=STONE_TEXELS, count=1700):
     return np.clip(v, 0.0, 1.0).astype(np.float32), where.astype(np.float32)
 
 
-def _matmul(a, b):
-    """a @ b (the last two axes), never as a product with one row or one column: ONNX
-    Runtime sums those in another order, and a tile one pixel high or wide must give the
-    bits it gives inside a larger tile. (A zero row and column are added, then cut.)"""
-    return torch.matmul(F.pad(a, (0, 0, 0, 1)), F.pad(b, (0, 1)))[..., :-1, :-1]
-
-
 SUM_SPAN = 128                 # the longest sum ONNX Runtime forms in one order whatever the tile
+
+
+def _matmul(a, b, thin=True):
+    """a @ b (the last two axes) in the order ONNX Runtime keeps whatever the tile, which
+    must give the bits it gives inside a larger tile: `thin` (the product may have one row
+    or one column, which ONNX Runtime sums in another order), never as such a product (a
+    zero row and column are added, then cut); and a sum longer than SUM_SPAN (its order
+    depends on the tile over a longer span) in spans of that many terms, one product
+    each, added in order."""
+    def mm(x, y):
+        if not thin:
+            return torch.matmul(x, y)
+        return torch.matmul(F.pad(x, (0, 0, 0, 1)), F.pad(y, (0, 1)))[..., :-1, :-1]
+
+    n = a.shape[-1]
+    if n <= SUM_SPAN:
+        return mm(a, b)
+    total = None
+    for k in range(0, n, SUM_SPAN):
+        p = mm(a[..., k:k + SUM_SPAN], b[k:k + SUM_SPAN])
+        total = p if total is None else total + p
+    return total
 
 
 def _lookup(texture, u, v, scale, thin=True):
     """A periodic texture at (u [Wo], v [Ho]), `scale` region heights per period, v up:
-    separable cubic B-spline weights, two matrix products -> [Ho, Wo]. `thin`: the grid
-    may be one pixel high or wide (see `_matmul`; the renderer's own grid never is). (A
-    texture wider than SUM_SPAN is summed in spans of that many texels, one product each,
-    added in order: over a longer span ONNX Runtime's order depends on the tile.)"""
+    separable cubic B-spline weights, two matrix products (`_matmul`) -> [Ho, Wo]. `thin`:
+    the grid may be one pixel high or wide (the renderer's own grid never is)."""
     n = texture.shape[0]
     wx = _weights(u / scale * n, n, period=n)
     wy = _weights(-v / scale * n, n, period=n)
-    mm = _matmul if thin else torch.matmul
-
-    def product(a, b):
-        if n <= SUM_SPAN:
-            return mm(a, b)
-        total = None
-        for k in range(0, n, SUM_SPAN):
-            p = mm(a[..., k:k + SUM_SPAN], b[k:k + SUM_SPAN])
-            total = p if total is None else total + p
-        return total
-
-    return product(wy, product(texture, wx.t()))
+    return _matmul(wy, _matmul(texture, wx.t(), thin), thin)
 
 
 # Per pixel, only + - * / and comparisons: ONNX Runtime computes exp, log, cos and pow in
@@ -730,6 +732,12 @@ def _thinning(progress):
 def _smoothstep(e0, e1, x):
     t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
+
+
+def _landed(settled, progress, released):
+    """How far each piece has landed: its settled share, and once the fall is over (progress
+    1 to 1.25) every released piece, also one that came to rest high on the heap."""
+    return torch.maximum(settled, _smoothstep(1.0, 1.25, progress) * released)
 
 
 LUMA = (0.2126, 0.7152, 0.0722)
@@ -1161,7 +1169,7 @@ class Renderer(nn.Module):
         # the debris control does not keep goes as it lands, into the dust. After the fall
         # every released piece counts as landed, also one that came to rest high on the heap.)
         # And whether it has moved.
-        landed = torch.maximum(settled, _smoothstep(1.0, 1.25, progress) * fragments[:, 3])
+        landed = _landed(settled, progress, fragments[:, 3])
         shade, coat, keep, going = torch.stack([
             0.82 + 0.18 * torch.cos(fragments[:, 2]), 0.55 * settled, 1.0 - landed * (1.0 - kept),
             _smoothstep(0.005, 0.03, moved)])[:, winner].unbind(0)
